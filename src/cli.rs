@@ -1,0 +1,161 @@
+//! The command line: clap definitions, logging set-up, exit codes.
+//!
+//! Each subcommand is a thin call into the library. Errors are printed with
+//! their whole cause chain; the exit code is 2 for a user error (a bad sweep
+//! file, an unknown `--only` field, bad flags), 1 when something failed while
+//! working, 0 otherwise.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, diag::ConfigError, LoadError};
+use crate::plan::{render, Plan, Selection, SelectionError};
+
+/// Declarative sweeps for activation-function studies of neural networks.
+#[derive(Debug, Parser)]
+#[command(name = "actsweep", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Less log output (-q errors only, -qq nothing).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub quiet: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Expand a sweep file into jobs and show axes, counts and the work estimate.
+    Plan(PlanArgs),
+}
+
+/// `actsweep plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The sweep file.
+    pub file: PathBuf,
+    /// List every job (id and label).
+    #[arg(long)]
+    pub jobs: bool,
+    /// Print JSON for machines instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep only jobs whose FIELD equals VALUE (an axis, `experiment`, or any
+    /// job field such as `depth` or `optimizer.lr`). Repeat to combine:
+    /// values of one field are alternatives, different fields must all match.
+    #[arg(long, value_name = "FIELD=VALUE")]
+    pub only: Vec<String>,
+}
+
+/// Parses the command line, runs it, and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{}", report(&e));
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Plan(args) => plan(args),
+    }
+}
+
+fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let (sweep, plan) = load_plan(&args.file)?;
+    let selection = Selection::parse(&args.only)?;
+    let jobs = selection.apply(&plan.jobs)?;
+    for w in &sweep.warnings {
+        tracing::warn!("{w}");
+    }
+    let text = if args.json {
+        render::json(&plan, &jobs)
+    } else {
+        render::text(&plan, &jobs, args.jobs)
+    };
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`actsweep plan --jobs | head`) is not an error.
+    let _ = writeln!(out, "{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads, validates and expands a sweep file.
+pub fn load_plan(file: &std::path::Path) -> anyhow::Result<(config::Sweep, Plan)> {
+    let sweep = config::load(file)?;
+    let plan = Plan::new(&sweep)?;
+    tracing::info!(jobs = plan.jobs.len(), "planned {}", file.display());
+    Ok((sweep, plan))
+}
+
+/// The message printed for an error: a config error as rendered, anything
+/// else as `error: ...` with every cause.
+pub fn report(e: &anyhow::Error) -> String {
+    if let Some(c) = e.downcast_ref::<ConfigError>() {
+        return c.to_string().trim_end().to_string();
+    }
+    if let Some(LoadError::Config(c)) = e.downcast_ref::<LoadError>() {
+        return c.to_string().trim_end().to_string();
+    }
+    let mut s = format!("error: {e}");
+    for cause in e.chain().skip(1) {
+        s.push_str(&format!("\n  caused by: {cause}"));
+    }
+    s
+}
+
+/// 2 for problems the user can fix in their input, 1 for everything else.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    let user = e.chain().any(|c| {
+        c.is::<ConfigError>() || c.is::<LoadError>() || c.is::<SelectionError>() || c.is::<UserError>()
+    });
+    if user {
+        2
+    } else {
+        1
+    }
+}
+
+/// A problem with the user's input that is not about a sweep file's content.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+fn init_logging(verbose: u8, quiet: u8) {
+    use tracing_subscriber::EnvFilter;
+    let level = match (verbose as i8) - (quiet as i8) {
+        i8::MIN..=-2 => "off",
+        -1 => "error",
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(format!("actsweep={level}")))
+        .context("invalid RUST_LOG");
+    let filter = match filter {
+        Ok(f) => f,
+        Err(_) => EnvFilter::new("warn"),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

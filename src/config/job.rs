@@ -1,0 +1,619 @@
+//! The resolved job: every field of one training run, validated and typed.
+//!
+//! This is what a sweep file means once defaults, the experiment's settings
+//! and one grid cell are merged and checked. The training engine consumes it
+//! and never sees TOML; the plan hashes its canonical JSON form into the job
+//! id, so any change to any field here is a new job (and a retrain), while
+//! cosmetic edits to the file (comments, key order) change nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// One fully resolved training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobConfig {
+    /// Dataset and its parameters.
+    pub dataset: DatasetConfig,
+    /// Number of linear layers (>= 1).
+    pub depth: usize,
+    /// Hidden widths, `depth - 1` entries.
+    pub widths: Vec<usize>,
+    /// Hidden activation, with its formula and parameter values.
+    pub activation: ActivationConfig,
+    /// Activation after the last linear layer.
+    pub output_activation: ActivationConfig,
+    /// Weight initialisation.
+    pub init: Init,
+    /// Initial value of every bias.
+    pub bias_init: f64,
+    /// Loss function.
+    pub loss: LossConfig,
+    /// Optimizer and its hyper-parameters.
+    pub optimizer: OptimizerConfig,
+    /// Mini-batch size (>= 1).
+    pub batch_size: usize,
+    /// Training epochs (0 evaluates the initial network only).
+    pub epochs: usize,
+    /// Seed of the initial weights and the data order.
+    pub seed: u64,
+    /// Optional diagnostics to record.
+    pub record: BTreeSet<Record>,
+    /// Where to train.
+    pub device: Device,
+    /// Normalisation before each hidden activation.
+    pub norm: Norm,
+    /// Dropout probability after each hidden activation.
+    pub dropout: f64,
+    /// Size of the fixed probe set for activation statistics.
+    pub probe_samples: usize,
+}
+
+/// A dataset with all its parameters resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum DatasetConfig {
+    /// Handwritten digits, 28x28, 10 classes.
+    Mnist {
+        /// Directory given in the file, if any (not resolved, so ids are machine-independent).
+        path: Option<String>,
+        /// First N training images only.
+        train_limit: Option<usize>,
+        /// First N test images only.
+        test_limit: Option<usize>,
+        /// Pixel scaling.
+        scale: PixelScale,
+        /// Download mirrors, tried in order.
+        mirrors: Vec<String>,
+    },
+    /// Binary XOR in 2-D.
+    Xor {
+        /// Total samples (train + test).
+        samples: usize,
+        /// Gaussian noise standard deviation.
+        noise: f64,
+        /// Clusters or the four points.
+        variant: XorVariant,
+        /// Seed of the data.
+        data_seed: u64,
+        /// Held-out fraction.
+        test_fraction: f64,
+    },
+    /// Two interleaving half circles (scikit-learn's make_moons).
+    TwoMoons {
+        /// Total samples (train + test).
+        samples: usize,
+        /// Gaussian noise standard deviation.
+        noise: f64,
+        /// Seed of the data.
+        data_seed: u64,
+        /// Held-out fraction.
+        test_fraction: f64,
+    },
+    /// Regression of y = x on x ~ U(0, 1).
+    Identity {
+        /// Total samples (train + test).
+        samples: usize,
+        /// Seed of the data.
+        data_seed: u64,
+        /// Held-out fraction.
+        test_fraction: f64,
+    },
+}
+
+/// What kind of prediction a dataset asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// Classes `0..n`.
+    Classification(usize),
+    /// One real-valued target.
+    Regression,
+}
+
+impl DatasetConfig {
+    /// Known dataset names.
+    pub const NAMES: &'static [&'static str] = &["mnist", "xor", "two_moons", "identity"];
+
+    /// The dataset's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DatasetConfig::Mnist { .. } => "mnist",
+            DatasetConfig::Xor { .. } => "xor",
+            DatasetConfig::TwoMoons { .. } => "two_moons",
+            DatasetConfig::Identity { .. } => "identity",
+        }
+    }
+
+    /// Input features per sample.
+    pub fn input_dim(&self) -> usize {
+        match self {
+            DatasetConfig::Mnist { .. } => 784,
+            DatasetConfig::Xor { .. } | DatasetConfig::TwoMoons { .. } => 2,
+            DatasetConfig::Identity { .. } => 1,
+        }
+    }
+
+    /// Classification (with the class count) or regression.
+    pub fn task(&self) -> Task {
+        match self {
+            DatasetConfig::Mnist { .. } => Task::Classification(10),
+            DatasetConfig::Xor { .. } | DatasetConfig::TwoMoons { .. } => Task::Classification(2),
+            DatasetConfig::Identity { .. } => Task::Regression,
+        }
+    }
+
+    /// Training and test sample counts, known without loading the data.
+    pub fn sizes(&self) -> (usize, usize) {
+        match self {
+            DatasetConfig::Mnist {
+                train_limit,
+                test_limit,
+                ..
+            } => (
+                train_limit.unwrap_or(60_000).min(60_000),
+                test_limit.unwrap_or(10_000).min(10_000),
+            ),
+            DatasetConfig::Xor {
+                samples,
+                variant: XorVariant::FourPoints,
+                ..
+            } => (*samples, *samples),
+            DatasetConfig::Xor {
+                samples,
+                test_fraction,
+                ..
+            }
+            | DatasetConfig::TwoMoons {
+                samples,
+                test_fraction,
+                ..
+            }
+            | DatasetConfig::Identity {
+                samples,
+                test_fraction,
+                ..
+            } => split_sizes(*samples, *test_fraction),
+        }
+    }
+}
+
+/// Train and test counts of a synthetic dataset: the test part is rounded to
+/// the nearest sample, as scikit-learn's `train_test_split` does (ceil).
+pub fn split_sizes(samples: usize, test_fraction: f64) -> (usize, usize) {
+    let test = ((samples as f64) * test_fraction).ceil() as usize;
+    let test = test.min(samples);
+    (samples - test, test)
+}
+
+/// MNIST pixel scaling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PixelScale {
+    /// Pixels divided by 255, in [0, 1].
+    Unit,
+    /// Pixels standardised with the training set's mean and std.
+    Standard,
+}
+
+/// XOR dataset variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum XorVariant {
+    /// Gaussian clusters around (±1, ±1), label = sign(x) xor sign(y).
+    Clusters,
+    /// The four corners of the unit square, repeated to `samples`.
+    FourPoints,
+}
+
+/// A resolved activation: the formula and every parameter's value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivationConfig {
+    /// Library name (`relu`, `leaky_relu`, a user name).
+    pub name: String,
+    /// The formula in `x` and the parameters.
+    pub formula: String,
+    /// Every parameter with its value (defaults filled in).
+    pub params: BTreeMap<String, f64>,
+    /// Parameters learned per unit.
+    pub learnable: Vec<String>,
+}
+
+impl ActivationConfig {
+    /// `name` or `name(k=v, ...)` listing the parameters.
+    pub fn short(&self) -> String {
+        if self.params.is_empty() {
+            return self.name.clone();
+        }
+        let ps: Vec<String> = self
+            .params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", fmt_num(*v)))
+            .collect();
+        format!("{}({})", self.name, ps.join(","))
+    }
+}
+
+/// Weight initialisation schemes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Init {
+    /// N(0, 2/fan_in) (Kaiming, for ReLU).
+    HeNormal,
+    /// U(±sqrt(6/fan_in)).
+    HeUniform,
+    /// N(0, 2/(fan_in + fan_out)) (Glorot).
+    XavierNormal,
+    /// U(±sqrt(6/(fan_in + fan_out))) (Glorot; Keras' default).
+    XavierUniform,
+    /// N(0, 1/fan_in).
+    LecunNormal,
+    /// PyTorch's `nn.Linear` default: U(±1/sqrt(fan_in)) for weights and biases.
+    TorchDefault,
+    /// Each unit's weight vector drawn from N(0, 1) and scaled to unit L2 norm.
+    UnitNorm,
+}
+
+/// Known names of [`Init`].
+pub const INIT_NAMES: &[&str] = &[
+    "he_normal",
+    "he_uniform",
+    "xavier_normal",
+    "xavier_uniform",
+    "lecun_normal",
+    "torch_default",
+    "unit_norm",
+];
+
+impl Init {
+    /// Parses a known name.
+    pub fn from_name(s: &str) -> Option<Init> {
+        Some(match s {
+            "he_normal" => Init::HeNormal,
+            "he_uniform" => Init::HeUniform,
+            "xavier_normal" => Init::XavierNormal,
+            "xavier_uniform" => Init::XavierUniform,
+            "lecun_normal" => Init::LecunNormal,
+            "torch_default" => Init::TorchDefault,
+            "unit_norm" => Init::UnitNorm,
+            _ => return None,
+        })
+    }
+}
+
+/// Loss functions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum LossConfig {
+    /// Softmax cross-entropy from logits.
+    CrossEntropy,
+    /// Binary cross-entropy from one logit.
+    Bce,
+    /// Mean squared error.
+    Mse,
+    /// Mean absolute error.
+    Mae,
+    /// Huber loss.
+    Huber {
+        /// Quadratic below, linear above.
+        delta: f64,
+    },
+}
+
+/// Known loss names.
+pub const LOSS_NAMES: &[&str] = &["cross_entropy", "bce", "mse", "mae", "huber"];
+
+impl LossConfig {
+    /// The loss's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LossConfig::CrossEntropy => "cross_entropy",
+            LossConfig::Bce => "bce",
+            LossConfig::Mse => "mse",
+            LossConfig::Mae => "mae",
+            LossConfig::Huber { .. } => "huber",
+        }
+    }
+
+    /// Network outputs this loss needs for a task.
+    pub fn output_dim(&self, task: Task) -> usize {
+        match (self, task) {
+            (LossConfig::CrossEntropy, Task::Classification(n)) => n,
+            (LossConfig::Bce, _) => 1,
+            (_, Task::Classification(n)) if n > 2 => n,
+            (_, Task::Classification(_)) => 1,
+            (_, Task::Regression) => 1,
+        }
+    }
+}
+
+/// Optimizers with their hyper-parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum OptimizerConfig {
+    /// Stochastic gradient descent.
+    Sgd {
+        /// Learning rate.
+        lr: f64,
+        /// Momentum.
+        momentum: f64,
+        /// Nesterov momentum.
+        nesterov: bool,
+        /// L2 penalty added to the gradient.
+        weight_decay: f64,
+    },
+    /// Adam (Kingma & Ba, 2015).
+    Adam {
+        /// Learning rate.
+        lr: f64,
+        /// Moment decay rates.
+        betas: [f64; 2],
+        /// Denominator epsilon.
+        eps: f64,
+        /// L2 penalty added to the gradient.
+        weight_decay: f64,
+    },
+    /// Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
+    Adamw {
+        /// Learning rate.
+        lr: f64,
+        /// Moment decay rates.
+        betas: [f64; 2],
+        /// Denominator epsilon.
+        eps: f64,
+        /// Decoupled weight decay.
+        weight_decay: f64,
+    },
+    /// RMSprop.
+    Rmsprop {
+        /// Learning rate.
+        lr: f64,
+        /// Smoothing constant.
+        alpha: f64,
+        /// Denominator epsilon.
+        eps: f64,
+        /// Momentum.
+        momentum: f64,
+        /// L2 penalty added to the gradient.
+        weight_decay: f64,
+    },
+}
+
+/// Known optimizer names.
+pub const OPTIMIZER_NAMES: &[&str] = &["sgd", "adam", "adamw", "rmsprop"];
+
+impl OptimizerConfig {
+    /// The optimizer's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OptimizerConfig::Sgd { .. } => "sgd",
+            OptimizerConfig::Adam { .. } => "adam",
+            OptimizerConfig::Adamw { .. } => "adamw",
+            OptimizerConfig::Rmsprop { .. } => "rmsprop",
+        }
+    }
+
+    /// The learning rate.
+    pub fn lr(&self) -> f64 {
+        match *self {
+            OptimizerConfig::Sgd { lr, .. }
+            | OptimizerConfig::Adam { lr, .. }
+            | OptimizerConfig::Adamw { lr, .. }
+            | OptimizerConfig::Rmsprop { lr, .. } => lr,
+        }
+    }
+
+    /// Keys that apply to an optimizer of this name.
+    pub fn keys_for(name: &str) -> &'static [&'static str] {
+        match name {
+            "sgd" => &["name", "lr", "momentum", "nesterov", "weight_decay"],
+            "adam" | "adamw" => &["name", "lr", "betas", "eps", "weight_decay"],
+            "rmsprop" => &["name", "lr", "alpha", "eps", "momentum", "weight_decay"],
+            _ => &["name"],
+        }
+    }
+}
+
+/// Optional diagnostics.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Record {
+    /// Per-layer L2 norm of the weight gradient (mean over the epoch's steps, and last step).
+    GradNorms,
+    /// Per-layer L2 norm of the weights.
+    WeightNorms,
+    /// Per-layer norm of the epoch's update divided by the weight norm.
+    UpdateRatio,
+    /// Per hidden layer on the probe set: mean, std, max, sparsity.
+    ActivationStats,
+    /// Per hidden layer: dead fraction and saturated fraction.
+    DeadUnits,
+    /// Regression: fraction of inputs whose output is exactly 0.
+    OutputZeros,
+    /// 2-D inputs: model output on a grid over the data range.
+    DecisionBoundary,
+    /// Linear activation: singular values of the collapsed map W_L...W_1.
+    SingularValues,
+}
+
+/// Known record names, in the order of [`Record`].
+pub const RECORD_NAMES: &[&str] = &[
+    "grad_norms",
+    "weight_norms",
+    "update_ratio",
+    "activation_stats",
+    "dead_units",
+    "output_zeros",
+    "decision_boundary",
+    "singular_values",
+];
+
+impl Record {
+    /// Parses a known name.
+    pub fn from_name(s: &str) -> Option<Record> {
+        Some(match s {
+            "grad_norms" => Record::GradNorms,
+            "weight_norms" => Record::WeightNorms,
+            "update_ratio" => Record::UpdateRatio,
+            "activation_stats" => Record::ActivationStats,
+            "dead_units" => Record::DeadUnits,
+            "output_zeros" => Record::OutputZeros,
+            "decision_boundary" => Record::DecisionBoundary,
+            "singular_values" => Record::SingularValues,
+            _ => return None,
+        })
+    }
+
+    /// The default set.
+    pub fn defaults() -> BTreeSet<Record> {
+        [
+            Record::GradNorms,
+            Record::WeightNorms,
+            Record::UpdateRatio,
+            Record::ActivationStats,
+            Record::DeadUnits,
+        ]
+        .into_iter()
+        .collect()
+    }
+}
+
+/// Where a job trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    /// CUDA when the build has it and a GPU is present, else CPU.
+    Auto,
+    /// The CPU.
+    Cpu,
+    /// The first CUDA GPU (needs the `cuda` build feature).
+    Cuda,
+}
+
+/// Normalisation before each hidden activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Norm {
+    /// No normalisation.
+    None,
+    /// Batch normalisation (batch statistics in training, running statistics in evaluation).
+    Batch,
+    /// Layer normalisation over each sample's units.
+    Layer,
+}
+
+impl JobConfig {
+    /// Layer sizes from input to output: `[in, w1, ..., out]`.
+    pub fn layer_sizes(&self) -> Vec<usize> {
+        let mut sizes = Vec::with_capacity(self.depth + 1);
+        sizes.push(self.dataset.input_dim());
+        sizes.extend(&self.widths);
+        sizes.push(self.loss.output_dim(self.dataset.task()));
+        sizes
+    }
+
+    /// Multiply-adds of one forward pass for one sample, times two (FLOPs).
+    pub fn forward_flops_per_sample(&self) -> u64 {
+        self.layer_sizes()
+            .windows(2)
+            .map(|w| 2 * (w[0] as u64) * (w[1] as u64))
+            .sum()
+    }
+
+    /// Trainable parameter count.
+    pub fn parameter_count(&self) -> u64 {
+        self.layer_sizes()
+            .windows(2)
+            .map(|w| (w[0] as u64) * (w[1] as u64) + w[1] as u64)
+            .sum()
+    }
+}
+
+/// Formats a number the shortest way that reads back to the same value.
+pub fn fmt_num(v: f64) -> String {
+    if v == v.trunc() && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        let s = format!("{v}");
+        let e = format!("{v:e}");
+        if e.len() < s.len() {
+            e
+        } else {
+            s
+        }
+    }
+}
+
+impl fmt::Display for Init {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = *self as usize;
+        f.write_str(INIT_NAMES[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_format_short() {
+        assert_eq!(fmt_num(3.0), "3");
+        assert_eq!(fmt_num(0.001), "1e-3");
+        assert_eq!(fmt_num(0.2), "0.2");
+        assert_eq!(fmt_num(-1.5), "-1.5");
+    }
+
+    #[test]
+    fn split_matches_sklearn_rounding() {
+        assert_eq!(split_sizes(2000, 0.2), (1600, 400));
+        assert_eq!(split_sizes(10, 0.25), (7, 3));
+    }
+
+    #[test]
+    fn init_names_match_variants() {
+        for name in INIT_NAMES {
+            assert_eq!(Init::from_name(name).unwrap().to_string(), *name);
+        }
+        for name in RECORD_NAMES {
+            assert!(Record::from_name(name).is_some());
+        }
+    }
+}
+
+impl JobConfig {
+    /// Every field as a dotted key and a JSON scalar (`dataset.name`,
+    /// `optimizer.lr`, `activation.params.alpha`, `widths`...): one column per
+    /// field in the results tables, and the vocabulary of `--only`.
+    pub fn flat(&self) -> Vec<(String, serde_json::Value)> {
+        let mut out = Vec::new();
+        // Serializing our own plain data types cannot fail.
+        let value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        flatten_into(String::new(), &value, &mut out);
+        out
+    }
+}
+
+fn flatten_into(prefix: String, v: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten_into(key, v, out);
+            }
+        }
+        serde_json::Value::Array(items) if items.iter().all(|i| !i.is_object()) => {
+            let joined = items
+                .iter()
+                .map(|i| match i {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            out.push((prefix, serde_json::Value::String(joined)));
+        }
+        other => out.push((prefix, other.clone())),
+    }
+}

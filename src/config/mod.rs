@@ -1,0 +1,407 @@
+//! The sweep file: reading, parsing and validating it.
+//!
+//! Configuration happens in two steps, so every failure has one obvious home:
+//!
+//! 1. [`raw`]: serde structs that mirror the TOML one to one and deny unknown
+//!    keys. A typo or a wrong type stops here, with the key path from
+//!    `serde_path_to_error` and the span from `toml`.
+//! 2. [`resolve`]: defaults, experiment settings and grid values are merged
+//!    ([`resolve::Layered`]) and checked into a typed [`job::JobConfig`]. Range
+//!    and name errors stop here. The grid itself is expanded by
+//!    [`crate::plan`], which calls step two for every cell.
+//!
+//! Every message is a [`diag::Diagnostic`] naming the file, the key path, the
+//! line and column, and usually a suggestion; the binary exits with code 2.
+
+pub mod diag;
+pub mod job;
+pub mod raw;
+pub mod resolve;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use toml::Spanned;
+
+use crate::activation::{Definition, Library, Origin};
+use diag::{did_you_mean, list, ConfigError, Diagnostic};
+use raw::{RawChart, RawSection, RawSweep, RawTable};
+use resolve::Layered;
+
+/// A parsed sweep file whose structure is valid (grid values are checked by the plan).
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The file as the user named it.
+    pub file: String,
+    /// The file's text.
+    pub text: Arc<str>,
+    /// The sweep's name (results go to `results/<name>/`).
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// `[defaults]` as a merge layer.
+    pub defaults: Layered,
+    /// The experiments in file order.
+    pub experiments: Vec<Experiment>,
+    /// Built-in activations plus the file's.
+    pub library: Library,
+    /// Declared tables.
+    pub tables: Vec<Spanned<RawTable>>,
+    /// Declared charts.
+    pub charts: Vec<Spanned<RawChart>>,
+    /// Things worth telling the user that are not errors.
+    pub warnings: Vec<String>,
+}
+
+/// One `[experiments.NAME]`.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// Its name.
+    pub name: String,
+    /// Where its name is written.
+    pub span: Range<usize>,
+    /// Its settings, grid included.
+    pub section: RawSection,
+}
+
+/// Reading or parsing a sweep file failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read sweep file {}", path.display())]
+    Read {
+        /// The path given.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid sweep file.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// Reads and parses a sweep file.
+pub fn load(path: &Path) -> Result<Sweep, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "sweep".to_string());
+    Ok(parse(&path.display().to_string(), &stem, &text)?)
+}
+
+/// Parses a sweep file's text; `file` is used in messages, `stem` as the default name.
+pub fn parse(file: &str, stem: &str, text: &str) -> Result<Sweep, ConfigError> {
+    let shared: Arc<str> = Arc::from(text);
+    let fail = |d: Diagnostic| ConfigError::single(file, shared.clone(), d);
+    let raw: RawSweep = deserialize(text).map_err(fail)?;
+    let mut diags = Vec::new();
+    let mut warnings = Vec::new();
+
+    let name = match &raw.name {
+        Some(n) => {
+            let v = n.get_ref();
+            if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || v.starts_with('.') {
+                diags.push(
+                    Diagnostic::new(format!("sweep name `{v}` is not a valid directory name"), Some(n.span()))
+                        .key("name")
+                        .help("use letters, digits, `-`, `_` and `.` only"),
+                );
+            }
+            v.clone()
+        }
+        None => stem.to_string(),
+    };
+
+    let mut defaults = Layered::default();
+    if let Some(d) = &raw.defaults {
+        for (key, present) in section_only(d.get_ref()) {
+            if let Some(span) = present {
+                if key != "seeds" && key != "description" {
+                    diags.push(
+                        Diagnostic::new(format!("`{key}` belongs in an experiment, not in [defaults]"), Some(span))
+                            .key(format!("defaults.{key}"))
+                            .help("move it to an [experiments.NAME] section"),
+                    );
+                }
+            }
+        }
+        defaults.apply(d.get_ref(), "defaults.");
+    }
+
+    let mut experiments = Vec::new();
+    match &raw.experiments {
+        None => diags.push(
+            Diagnostic::new("the sweep file has no experiments", None)
+                .help("add at least one section like [experiments.main] (it may be empty)"),
+        ),
+        Some(exps) if exps.get_ref().is_empty() => diags.push(
+            Diagnostic::new("the sweep file has no experiments", Some(exps.span()))
+                .key("experiments")
+                .help("add at least one section like [experiments.main] (it may be empty)"),
+        ),
+        Some(exps) => {
+            for (k, v) in exps.get_ref() {
+                let n = k.get_ref();
+                if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)) {
+                    diags.push(
+                        Diagnostic::new(format!("experiment name `{n}` may only use letters, digits, `-` and `_`"), Some(k.span()))
+                            .key(format!("experiments.{n}")),
+                    );
+                }
+                experiments.push(Experiment {
+                    name: n.clone(),
+                    span: k.span(),
+                    section: v.get_ref().clone(),
+                });
+            }
+            experiments.sort_by_key(|e| e.span.start);
+        }
+    }
+
+    let mut library = Library::builtin();
+    let mut user: Vec<_> = raw.activations.iter().collect();
+    user.sort_by_key(|(k, _)| k.span().start);
+    for (k, v) in user {
+        let name = k.get_ref();
+        let a = v.get_ref();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            diags.push(
+                Diagnostic::new(format!("activation name `{name}` may only use letters, digits and `_`"), Some(k.span()))
+                    .key(format!("activations.{name}")),
+            );
+        }
+        for l in &a.learnable {
+            if !a.params.contains_key(l.get_ref()) {
+                let params: Vec<&str> = a.params.keys().map(String::as_str).collect();
+                let mut d = Diagnostic::new(
+                    format!("learnable `{}` is not a parameter of activation {name}", l.get_ref()),
+                    Some(l.span()),
+                )
+                .key(format!("activations.{name}.learnable"))
+                .help_opt(did_you_mean(l.get_ref(), params.iter().copied()));
+                d = if params.is_empty() {
+                    d.note(format!("declare it with params = {{ {} = 0.25 }}", l.get_ref()))
+                } else {
+                    d.note(format!("parameters of {name}: {}", list(params.iter().copied())))
+                };
+                diags.push(d);
+            }
+        }
+        let def = Definition {
+            name: name.clone(),
+            formula: a.formula.get_ref().clone(),
+            params: a.params.iter().map(|(k, v)| (k.clone(), v.0)).collect(),
+            learnable: a.learnable.iter().map(|l| l.get_ref().clone()).collect(),
+            description: a.description.clone(),
+            reference: a.reference.clone(),
+            allow_nonfinite: a.allow_nonfinite,
+            origin: Origin::User,
+        };
+        if let Some(old) = library.insert(def) {
+            if old.origin == Origin::Builtin {
+                warnings.push(format!(
+                    "{file}: [activations.{name}] overrides the built-in activation {name}"
+                ));
+            }
+        }
+    }
+
+    let exp_names: Vec<&str> = experiments.iter().map(|e| e.name.as_str()).collect();
+    let check_exp = |diags: &mut Vec<Diagnostic>, e: &Spanned<String>, key: String| {
+        if !exp_names.contains(&e.get_ref().as_str()) {
+            diags.push(
+                Diagnostic::new(format!("no experiment named `{}`", e.get_ref()), Some(e.span()))
+                    .key(key)
+                    .help_opt(did_you_mean(e.get_ref(), exp_names.iter().copied()))
+                    .note(format!("experiments in this file: {}", list(exp_names.iter().copied()))),
+            );
+        }
+    };
+    for (i, t) in raw.tables.iter().enumerate() {
+        check_exp(&mut diags, &t.get_ref().experiment, format!("tables[{i}].experiment"));
+    }
+    const CHART_KINDS: &[&str] = &["line", "bar", "curves", "layers", "boundary", "activations"];
+    for (i, c) in raw.charts.iter().enumerate() {
+        let ch = c.get_ref();
+        let kind = ch.kind.get_ref().as_str();
+        if !CHART_KINDS.contains(&kind) {
+            diags.push(
+                Diagnostic::new(format!("unknown chart kind `{kind}`"), Some(ch.kind.span()))
+                    .key(format!("charts[{i}].kind"))
+                    .help_opt(did_you_mean(kind, CHART_KINDS.iter().copied()))
+                    .note(format!("known chart kinds: {}", list(CHART_KINDS.iter().copied()))),
+            );
+        }
+        match &ch.experiment {
+            Some(e) => check_exp(&mut diags, e, format!("charts[{i}].experiment")),
+            None if kind != "activations" => diags.push(
+                Diagnostic::new(format!("a `{kind}` chart needs `experiment = \"NAME\"`"), Some(c.span()))
+                    .key(format!("charts[{i}]")),
+            ),
+            None => {}
+        }
+    }
+
+    if !diags.is_empty() {
+        diags.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
+        return Err(ConfigError {
+            file: file.to_string(),
+            text: shared,
+            diagnostics: diags,
+        });
+    }
+    Ok(Sweep {
+        file: file.to_string(),
+        text: shared,
+        name,
+        description: raw.description,
+        defaults,
+        experiments,
+        library,
+        tables: raw.tables,
+        charts: raw.charts,
+        warnings,
+    })
+}
+
+/// The non-job keys of a section and where they are written.
+pub fn section_only(s: &RawSection) -> [(&'static str, Option<Range<usize>>); 5] {
+    [
+        ("description", s.description.as_ref().map(|v| v.span())),
+        ("grid", s.grid.as_ref().map(|v| v.span())),
+        ("zip", s.zip.as_ref().map(|v| v.span())),
+        ("exclude", s.exclude.as_ref().map(|v| v.span())),
+        ("seeds", s.seeds.as_ref().map(|v| v.span())),
+    ]
+}
+
+/// Deserializes `text` as `T`, turning the first error into a diagnostic.
+pub fn deserialize<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Diagnostic> {
+    let de = toml::Deserializer::parse(text).map_err(|e| toml_diagnostic(&e, String::new()))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = clean_path(&e.path().to_string());
+        toml_diagnostic(e.inner(), path)
+    })
+}
+
+/// Drops serde-internal path segments (toml's span wrappers).
+fn clean_path(path: &str) -> String {
+    path.split('.')
+        .filter(|seg| !seg.starts_with("$__") && !seg.is_empty() && *seg != "?")
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Turns a toml/serde error into a diagnostic with a suggestion where it helps.
+pub fn toml_diagnostic(e: &toml::de::Error, path: String) -> Diagnostic {
+    let msg = e.message().trim().to_string();
+    let span = e.span();
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        if let Some((key, tail)) = rest.split_once('`') {
+            let valid: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+            let parent = path
+                .strip_suffix(key)
+                .map(|p| p.trim_end_matches('.'))
+                .unwrap_or(&path);
+            let where_ = if parent.is_empty() {
+                "at the top level".to_string()
+            } else {
+                format!("in `{parent}`")
+            };
+            let full = if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") };
+            let mut d = Diagnostic::new(format!("unknown key `{key}` {where_}"), span)
+                .key(full)
+                .help_opt(did_you_mean(key, valid.iter().copied()));
+            if !valid.is_empty() {
+                d = d.note(format!("valid keys: {}", list(valid.iter().copied())));
+            }
+            return d;
+        }
+    }
+    let msg = humanize(&msg);
+    Diagnostic::new(msg, span).key(path)
+}
+
+/// Rewrites serde's type names into words.
+fn humanize(msg: &str) -> String {
+    let mut m = msg.replace("i64", "an integer").replace("u64", "an integer").replace("f64", "a number");
+    m = m.replace("expected a boolean", "expected true or false");
+    if let Some(first) = m.lines().next() {
+        if m.lines().count() > 1 && first.len() > 10 {
+            return m.lines().collect::<Vec<_>>().join("; ");
+        }
+    }
+    m
+}
+
+/// Parses one grid value (written at `span` of `text`) as the job field `field`
+/// (`depth`, `optimizer.lr`, ...), keeping spans relative to `text`.
+pub fn parse_field_value(text: &str, span: Range<usize>, field: &str) -> Result<RawSection, Diagnostic> {
+    let value = text.get(span.clone()).unwrap_or("");
+    let prefix = format!("{field} = ");
+    let doc = if span.start >= prefix.len() {
+        // Pad so that byte offsets in the synthetic document equal those in the file.
+        let mut doc = " ".repeat(span.start - prefix.len());
+        doc.push_str(&prefix);
+        doc.push_str(value);
+        doc
+    } else {
+        format!("{prefix}{value}")
+    };
+    let shift = |r: Option<Range<usize>>| -> Option<Range<usize>> {
+        if span.start >= prefix.len() {
+            r.map(|r| r.start.max(span.start)..r.end.max(span.start))
+        } else {
+            Some(span.clone())
+        }
+    };
+    deserialize::<RawSection>(&doc).map_err(|mut d| {
+        d.span = shift(d.span.clone()).or(Some(span.clone()));
+        d
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_gets_a_suggestion_and_location() {
+        let text = "name = 'x'\n[defaults]\ndpeth = 3\n[experiments.a]\n";
+        let e = parse("f.toml", "f", text).unwrap_err();
+        let d = &e.diagnostics[0];
+        assert_eq!(d.message, "unknown key `dpeth` in `defaults`");
+        assert_eq!(d.key.as_deref(), Some("defaults.dpeth"));
+        assert_eq!(d.help.as_deref(), Some("did you mean `depth`?"));
+        assert_eq!(diag::line_col(text, d.span.clone().unwrap().start), (3, 1));
+    }
+
+    #[test]
+    fn experiments_keep_file_order() {
+        let s = parse("f.toml", "f", "[experiments.zeta]\n[experiments.alpha]\n").unwrap();
+        let names: Vec<_> = s.experiments.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["zeta", "alpha"]);
+        assert_eq!(s.name, "f");
+    }
+
+    #[test]
+    fn grid_values_parse_with_file_spans() {
+        let text = "x = [1, 'two']";
+        let ok = parse_field_value(text, 5..6, "depth").unwrap();
+        assert_eq!(*ok.depth.unwrap().get_ref(), 1);
+        let err = parse_field_value(text, 8..13, "depth").unwrap_err();
+        assert_eq!(err.span, Some(8..13));
+    }
+
+    #[test]
+    fn user_activation_overrides_warn() {
+        let s = parse("f.toml", "f", "[activations.relu]\nformula = 'max(x, 0)'\n[experiments.a]\n").unwrap();
+        assert_eq!(s.warnings.len(), 1);
+    }
+}

@@ -1,0 +1,669 @@
+//! The raw sweep file: serde structs that mirror the TOML one to one.
+//!
+//! This is step one of two. Every struct here denies unknown fields, so a typo
+//! anywhere (`dpeth`, `[[tabels]]`, `optimiser`) fails to parse and is turned
+//! into a "did you mean" diagnostic. Values keep their byte spans
+//! ([`toml::Spanned`]) so step two ([`crate::config::resolve`] and
+//! [`crate::plan`]) can point at the exact place a value came from when it is
+//! out of range or names something unknown. Nothing here checks ranges or
+//! names: that is step two's job, so all such messages live in one place.
+//!
+//! The documentation of each key (with its default) lives on the fields
+//! below and in the README's sweep-file reference.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A whole sweep file.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSweep {
+    /// Name of the sweep; results go to `results/<name>/`. Default: the file's stem.
+    pub name: Option<Spanned<String>>,
+    /// Free text shown by `plan` and in the report. Default: none.
+    pub description: Option<String>,
+    /// Job fields every experiment inherits. Default: the built-in defaults.
+    pub defaults: Option<Spanned<RawSection>>,
+    /// The experiments, `[experiments.NAME]`; at least one is required.
+    pub experiments: Option<Spanned<BTreeMap<Spanned<String>, Spanned<RawSection>>>>,
+    /// User activations, `[activations.NAME]`, added to (or overriding) the built-in library.
+    #[serde(default)]
+    pub activations: BTreeMap<Spanned<String>, Spanned<RawActivation>>,
+    /// Declared report tables, `[[tables]]`. Default: a table of final metrics per experiment.
+    #[serde(default)]
+    pub tables: Vec<Spanned<RawTable>>,
+    /// Declared report charts, `[[charts]]`. Default: learning curves per experiment.
+    #[serde(default)]
+    pub charts: Vec<Spanned<RawChart>>,
+}
+
+/// `[defaults]` or `[experiments.NAME]`: job fields plus the grid.
+///
+/// Every job field is optional here; a missing field falls back to
+/// `[defaults]`, then to the built-in default documented on it.
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawSection {
+    /// Free text about the experiment. Default: none.
+    pub description: Option<Spanned<String>>,
+    /// The dataset: a name (`"mnist"`) or a table with its parameters
+    /// (`{ name = "two_moons", samples = 1000, noise = 0.2 }`). Default: `"mnist"`.
+    pub dataset: Option<Spanned<RawDataset>>,
+    /// Number of linear layers; 1 is logistic regression. Default: 5.
+    pub depth: Option<Spanned<i64>>,
+    /// Hidden units per hidden layer, or a list with one width per hidden layer
+    /// (`depth - 1` entries). Default: 256.
+    pub width: Option<Spanned<WidthValue>>,
+    /// Hidden-layer activation: a name, `name(param=value)`, or a table
+    /// `{ name = "leaky_relu", alpha = 0.2 }`. Default: `"relu"`.
+    pub activation: Option<Spanned<RawActivationRef>>,
+    /// Activation after the last layer, before the loss. Default: `"linear"`.
+    pub output_activation: Option<Spanned<RawActivationRef>>,
+    /// Weight initialisation scheme. Default: `"he_normal"`.
+    pub init: Option<Spanned<String>>,
+    /// Constant every bias starts at. Default: 0.0.
+    pub bias_init: Option<Spanned<Num>>,
+    /// Loss: a name or `{ name = "huber", delta = 1.0 }`. Default: `"cross_entropy"`.
+    pub loss: Option<Spanned<RawLoss>>,
+    /// Optimizer: a name or a table `{ name = "adam", lr = 1e-3 }`. Default: adam, lr 1e-3.
+    pub optimizer: Option<Spanned<RawOptimizer>>,
+    /// Mini-batch size. Default: 64.
+    pub batch_size: Option<Spanned<i64>>,
+    /// Training epochs; 0 only evaluates the network at initialisation. Default: 10.
+    pub epochs: Option<Spanned<i64>>,
+    /// Seed of the initial weights and the data order. Default: 0.
+    pub seed: Option<Spanned<i64>>,
+    /// Which optional diagnostics to keep. Default: grad_norms, weight_norms,
+    /// update_ratio, activation_stats.
+    pub record: Option<Spanned<Vec<Spanned<String>>>>,
+    /// `"auto"`, `"cpu"` or `"cuda"`. Default: `"auto"`.
+    pub device: Option<Spanned<String>>,
+    /// Normalisation before each hidden activation: `"none"`, `"batch"`, `"layer"`. Default: `"none"`.
+    pub norm: Option<Spanned<String>>,
+    /// Dropout probability after each hidden activation, in [0, 1). Default: 0.0.
+    pub dropout: Option<Spanned<Num>>,
+    /// Training inputs in the fixed probe set for activation statistics. Default: 512.
+    pub probe_samples: Option<Spanned<i64>>,
+    /// Axes: `grid.FIELD = [values]`, or `grid.FIELD.PARAM = [values]` for a
+    /// parameter of a table-valued field (`grid.optimizer.lr`, `grid.activation.alpha`).
+    /// Only in experiments. Default: no axes (one cell).
+    pub grid: Option<Spanned<BTreeMap<Spanned<String>, Spanned<GridEntry>>>>,
+    /// Groups of axes that advance together: `zip = [["depth", "width"]]`.
+    /// Only in experiments. Default: none.
+    pub zip: Option<Spanned<Vec<Spanned<Vec<Spanned<String>>>>>>,
+    /// Partial assignments to skip: `exclude = [{ activation = "relu", depth = 1 }]`.
+    /// Only in experiments. Default: none.
+    pub exclude: Option<Spanned<Vec<Spanned<toml::Table>>>>,
+    /// Replicates: `seeds = 3` (seeds 0, 1, 2) or `seeds = [7, 11]`. Default: one run with `seed`.
+    pub seeds: Option<Spanned<SeedsValue>>,
+}
+
+/// A number written as an integer or a float (`0` and `0.0` alike).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Num(pub f64);
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Num;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
+                Ok(Num(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
+                Ok(Num(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
+                Ok(Num(v as f64))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `width = 256` or `width = [512, 256]`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WidthValue {
+    /// Every hidden layer has this many units.
+    Uniform(i64),
+    /// One entry per hidden layer.
+    PerLayer(Vec<i64>),
+}
+
+impl<'de> Deserialize<'de> for WidthValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = WidthValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an integer or a list of integers")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<WidthValue, E> {
+                Ok(WidthValue::Uniform(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<WidthValue, E> {
+                Ok(WidthValue::Uniform(v.min(i64::MAX as u64) as i64))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<WidthValue, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = seq.next_element::<i64>()? {
+                    out.push(v);
+                }
+                Ok(WidthValue::PerLayer(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `seeds = 3` or `seeds = [0, 5, 9]`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SeedsValue {
+    /// Seeds `0..n`.
+    Count(i64),
+    /// Exactly these seeds.
+    List(Vec<i64>),
+}
+
+impl<'de> Deserialize<'de> for SeedsValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SeedsValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a count or a list of seeds")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<SeedsValue, E> {
+                Ok(SeedsValue::Count(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<SeedsValue, E> {
+                Ok(SeedsValue::Count(v.min(i64::MAX as u64) as i64))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SeedsValue, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = seq.next_element::<i64>()? {
+                    out.push(v);
+                }
+                Ok(SeedsValue::List(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A grid entry: a list of values (one axis) or a table of parameter axes
+/// (`grid.optimizer = { lr = [0.1, 0.01] }`, written `grid.optimizer.lr = [...]`).
+#[derive(Debug, Clone)]
+pub enum GridEntry {
+    /// `grid.FIELD = [v1, v2, ...]`.
+    Axis(Vec<Spanned<toml::Value>>),
+    /// `grid.FIELD.PARAM = [v1, ...]` for each PARAM.
+    Params(BTreeMap<Spanned<String>, Spanned<Vec<Spanned<toml::Value>>>>),
+}
+
+impl<'de> Deserialize<'de> for GridEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = GridEntry;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of values (an axis) or a table of parameter axes")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<GridEntry, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = seq.next_element::<Spanned<toml::Value>>()? {
+                    out.push(v);
+                }
+                Ok(GridEntry::Axis(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<GridEntry, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some(k) = map.next_key::<Spanned<String>>()? {
+                    let v = map.next_value::<Spanned<Vec<Spanned<toml::Value>>>>()?;
+                    out.insert(k, v);
+                }
+                Ok(GridEntry::Params(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Types that can also be written as a bare name (`"adam"` for `{ name = "adam" }`).
+pub trait FromName: Default {
+    /// The table with only its name set.
+    fn from_name(name: String) -> Self;
+}
+
+/// Deserializes `T` from either a string (a name) or a table.
+fn name_or_table<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromName + Deserialize<'de>,
+{
+    struct V<T>(PhantomData<T>);
+    impl<'de, T: FromName + Deserialize<'de>> Visitor<'de> for V<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a name or a table")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+            Ok(T::from_name(v.to_string()))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_any(V(PhantomData))
+}
+
+macro_rules! name_or_table_impl {
+    ($ty:ident, $inner:ident) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                name_or_table::<D, $inner>(d).map($ty::from)
+            }
+        }
+        impl FromName for $inner {
+            fn from_name(name: String) -> Self {
+                $inner {
+                    name: Some(Spanned::new(0..0, name)),
+                    ..Default::default()
+                }
+            }
+        }
+        impl From<$inner> for $ty {
+            fn from(v: $inner) -> Self {
+                $ty(v)
+            }
+        }
+        impl std::ops::Deref for $ty {
+            type Target = $inner;
+            fn deref(&self) -> &$inner {
+                &self.0
+            }
+        }
+    };
+}
+
+/// A dataset reference: `"mnist"` or `{ name = "mnist", train_limit = 5000 }`.
+#[derive(Debug, Clone, Default)]
+pub struct RawDataset(pub DatasetFields);
+name_or_table_impl!(RawDataset, DatasetFields);
+
+/// The keys of a dataset table. Which keys apply depends on the dataset
+/// (`plan` rejects, say, `noise` on mnist); defaults are per dataset.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetFields {
+    /// `mnist`, `xor`, `two_moons` or `identity`.
+    pub name: Option<Spanned<String>>,
+    /// mnist: directory holding the IDX files (raw or `.gz`). Default: search
+    /// `$ACTSWEEP_DATA/mnist`, then `data/mnist`.
+    pub path: Option<Spanned<String>>,
+    /// mnist: use only the first N training images. Default: all 60,000.
+    pub train_limit: Option<Spanned<i64>>,
+    /// mnist: use only the first N test images. Default: all 10,000.
+    pub test_limit: Option<Spanned<i64>>,
+    /// mnist: pixel scaling, `"unit"` ([0, 1]) or `"standard"` (zero mean, unit variance). Default: `"unit"`.
+    pub scale: Option<Spanned<String>>,
+    /// mnist: download mirrors tried in order when the files are missing. Default: the built-in list.
+    pub mirrors: Option<Spanned<Vec<String>>>,
+    /// Synthetic datasets: number of samples (train + test). Default: 1000 (xor, two_moons), 2000 (identity).
+    pub samples: Option<Spanned<i64>>,
+    /// Synthetic datasets: standard deviation of Gaussian noise. Default: 0.2 (two_moons), 0.1 (xor).
+    pub noise: Option<Spanned<Num>>,
+    /// xor: `"clusters"` (noisy clusters around the four corners) or `"four_points"`. Default: `"clusters"`.
+    pub variant: Option<Spanned<String>>,
+    /// Synthetic datasets: seed of the data itself, shared by every job. Default: 0.
+    pub data_seed: Option<Spanned<i64>>,
+    /// Synthetic datasets: fraction held out for testing. Default: 0.2.
+    pub test_fraction: Option<Spanned<Num>>,
+}
+
+/// A loss reference: `"mse"` or `{ name = "huber", delta = 1.0 }`.
+#[derive(Debug, Clone, Default)]
+pub struct RawLoss(pub LossFields);
+name_or_table_impl!(RawLoss, LossFields);
+
+/// The keys of a loss table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LossFields {
+    /// `cross_entropy`, `bce`, `mse`, `mae` or `huber`.
+    pub name: Option<Spanned<String>>,
+    /// huber: where the loss turns from quadratic to linear. Default: 1.0.
+    pub delta: Option<Spanned<Num>>,
+}
+
+/// An optimizer reference: `"sgd"` or `{ name = "sgd", lr = 0.1, momentum = 0.9 }`.
+#[derive(Debug, Clone, Default)]
+pub struct RawOptimizer(pub OptimizerFields);
+name_or_table_impl!(RawOptimizer, OptimizerFields);
+
+/// The keys of an optimizer table. Which apply depends on the optimizer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerFields {
+    /// `sgd`, `adam`, `adamw` or `rmsprop`.
+    pub name: Option<Spanned<String>>,
+    /// Learning rate, > 0. Default: 0.01 (sgd, rmsprop), 0.001 (adam, adamw).
+    pub lr: Option<Spanned<Num>>,
+    /// sgd, rmsprop: momentum in [0, 1). Default: 0.0.
+    pub momentum: Option<Spanned<Num>>,
+    /// sgd: Nesterov momentum. Default: false.
+    pub nesterov: Option<Spanned<bool>>,
+    /// adam, adamw: `[beta1, beta2]`. Default: `[0.9, 0.999]`.
+    pub betas: Option<Spanned<Vec<Num>>>,
+    /// adam, adamw, rmsprop: denominator epsilon. Default: 1e-8.
+    pub eps: Option<Spanned<Num>>,
+    /// L2 penalty (decoupled for adamw). Default: 0.0 (0.01 for adamw).
+    pub weight_decay: Option<Spanned<Num>>,
+    /// rmsprop: smoothing constant. Default: 0.99.
+    pub alpha: Option<Spanned<Num>>,
+}
+
+/// An activation reference: `"relu"`, `"leaky_relu(alpha=0.2)"` or
+/// `{ name = "leaky_relu", alpha = 0.2 }`. Parameters not given take the
+/// activation's defaults.
+#[derive(Debug, Clone, Default)]
+pub struct RawActivationRef {
+    /// The activation's name (with its `(k=v)` suffix removed).
+    pub name: Option<Spanned<String>>,
+    /// Parameter values given here.
+    pub params: BTreeMap<String, Spanned<f64>>,
+    /// Parse problem of the `name(k=v)` form, reported during validation.
+    pub syntax_error: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawActivationRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawActivationRef;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an activation name, `name(param=value)`, or a table")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawActivationRef, E> {
+                Ok(parse_activation_call(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawActivationRef, A::Error> {
+                let mut out = RawActivationRef::default();
+                while let Some(k) = map.next_key::<Spanned<String>>()? {
+                    if k.get_ref() == "name" {
+                        let name = map.next_value::<Spanned<String>>()?;
+                        out.name = Some(name);
+                    } else {
+                        let v = map.next_value::<Spanned<Num>>()?;
+                        let span = v.span();
+                        out.params
+                            .insert(k.into_inner(), Spanned::new(span, v.into_inner().0));
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Parses `name` or `name(k=v, k2=v2)`; problems are kept for validation.
+pub fn parse_activation_call(text: &str) -> RawActivationRef {
+    let mut out = RawActivationRef::default();
+    let text = text.trim();
+    let Some(open) = text.find('(') else {
+        out.name = Some(Spanned::new(0..0, text.to_string()));
+        return out;
+    };
+    out.name = Some(Spanned::new(0..0, text[..open].trim().to_string()));
+    let Some(inner) = text[open + 1..].strip_suffix(')') else {
+        out.syntax_error = Some(format!("`{text}` is missing its closing `)`"));
+        return out;
+    };
+    for part in inner.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((k, v)) = part.split_once('=') else {
+            out.syntax_error = Some(format!(
+                "`{part}` in `{text}` should be `param=value`"
+            ));
+            return out;
+        };
+        match v.trim().parse::<f64>() {
+            Ok(x) => {
+                out.params
+                    .insert(k.trim().to_string(), Spanned::new(0..0, x));
+            }
+            Err(_) => {
+                out.syntax_error = Some(format!(
+                    "`{}` in `{text}` is not a number",
+                    v.trim()
+                ));
+                return out;
+            }
+        }
+    }
+    out
+}
+
+/// `[activations.NAME]`: a user activation written as a formula.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawActivation {
+    /// The formula in `x` and the parameters, e.g. `"x * sigmoid(beta * x)"`. Required.
+    pub formula: Spanned<String>,
+    /// Parameters and their defaults, e.g. `{ beta = 1.0 }`. Default: none.
+    #[serde(default)]
+    pub params: BTreeMap<String, Num>,
+    /// Parameters learned per unit of each layer (like PReLU's slope). Default: none.
+    #[serde(default)]
+    pub learnable: Vec<Spanned<String>>,
+    /// One line shown by `actsweep activations`. Default: empty.
+    #[serde(default)]
+    pub description: String,
+    /// Where the activation comes from (paper, URL). Default: empty.
+    #[serde(default)]
+    pub reference: String,
+    /// Allow NaN or infinity on the probe range [-20, 20]. Default: false.
+    #[serde(default)]
+    pub allow_nonfinite: bool,
+}
+
+/// `[[tables]]`: a Markdown table in the report.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTable {
+    /// Which experiment's results. Required.
+    pub experiment: Spanned<String>,
+    /// Heading above the table. Default: derived from the experiment and value.
+    pub title: Option<String>,
+    /// What varies down the rows: an axis, `layer`, `epoch` or `metric`. Required.
+    pub rows: Spanned<String>,
+    /// What varies across the columns: an axis, `layer`, `epoch` or `metric`. Default: `metric`.
+    pub columns: Option<Spanned<String>>,
+    /// The metric(s) shown in the cells, e.g. `"test_acc"` or `["train_acc", "test_acc"]`. Required.
+    pub value: Spanned<StringOrList>,
+    /// Which epoch: `"last"`, `"best"` or a number. Default: `"last"`.
+    pub epoch: Option<Spanned<toml::Value>>,
+    /// Number format: `"percent"`, `"fixed"` or `"scientific"`. Default: `"fixed"`.
+    pub format: Option<Spanned<String>>,
+    /// Digits after the point. Default: 2 (percent), 4 (fixed), 2 (scientific).
+    pub digits: Option<Spanned<i64>>,
+    /// Show `mean ± std` over seeds; false shows the mean only. Default: true.
+    pub std: Option<bool>,
+    /// A ratio column: `ratio = ["relu", "linear"]` divides column `relu` by column `linear`. Default: none.
+    pub ratio: Option<Spanned<Vec<String>>>,
+    /// Keep only results matching these field values, e.g. `{ depth = 5 }`. Default: all.
+    pub filter: Option<Spanned<toml::Table>>,
+    /// Reference values with tolerances, checked by `report --check`. Default: none.
+    #[serde(default)]
+    pub expect: Vec<Spanned<RawExpect>>,
+}
+
+/// One expectation on a table cell.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    /// Row label of the cell. Default: every row.
+    pub row: Option<toml::Value>,
+    /// Column label of the cell. Default: every column.
+    pub column: Option<toml::Value>,
+    /// The reference value. Required.
+    pub value: Num,
+    /// Allowed absolute difference. Default: 0 (must use `tol` or `rel_tol`).
+    pub tol: Option<Num>,
+    /// Allowed relative difference. Default: none.
+    pub rel_tol: Option<Num>,
+    /// Where the reference comes from. Default: empty.
+    #[serde(default)]
+    pub source: String,
+}
+
+/// `[[charts]]`: a chart in the report.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChart {
+    /// `line`, `bar`, `curves`, `layers`, `boundary` or `activations`. Required.
+    pub kind: Spanned<String>,
+    /// Which experiment's results. Required except for `activations`.
+    pub experiment: Option<Spanned<String>>,
+    /// File name stem under `report/`. Default: `<experiment>_<kind>`.
+    pub file: Option<String>,
+    /// Title above the chart. Default: derived.
+    pub title: Option<String>,
+    /// Horizontal axis: an axis or `epoch`. Default: `epoch`.
+    pub x: Option<Spanned<String>>,
+    /// The metric plotted. Default: `test_acc`.
+    pub y: Option<Spanned<String>>,
+    /// One series per value of this axis. Default: `activation`.
+    pub series: Option<Spanned<String>>,
+    /// One panel per value of this axis. Default: none.
+    pub panels: Option<Spanned<String>>,
+    /// Spread over seeds: `"std"`, `"ci95"` or `"none"`. Default: `"std"`.
+    pub band: Option<Spanned<String>>,
+    /// Which epoch for `line` and `bar`: `"last"`, `"best"` or a number. Default: `"last"`.
+    pub epoch: Option<Spanned<toml::Value>>,
+    /// Metrics for `curves`, e.g. `["train_loss", "test_loss"]`. Default: train and test loss.
+    pub metrics: Option<Vec<String>>,
+    /// Activations drawn by `kind = "activations"`. Default: every activation the sweep uses.
+    pub activations: Option<Vec<String>>,
+    /// Keep only results matching these field values. Default: all.
+    pub filter: Option<Spanned<toml::Table>>,
+    /// Logarithmic horizontal axis. Default: false.
+    pub log_x: Option<bool>,
+    /// Logarithmic vertical axis. Default: false (true for `layers`).
+    pub log_y: Option<bool>,
+    /// Horizontal axis label. Default: the axis name.
+    pub x_label: Option<String>,
+    /// Vertical axis label. Default: the metric name.
+    pub y_label: Option<String>,
+    /// Width in pixels. Default: 800.
+    pub width: Option<Spanned<i64>>,
+    /// Height in pixels. Default: 500.
+    pub height: Option<Spanned<i64>>,
+}
+
+/// `"x"` or `["x", "y"]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StringOrList(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for StringOrList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StringOrList;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StringOrList, E> {
+                Ok(StringOrList(vec![v.to_string()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StringOrList, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = seq.next_element::<String>()? {
+                    out.push(v);
+                }
+                Ok(StringOrList(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The keys of a section that are job fields (settable in `[defaults]`,
+/// in an experiment, and as a grid axis).
+pub const JOB_FIELDS: &[&str] = &[
+    "dataset",
+    "depth",
+    "width",
+    "activation",
+    "output_activation",
+    "init",
+    "bias_init",
+    "loss",
+    "optimizer",
+    "batch_size",
+    "epochs",
+    "seed",
+    "record",
+    "device",
+    "norm",
+    "dropout",
+    "probe_samples",
+];
+
+/// Keys of a section that are not job fields.
+pub const SECTION_FIELDS: &[&str] = &["description", "grid", "zip", "exclude", "seeds"];
+
+/// Top-level keys.
+pub const TOP_FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "defaults",
+    "experiments",
+    "activations",
+    "tables",
+    "charts",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activation_call_forms() {
+        let a = parse_activation_call("leaky_relu(alpha=0.2)");
+        assert_eq!(a.name.as_ref().unwrap().get_ref(), "leaky_relu");
+        assert_eq!(*a.params["alpha"].get_ref(), 0.2);
+        assert!(a.syntax_error.is_none());
+        let b = parse_activation_call("relu");
+        assert!(b.params.is_empty());
+        assert!(parse_activation_call("elu(alpha=)").syntax_error.is_some());
+        assert!(parse_activation_call("elu(alpha=1").syntax_error.is_some());
+        assert!(parse_activation_call("elu(alpha)").syntax_error.is_some());
+    }
+
+    #[test]
+    fn sections_parse_names_and_tables_alike() {
+        let s: RawSection = toml::from_str(
+            "optimizer = 'sgd'\nloss = { name = 'huber', delta = 2 }\nwidth = [3, 4]\nbias_init = 0",
+        )
+        .unwrap();
+        assert_eq!(s.optimizer.unwrap().get_ref().name.as_ref().unwrap().get_ref(), "sgd");
+        assert_eq!(s.loss.unwrap().get_ref().delta.as_ref().unwrap().get_ref().0, 2.0);
+        assert_eq!(s.width.unwrap().into_inner(), WidthValue::PerLayer(vec![3, 4]));
+        assert_eq!(s.bias_init.unwrap().into_inner(), Num(0.0));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let e = toml::from_str::<RawSection>("dpeth = 3").unwrap_err();
+        assert!(e.message().contains("unknown field `dpeth`"), "{}", e.message());
+    }
+}

@@ -1,0 +1,20 @@
+//! actsweep: declarative sweeps for activation-function studies.
+//!
+//! A study is one TOML file. The pipeline reads it in one direction, one
+//! module per stage, each usable on its own:
+//!
+//! ```text
+//! sweep file ──config──▶ Sweep ──plan──▶ jobs ──train/run──▶ results ──report──▶ charts, tables
+//!                  ▲
+//!              activation (formula library, built-ins in TOML)
+//! ```
+//!
+//! - [`config`]: the TOML schema, two-step validation, error messages.
+//! - [`plan`]: grid expansion, job ids and labels, selection, work estimates.
+//! - [`activation`]: the activation library (formulas as data).
+//! - [`cli`]: the command line; `main.rs` only calls [`cli::main`].
+
+pub mod activation;
+pub mod cli;
+pub mod config;
+pub mod plan;

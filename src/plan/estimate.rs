@@ -1,0 +1,82 @@
+//! How much work a plan is, before running it.
+//!
+//! Counted from the layer sizes and dataset sizes alone (no data is loaded):
+//! training costs a forward and a backward pass per sample and epoch (the
+//! backward pass about twice the forward's multiply-adds), and every epoch,
+//! plus epoch 0 at initialisation, evaluates the train and test sets once.
+
+use serde::Serialize;
+
+use super::Job;
+
+/// A work estimate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Estimate {
+    /// Jobs counted.
+    pub jobs: u64,
+    /// Training samples times epochs, summed over jobs.
+    pub sample_epochs: u64,
+    /// Optimizer steps, summed over jobs.
+    pub steps: u64,
+    /// Floating-point operations of training (forward + backward).
+    pub train_flops: f64,
+    /// Floating-point operations of evaluation (forward only).
+    pub eval_flops: f64,
+    /// Trainable parameters, summed over jobs.
+    pub parameters: u64,
+}
+
+impl Estimate {
+    /// Sums the estimate over jobs.
+    pub fn of<'a>(jobs: impl Iterator<Item = &'a Job>) -> Estimate {
+        let mut e = Estimate::default();
+        for job in jobs {
+            let c = &job.config;
+            let (train, test) = c.dataset.sizes();
+            let epochs = c.epochs as u64;
+            let fwd = c.forward_flops_per_sample() as f64;
+            e.jobs += 1;
+            e.sample_epochs += train as u64 * epochs;
+            e.steps += (train as u64).div_ceil(c.batch_size as u64) * epochs;
+            e.train_flops += 3.0 * fwd * (train as f64) * (epochs as f64);
+            e.eval_flops += fwd * ((train + test) as f64) * ((epochs + 1) as f64);
+            e.parameters += c.parameter_count();
+        }
+        e
+    }
+
+    /// Total floating-point operations.
+    pub fn flops(&self) -> f64 {
+        self.train_flops + self.eval_flops
+    }
+}
+
+/// `1.23e9`-style compact numbers with SI suffixes: `1.2 G`.
+pub fn si(x: f64) -> String {
+    const UNITS: [(&str, f64); 6] = [
+        ("E", 1e18),
+        ("P", 1e15),
+        ("T", 1e12),
+        ("G", 1e9),
+        ("M", 1e6),
+        ("k", 1e3),
+    ];
+    for (u, scale) in UNITS {
+        if x >= scale {
+            return format!("{:.1} {u}", x / scale);
+        }
+    }
+    format!("{x:.0}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn si_units() {
+        assert_eq!(si(999.0), "999");
+        assert_eq!(si(1500.0), "1.5 k");
+        assert_eq!(si(2.5e12), "2.5 T");
+    }
+}
