@@ -121,7 +121,10 @@ pub fn report(e: &anyhow::Error) -> String {
 /// 2 for problems the user can fix in their input, 1 for everything else.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     let user = e.chain().any(|c| {
-        c.is::<ConfigError>() || c.is::<LoadError>() || c.is::<SelectionError>() || c.is::<UserError>()
+        c.is::<ConfigError>()
+            || c.is::<LoadError>()
+            || c.is::<SelectionError>()
+            || c.is::<UserError>()
     });
     if user {
         2

@@ -129,8 +129,23 @@ mod tests {
     fn builtin_library_has_the_required_entries() {
         let lib = Library::builtin();
         for name in [
-            "linear", "relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "gelu_tanh", "silu",
-            "swish", "mish", "sigmoid", "tanh", "hard_tanh", "softsign", "arctan", "softplus",
+            "linear",
+            "relu",
+            "leaky_relu",
+            "prelu",
+            "elu",
+            "selu",
+            "gelu",
+            "gelu_tanh",
+            "silu",
+            "swish",
+            "mish",
+            "sigmoid",
+            "tanh",
+            "hard_tanh",
+            "softsign",
+            "arctan",
+            "softplus",
             "relu6",
         ] {
             let def = lib.get(name).unwrap_or_else(|| panic!("missing {name}"));

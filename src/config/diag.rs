@@ -121,12 +121,7 @@ impl fmt::Display for ConfigError {
             render(f, &self.file, &self.text, d)?;
         }
         if self.diagnostics.len() > 1 {
-            write!(
-                f,
-                "\n{} problems in {}",
-                self.diagnostics.len(),
-                self.file
-            )?;
+            write!(f, "\n{} problems in {}", self.diagnostics.len(), self.file)?;
         }
         Ok(())
     }
@@ -156,12 +151,7 @@ fn render(f: &mut fmt::Formatter<'_>, file: &str, text: &str, d: &Diagnostic) ->
                 .get(floor_char_boundary(text, span.start)..floor_char_boundary(text, end))
                 .map_or(1, |s| s.chars().count())
                 .max(1);
-            writeln!(
-                f,
-                "{pad} | {}{}",
-                " ".repeat(col - 1),
-                "^".repeat(width)
-            )?;
+            writeln!(f, "{pad} | {}{}", " ".repeat(col - 1), "^".repeat(width))?;
             if d.help.is_some() || !d.notes.is_empty() {
                 writeln!(f, "{pad} |")?;
             }

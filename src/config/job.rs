@@ -415,9 +415,7 @@ impl OptimizerConfig {
 }
 
 /// Optional diagnostics.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Record {
     /// Per-layer L2 norm of the weight gradient (mean over the epoch's steps, and last step).
@@ -599,7 +597,11 @@ fn flatten_into(prefix: String, v: &serde_json::Value, out: &mut Vec<(String, se
     match v {
         serde_json::Value::Object(map) => {
             for (k, v) in map {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten_into(key, v, out);
             }
         }

@@ -27,7 +27,7 @@ use toml::Spanned;
 use crate::activation::{Definition, Library, Origin};
 use diag::{did_you_mean, list, ConfigError, Diagnostic};
 use raw::{RawChart, RawSection, RawSweep, RawTable};
-use resolve::Layered;
+pub use resolve::Layered;
 
 /// A parsed sweep file whose structure is valid (grid values are checked by the plan).
 #[derive(Debug, Clone)]
@@ -106,11 +106,19 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Sweep, ConfigError> {
     let name = match &raw.name {
         Some(n) => {
             let v = n.get_ref();
-            if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || v.starts_with('.') {
+            if v.is_empty()
+                || !v
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                || v.starts_with('.')
+            {
                 diags.push(
-                    Diagnostic::new(format!("sweep name `{v}` is not a valid directory name"), Some(n.span()))
-                        .key("name")
-                        .help("use letters, digits, `-`, `_` and `.` only"),
+                    Diagnostic::new(
+                        format!("sweep name `{v}` is not a valid directory name"),
+                        Some(n.span()),
+                    )
+                    .key("name")
+                    .help("use letters, digits, `-`, `_` and `.` only"),
                 );
             }
             v.clone()
@@ -124,9 +132,12 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Sweep, ConfigError> {
             if let Some(span) = present {
                 if key != "seeds" && key != "description" {
                     diags.push(
-                        Diagnostic::new(format!("`{key}` belongs in an experiment, not in [defaults]"), Some(span))
-                            .key(format!("defaults.{key}"))
-                            .help("move it to an [experiments.NAME] section"),
+                        Diagnostic::new(
+                            format!("`{key}` belongs in an experiment, not in [defaults]"),
+                            Some(span),
+                        )
+                        .key(format!("defaults.{key}"))
+                        .help("move it to an [experiments.NAME] section"),
                     );
                 }
             }
@@ -146,17 +157,25 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Sweep, ConfigError> {
                 .help("add at least one section like [experiments.main] (it may be empty)"),
         ),
         Some(exps) => {
-            for (k, v) in exps.get_ref() {
-                let n = k.get_ref();
-                if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)) {
+            for (n, v) in exps.get_ref() {
+                if n.is_empty()
+                    || !n
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+                {
                     diags.push(
-                        Diagnostic::new(format!("experiment name `{n}` may only use letters, digits, `-` and `_`"), Some(k.span()))
-                            .key(format!("experiments.{n}")),
+                        Diagnostic::new(
+                            format!(
+                                "experiment name `{n}` may only use letters, digits, `-` and `_`"
+                            ),
+                            Some(v.span()),
+                        )
+                        .key(format!("experiments.{n}")),
                     );
                 }
                 experiments.push(Experiment {
                     name: n.clone(),
-                    span: k.span(),
+                    span: v.span(),
                     section: v.get_ref().clone(),
                 });
             }
@@ -166,29 +185,40 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Sweep, ConfigError> {
 
     let mut library = Library::builtin();
     let mut user: Vec<_> = raw.activations.iter().collect();
-    user.sort_by_key(|(k, _)| k.span().start);
-    for (k, v) in user {
-        let name = k.get_ref();
+    user.sort_by_key(|(_, v)| v.span().start);
+    for (name, v) in user {
         let a = v.get_ref();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             diags.push(
-                Diagnostic::new(format!("activation name `{name}` may only use letters, digits and `_`"), Some(k.span()))
-                    .key(format!("activations.{name}")),
+                Diagnostic::new(
+                    format!("activation name `{name}` may only use letters, digits and `_`"),
+                    Some(v.span()),
+                )
+                .key(format!("activations.{name}")),
             );
         }
         for l in &a.learnable {
             if !a.params.contains_key(l.get_ref()) {
                 let params: Vec<&str> = a.params.keys().map(String::as_str).collect();
                 let mut d = Diagnostic::new(
-                    format!("learnable `{}` is not a parameter of activation {name}", l.get_ref()),
+                    format!(
+                        "learnable `{}` is not a parameter of activation {name}",
+                        l.get_ref()
+                    ),
                     Some(l.span()),
                 )
                 .key(format!("activations.{name}.learnable"))
                 .help_opt(did_you_mean(l.get_ref(), params.iter().copied()));
                 d = if params.is_empty() {
-                    d.note(format!("declare it with params = {{ {} = 0.25 }}", l.get_ref()))
+                    d.note(format!(
+                        "declare it with params = {{ {} = 0.25 }}",
+                        l.get_ref()
+                    ))
                 } else {
-                    d.note(format!("parameters of {name}: {}", list(params.iter().copied())))
+                    d.note(format!(
+                        "parameters of {name}: {}",
+                        list(params.iter().copied())
+                    ))
                 };
                 diags.push(d);
             }
@@ -216,15 +246,25 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Sweep, ConfigError> {
     let check_exp = |diags: &mut Vec<Diagnostic>, e: &Spanned<String>, key: String| {
         if !exp_names.contains(&e.get_ref().as_str()) {
             diags.push(
-                Diagnostic::new(format!("no experiment named `{}`", e.get_ref()), Some(e.span()))
-                    .key(key)
-                    .help_opt(did_you_mean(e.get_ref(), exp_names.iter().copied()))
-                    .note(format!("experiments in this file: {}", list(exp_names.iter().copied()))),
+                Diagnostic::new(
+                    format!("no experiment named `{}`", e.get_ref()),
+                    Some(e.span()),
+                )
+                .key(key)
+                .help_opt(did_you_mean(e.get_ref(), exp_names.iter().copied()))
+                .note(format!(
+                    "experiments in this file: {}",
+                    list(exp_names.iter().copied())
+                )),
             );
         }
     };
     for (i, t) in raw.tables.iter().enumerate() {
-        check_exp(&mut diags, &t.get_ref().experiment, format!("tables[{i}].experiment"));
+        check_exp(
+            &mut diags,
+            &t.get_ref().experiment,
+            format!("tables[{i}].experiment"),
+        );
     }
     const CHART_KINDS: &[&str] = &["line", "bar", "curves", "layers", "boundary", "activations"];
     for (i, c) in raw.charts.iter().enumerate() {
@@ -235,14 +275,20 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Sweep, ConfigError> {
                 Diagnostic::new(format!("unknown chart kind `{kind}`"), Some(ch.kind.span()))
                     .key(format!("charts[{i}].kind"))
                     .help_opt(did_you_mean(kind, CHART_KINDS.iter().copied()))
-                    .note(format!("known chart kinds: {}", list(CHART_KINDS.iter().copied()))),
+                    .note(format!(
+                        "known chart kinds: {}",
+                        list(CHART_KINDS.iter().copied())
+                    )),
             );
         }
         match &ch.experiment {
             Some(e) => check_exp(&mut diags, e, format!("charts[{i}].experiment")),
             None if kind != "activations" => diags.push(
-                Diagnostic::new(format!("a `{kind}` chart needs `experiment = \"NAME\"`"), Some(c.span()))
-                    .key(format!("charts[{i}]")),
+                Diagnostic::new(
+                    format!("a `{kind}` chart needs `experiment = \"NAME\"`"),
+                    Some(c.span()),
+                )
+                .key(format!("charts[{i}]")),
             ),
             None => {}
         }
@@ -283,10 +329,11 @@ pub fn section_only(s: &RawSection) -> [(&'static str, Option<Range<usize>>); 5]
 
 /// Deserializes `text` as `T`, turning the first error into a diagnostic.
 pub fn deserialize<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Diagnostic> {
-    let de = toml::Deserializer::parse(text).map_err(|e| toml_diagnostic(&e, String::new()))?;
+    let de = toml::Deserializer::parse(text)
+        .map_err(|e| toml_diagnostic(&e, String::new(), Some(text)))?;
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = clean_path(&e.path().to_string());
-        toml_diagnostic(e.inner(), path)
+        toml_diagnostic(e.inner(), path, Some(text))
     })
 }
 
@@ -299,7 +346,7 @@ fn clean_path(path: &str) -> String {
 }
 
 /// Turns a toml/serde error into a diagnostic with a suggestion where it helps.
-pub fn toml_diagnostic(e: &toml::de::Error, path: String) -> Diagnostic {
+pub fn toml_diagnostic(e: &toml::de::Error, path: String, source: Option<&str>) -> Diagnostic {
     let msg = e.message().trim().to_string();
     let span = e.span();
     if let Some(rest) = msg.strip_prefix("unknown field `") {
@@ -314,7 +361,11 @@ pub fn toml_diagnostic(e: &toml::de::Error, path: String) -> Diagnostic {
             } else {
                 format!("in `{parent}`")
             };
-            let full = if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") };
+            let full = if parent.is_empty() {
+                key.to_string()
+            } else {
+                format!("{parent}.{key}")
+            };
             let mut d = Diagnostic::new(format!("unknown key `{key}` {where_}"), span)
                 .key(full)
                 .help_opt(did_you_mean(key, valid.iter().copied()));
@@ -324,13 +375,36 @@ pub fn toml_diagnostic(e: &toml::de::Error, path: String) -> Diagnostic {
             return d;
         }
     }
+    if msg.starts_with("duplicate key") {
+        if let (Some(text), Some(r)) = (source, span.clone()) {
+            let key = text
+                .get(r.clone())
+                .unwrap_or("")
+                .trim_matches(|c| c == '"' || c == '\'');
+            let line_start = text[..r.start.min(text.len())]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            let line = text[line_start..].lines().next().unwrap_or("").trim_start();
+            if line.starts_with("[experiments.") {
+                return Diagnostic::new(format!("experiment `{key}` is defined twice"), span)
+                    .key(format!("experiments.{key}"))
+                    .help("give each experiment its own name, or merge the two sections");
+            }
+            return Diagnostic::new(format!("key `{key}` is written twice"), span)
+                .key(path)
+                .help("keep one of the two");
+        }
+    }
     let msg = humanize(&msg);
     Diagnostic::new(msg, span).key(path)
 }
 
 /// Rewrites serde's type names into words.
 fn humanize(msg: &str) -> String {
-    let mut m = msg.replace("i64", "an integer").replace("u64", "an integer").replace("f64", "a number");
+    let mut m = msg
+        .replace("i64", "an integer")
+        .replace("u64", "an integer")
+        .replace("f64", "a number");
     m = m.replace("expected a boolean", "expected true or false");
     if let Some(first) = m.lines().next() {
         if m.lines().count() > 1 && first.len() > 10 {
@@ -342,7 +416,11 @@ fn humanize(msg: &str) -> String {
 
 /// Parses one grid value (written at `span` of `text`) as the job field `field`
 /// (`depth`, `optimizer.lr`, ...), keeping spans relative to `text`.
-pub fn parse_field_value(text: &str, span: Range<usize>, field: &str) -> Result<RawSection, Diagnostic> {
+pub fn parse_field_value(
+    text: &str,
+    span: Range<usize>,
+    field: &str,
+) -> Result<RawSection, Diagnostic> {
     let value = text.get(span.clone()).unwrap_or("");
     let prefix = format!("{field} = ");
     let doc = if span.start >= prefix.len() {
@@ -401,7 +479,12 @@ mod tests {
 
     #[test]
     fn user_activation_overrides_warn() {
-        let s = parse("f.toml", "f", "[activations.relu]\nformula = 'max(x, 0)'\n[experiments.a]\n").unwrap();
+        let s = parse(
+            "f.toml",
+            "f",
+            "[activations.relu]\nformula = 'max(x, 0)'\n[experiments.a]\n",
+        )
+        .unwrap();
         assert_eq!(s.warnings.len(), 1);
     }
 }

@@ -30,10 +30,10 @@ pub struct RawSweep {
     /// Job fields every experiment inherits. Default: the built-in defaults.
     pub defaults: Option<Spanned<RawSection>>,
     /// The experiments, `[experiments.NAME]`; at least one is required.
-    pub experiments: Option<Spanned<BTreeMap<Spanned<String>, Spanned<RawSection>>>>,
+    pub experiments: Option<Spanned<BTreeMap<String, Spanned<RawSection>>>>,
     /// User activations, `[activations.NAME]`, added to (or overriding) the built-in library.
     #[serde(default)]
-    pub activations: BTreeMap<Spanned<String>, Spanned<RawActivation>>,
+    pub activations: BTreeMap<String, Spanned<RawActivation>>,
     /// Declared report tables, `[[tables]]`. Default: a table of final metrics per experiment.
     #[serde(default)]
     pub tables: Vec<Spanned<RawTable>>,
@@ -92,7 +92,7 @@ pub struct RawSection {
     /// Axes: `grid.FIELD = [values]`, or `grid.FIELD.PARAM = [values]` for a
     /// parameter of a table-valued field (`grid.optimizer.lr`, `grid.activation.alpha`).
     /// Only in experiments. Default: no axes (one cell).
-    pub grid: Option<Spanned<BTreeMap<Spanned<String>, Spanned<GridEntry>>>>,
+    pub grid: Option<Spanned<BTreeMap<String, Spanned<GridEntry>>>>,
     /// Groups of axes that advance together: `zip = [["depth", "width"]]`.
     /// Only in experiments. Default: none.
     pub zip: Option<Spanned<Vec<Spanned<Vec<Spanned<String>>>>>>,
@@ -395,7 +395,10 @@ impl<'de> Deserialize<'de> for RawActivationRef {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RawActivationRef, E> {
                 Ok(parse_activation_call(v))
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawActivationRef, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawActivationRef, A::Error> {
                 let mut out = RawActivationRef::default();
                 while let Some(k) = map.next_key::<Spanned<String>>()? {
                     if k.get_ref() == "name" {
@@ -430,9 +433,7 @@ pub fn parse_activation_call(text: &str) -> RawActivationRef {
     };
     for part in inner.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((k, v)) = part.split_once('=') else {
-            out.syntax_error = Some(format!(
-                "`{part}` in `{text}` should be `param=value`"
-            ));
+            out.syntax_error = Some(format!("`{part}` in `{text}` should be `param=value`"));
             return out;
         };
         match v.trim().parse::<f64>() {
@@ -441,10 +442,7 @@ pub fn parse_activation_call(text: &str) -> RawActivationRef {
                     .insert(k.trim().to_string(), Spanned::new(0..0, x));
             }
             Err(_) => {
-                out.syntax_error = Some(format!(
-                    "`{}` in `{text}` is not a number",
-                    v.trim()
-                ));
+                out.syntax_error = Some(format!("`{}` in `{text}` is not a number", v.trim()));
                 return out;
             }
         }
@@ -655,15 +653,41 @@ mod tests {
             "optimizer = 'sgd'\nloss = { name = 'huber', delta = 2 }\nwidth = [3, 4]\nbias_init = 0",
         )
         .unwrap();
-        assert_eq!(s.optimizer.unwrap().get_ref().name.as_ref().unwrap().get_ref(), "sgd");
-        assert_eq!(s.loss.unwrap().get_ref().delta.as_ref().unwrap().get_ref().0, 2.0);
-        assert_eq!(s.width.unwrap().into_inner(), WidthValue::PerLayer(vec![3, 4]));
+        assert_eq!(
+            s.optimizer
+                .unwrap()
+                .get_ref()
+                .name
+                .as_ref()
+                .unwrap()
+                .get_ref(),
+            "sgd"
+        );
+        assert_eq!(
+            s.loss
+                .unwrap()
+                .get_ref()
+                .delta
+                .as_ref()
+                .unwrap()
+                .get_ref()
+                .0,
+            2.0
+        );
+        assert_eq!(
+            s.width.unwrap().into_inner(),
+            WidthValue::PerLayer(vec![3, 4])
+        );
         assert_eq!(s.bias_init.unwrap().into_inner(), Num(0.0));
     }
 
     #[test]
     fn unknown_keys_are_rejected() {
         let e = toml::from_str::<RawSection>("dpeth = 3").unwrap_err();
-        assert!(e.message().contains("unknown field `dpeth`"), "{}", e.message());
+        assert!(
+            e.message().contains("unknown field `dpeth`"),
+            "{}",
+            e.message()
+        );
     }
 }

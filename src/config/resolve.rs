@@ -83,7 +83,8 @@ impl Layered {
             device,
             norm,
             dropout,
-            probe_samples
+            probe_samples,
+            seeds
         );
         merge_table!(
             self,
@@ -172,7 +173,13 @@ struct Check<'a> {
 }
 
 impl Check<'_> {
-    fn err(&mut self, field: &'static str, sub: Option<&str>, span: Range<usize>, msg: String) -> &mut Diagnostic {
+    fn err(
+        &mut self,
+        field: &'static str,
+        sub: Option<&str>,
+        span: Range<usize>,
+        msg: String,
+    ) -> &mut Diagnostic {
         let mut key = self.layered.key(field);
         if let Some(sub) = sub {
             key = format!("{key}.{sub}");
@@ -194,10 +201,20 @@ impl Check<'_> {
         let x = *v.get_ref();
         let what = sub.unwrap_or(field);
         if x < min {
-            self.err(field, sub, v.span(), format!("{what} must be at least {min}, got {x}"));
+            self.err(
+                field,
+                sub,
+                v.span(),
+                format!("{what} must be at least {min}, got {x}"),
+            );
             default
         } else if x > max {
-            self.err(field, sub, v.span(), format!("{what} must be at most {max}, got {x}"));
+            self.err(
+                field,
+                sub,
+                v.span(),
+                format!("{what} must be at most {max}, got {x}"),
+            );
             default
         } else {
             x
@@ -253,19 +270,43 @@ impl Check<'_> {
             .err(field, sub, span, format!("unknown {kind} `{given}`"))
             .clone()
             .help_opt(help)
-            .note(format!("known {kind}s: {}", list(known.iter().copied())));
+            .note(format!(
+                "known {}: {}",
+                plural(kind),
+                list(known.iter().copied())
+            ));
         *self.diags.last_mut().expect("just pushed") = d;
         None
     }
 
-    fn not_applicable(&mut self, field: &'static str, key: &str, span: Range<usize>, owner: &str, valid: &[&str]) {
+    fn not_applicable(
+        &mut self,
+        field: &'static str,
+        key: &str,
+        span: Range<usize>,
+        owner: &str,
+        valid: &[&str],
+    ) {
         let help = did_you_mean(key, valid.iter().copied());
         let d = self
-            .err(field, Some(key), span, format!("`{key}` does not apply to {owner}"))
+            .err(
+                field,
+                Some(key),
+                span,
+                format!("`{key}` does not apply to {owner}"),
+            )
             .clone()
             .help_opt(help)
             .note(format!("keys of {owner}: {}", list(valid.iter().copied())));
         *self.diags.last_mut().expect("just pushed") = d;
+    }
+}
+
+fn plural(kind: &str) -> String {
+    if kind.ends_with('s') {
+        format!("{kind}es")
+    } else {
+        format!("{kind}s")
     }
 }
 
@@ -300,7 +341,14 @@ pub fn resolve(layered: &Layered, library: &Library) -> Result<JobConfig, Vec<Di
         None => vec![256; depth - 1],
         Some(w) => match w.get_ref() {
             WidthValue::Uniform(n) => {
-                let n = c.int("width", None, Some(&Spanned::new(w.span(), *n)), 256, 1, 1 << 24);
+                let n = c.int(
+                    "width",
+                    None,
+                    Some(&Spanned::new(w.span(), *n)),
+                    256,
+                    1,
+                    1 << 24,
+                );
                 vec![n as usize; depth - 1]
             }
             WidthValue::PerLayer(ns) => {
@@ -323,7 +371,12 @@ pub fn resolve(layered: &Layered, library: &Library) -> Result<JobConfig, Vec<Di
                 let mut out = Vec::new();
                 for n in ns {
                     if *n < 1 {
-                        c.err("width", None, w.span(), format!("every width must be at least 1, got {n}"));
+                        c.err(
+                            "width",
+                            None,
+                            w.span(),
+                            format!("every width must be at least 1, got {n}"),
+                        );
                     }
                     out.push((*n).max(1) as usize);
                 }
@@ -332,7 +385,8 @@ pub fn resolve(layered: &Layered, library: &Library) -> Result<JobConfig, Vec<Di
             }
         },
     };
-    let activation = resolve_activation(&mut c, "activation", f.activation.as_ref(), "relu", library);
+    let activation =
+        resolve_activation(&mut c, "activation", f.activation.as_ref(), "relu", library);
     let output_activation = resolve_activation(
         &mut c,
         "output_activation",
@@ -347,7 +401,16 @@ pub fn resolve(layered: &Layered, library: &Library) -> Result<JobConfig, Vec<Di
             .and_then(Init::from_name)
             .unwrap_or(Init::HeNormal),
     };
-    let bias_init = c.num("bias_init", None, f.bias_init.as_ref(), 0.0, -INF, false, INF, false);
+    let bias_init = c.num(
+        "bias_init",
+        None,
+        f.bias_init.as_ref(),
+        0.0,
+        -INF,
+        false,
+        INF,
+        false,
+    );
     let loss = resolve_loss(&mut c, f.loss.as_ref());
     let optimizer = resolve_optimizer(&mut c, f.optimizer.as_ref());
     let batch_size = c.int("batch_size", None, f.batch_size.as_ref(), 64, 1, MAX_COUNT) as usize;
@@ -358,7 +421,14 @@ pub fn resolve(layered: &Layered, library: &Library) -> Result<JobConfig, Vec<Di
         Some(list_) => {
             let mut out = BTreeSet::new();
             for r in list_.get_ref() {
-                if let Some(n) = c.name("record", None, r.get_ref(), pick(Some(r.span()), list_.span()), RECORD_NAMES, "record") {
+                if let Some(n) = c.name(
+                    "record",
+                    None,
+                    r.get_ref(),
+                    pick(Some(r.span()), list_.span()),
+                    RECORD_NAMES,
+                    "record",
+                ) {
                     out.extend(Record::from_name(n));
                 }
             }
@@ -367,7 +437,14 @@ pub fn resolve(layered: &Layered, library: &Library) -> Result<JobConfig, Vec<Di
     };
     let device = match f.device.as_ref() {
         None => Device::Auto,
-        Some(s) => match c.name("device", None, s.get_ref(), s.span(), &["auto", "cpu", "cuda"], "device") {
+        Some(s) => match c.name(
+            "device",
+            None,
+            s.get_ref(),
+            s.span(),
+            &["auto", "cpu", "cuda"],
+            "device",
+        ) {
             Some("cpu") => Device::Cpu,
             Some("cuda") => Device::Cuda,
             _ => Device::Auto,
@@ -375,19 +452,46 @@ pub fn resolve(layered: &Layered, library: &Library) -> Result<JobConfig, Vec<Di
     };
     let norm = match f.norm.as_ref() {
         None => Norm::None,
-        Some(s) => match c.name("norm", None, s.get_ref(), s.span(), &["none", "batch", "layer"], "norm") {
+        Some(s) => match c.name(
+            "norm",
+            None,
+            s.get_ref(),
+            s.span(),
+            &["none", "batch", "layer"],
+            "norm",
+        ) {
             Some("batch") => Norm::Batch,
             Some("layer") => Norm::Layer,
             _ => Norm::None,
         },
     };
-    let dropout = c.num("dropout", None, f.dropout.as_ref(), 0.0, 0.0, false, 1.0, true);
-    let probe_samples = c.int("probe_samples", None, f.probe_samples.as_ref(), 512, 1, MAX_COUNT) as usize;
+    let dropout = c.num(
+        "dropout",
+        None,
+        f.dropout.as_ref(),
+        0.0,
+        0.0,
+        false,
+        1.0,
+        true,
+    );
+    let probe_samples = c.int(
+        "probe_samples",
+        None,
+        f.probe_samples.as_ref(),
+        512,
+        1,
+        MAX_COUNT,
+    ) as usize;
 
     // Combinations.
     match (loss, dataset.task()) {
         (LossConfig::CrossEntropy, Task::Regression) => {
-            let span = f.loss.as_ref().or(f.dataset.as_ref().map(|_| f.loss.as_ref()).unwrap_or(None)).map(|s| s.span());
+            let span = f
+                .loss
+                .as_ref()
+                .or(f.dataset.as_ref().map(|_| f.loss.as_ref()).unwrap_or(None))
+                .map(|s| s.span());
             let span = span.or(f.dataset.as_ref().map(|d| d.span()));
             let field = if f.loss.is_some() { "loss" } else { "dataset" };
             if let Some(span) = span {
@@ -399,10 +503,19 @@ pub fn resolve(layered: &Layered, library: &Library) -> Result<JobConfig, Vec<Di
             }
         }
         (LossConfig::Bce, Task::Classification(n)) if n != 2 => {
-            let span = f.loss.as_ref().map(|s| s.span()).or(f.dataset.as_ref().map(|d| d.span()));
+            let span = f
+                .loss
+                .as_ref()
+                .map(|s| s.span())
+                .or(f.dataset.as_ref().map(|d| d.span()));
             if let Some(span) = span {
                 let d = c
-                    .err("loss", None, span, format!("loss bce needs two classes, but {} has {n}", dataset.name()))
+                    .err(
+                        "loss",
+                        None,
+                        span,
+                        format!("loss bce needs two classes, but {} has {n}", dataset.name()),
+                    )
                     .clone()
                     .help("use loss = \"cross_entropy\"");
                 *c.diags.last_mut().expect("just pushed") = d;
@@ -448,12 +561,33 @@ fn resolve_dataset(c: &mut Check, d: Option<&Spanned<RawDataset>>) -> DatasetCon
     let v = &d.get_ref().0;
     let name = v.name.as_ref().map_or("mnist", |n| n.get_ref().as_str());
     let name_span = pick(v.name.as_ref().map(|n| n.span()), outer.clone());
-    let Some(name) = c.name("dataset", Some("name"), name, name_span, DatasetConfig::NAMES, "dataset") else {
+    let Some(name) = c.name(
+        "dataset",
+        Some("name"),
+        name,
+        name_span,
+        DatasetConfig::NAMES,
+        "dataset",
+    ) else {
         return default;
     };
     let valid: &[&str] = match name {
-        "mnist" => &["name", "path", "train_limit", "test_limit", "scale", "mirrors"],
-        "xor" => &["name", "samples", "noise", "variant", "data_seed", "test_fraction"],
+        "mnist" => &[
+            "name",
+            "path",
+            "train_limit",
+            "test_limit",
+            "scale",
+            "mirrors",
+        ],
+        "xor" => &[
+            "name",
+            "samples",
+            "noise",
+            "variant",
+            "data_seed",
+            "test_fraction",
+        ],
         "two_moons" => &["name", "samples", "noise", "data_seed", "test_fraction"],
         _ => &["name", "samples", "data_seed", "test_fraction"],
     };
@@ -473,29 +607,73 @@ fn resolve_dataset(c: &mut Check, d: Option<&Spanned<RawDataset>>) -> DatasetCon
     for (key, span) in present {
         if let Some(span) = span {
             if !valid.contains(&key) {
-                c.not_applicable("dataset", key, pick(Some(span), outer.clone()), &format!("dataset {name}"), valid);
+                c.not_applicable(
+                    "dataset",
+                    key,
+                    pick(Some(span), outer.clone()),
+                    &format!("dataset {name}"),
+                    valid,
+                );
             }
         }
     }
     let default_samples = if name == "identity" { 2000 } else { 1000 };
-    let samples = c.int("dataset", Some("samples"), v.samples.as_ref(), default_samples, 2, MAX_COUNT) as usize;
+    let samples = c.int(
+        "dataset",
+        Some("samples"),
+        v.samples.as_ref(),
+        default_samples,
+        2,
+        MAX_COUNT,
+    ) as usize;
     let default_noise = if name == "xor" { 0.1 } else { 0.2 };
-    let noise = c.num("dataset", Some("noise"), v.noise.as_ref(), default_noise, 0.0, false, INF, false);
-    let data_seed = c.int("dataset", Some("data_seed"), v.data_seed.as_ref(), 0, 0, i64::MAX) as u64;
-    let test_fraction = c.num("dataset", Some("test_fraction"), v.test_fraction.as_ref(), 0.2, 0.0, true, 1.0, true);
+    let noise = c.num(
+        "dataset",
+        Some("noise"),
+        v.noise.as_ref(),
+        default_noise,
+        0.0,
+        false,
+        INF,
+        false,
+    );
+    let data_seed = c.int(
+        "dataset",
+        Some("data_seed"),
+        v.data_seed.as_ref(),
+        0,
+        0,
+        i64::MAX,
+    ) as u64;
+    let test_fraction = c.num(
+        "dataset",
+        Some("test_fraction"),
+        v.test_fraction.as_ref(),
+        0.2,
+        0.0,
+        true,
+        1.0,
+        true,
+    );
     match name {
         "mnist" => {
-            let train_limit = v
-                .train_limit
-                .as_ref()
-                .map(|s| c.int("dataset", Some("train_limit"), Some(s), 60_000, 1, 60_000) as usize);
+            let train_limit = v.train_limit.as_ref().map(|s| {
+                c.int("dataset", Some("train_limit"), Some(s), 60_000, 1, 60_000) as usize
+            });
             let test_limit = v
                 .test_limit
                 .as_ref()
                 .map(|s| c.int("dataset", Some("test_limit"), Some(s), 10_000, 1, 10_000) as usize);
             let scale = match v.scale.as_ref() {
                 None => PixelScale::Unit,
-                Some(s) => match c.name("dataset", Some("scale"), s.get_ref(), s.span(), &["unit", "standard"], "scale") {
+                Some(s) => match c.name(
+                    "dataset",
+                    Some("scale"),
+                    s.get_ref(),
+                    s.span(),
+                    &["unit", "standard"],
+                    "scale",
+                ) {
                     Some("standard") => PixelScale::Standard,
                     _ => PixelScale::Unit,
                 },
@@ -514,7 +692,14 @@ fn resolve_dataset(c: &mut Check, d: Option<&Spanned<RawDataset>>) -> DatasetCon
         "xor" => {
             let variant = match v.variant.as_ref() {
                 None => XorVariant::Clusters,
-                Some(s) => match c.name("dataset", Some("variant"), s.get_ref(), s.span(), &["clusters", "four_points"], "variant") {
+                Some(s) => match c.name(
+                    "dataset",
+                    Some("variant"),
+                    s.get_ref(),
+                    s.span(),
+                    &["clusters", "four_points"],
+                    "variant",
+                ) {
                     Some("four_points") => XorVariant::FourPoints,
                     _ => XorVariant::Clusters,
                 },
@@ -584,7 +769,12 @@ fn resolve_activation(
         if params.contains_key(k) {
             let x = *val.get_ref();
             if !x.is_finite() {
-                c.err(field, Some(k), pick(Some(val.span()), outer.clone()), format!("parameter {k} must be finite"));
+                c.err(
+                    field,
+                    Some(k),
+                    pick(Some(val.span()), outer.clone()),
+                    format!("parameter {k} must be finite"),
+                );
             }
             params.insert(k.clone(), x);
         } else {
@@ -595,9 +785,15 @@ fn resolve_activation(
                 format!("activation {name} has no parameter `{k}`")
             };
             let help = did_you_mean(k, valid.iter().copied());
-            let mut d = c.err(field, Some(k), pick(Some(val.span()), outer.clone()), msg).clone().help_opt(help);
+            let mut d = c
+                .err(field, Some(k), pick(Some(val.span()), outer.clone()), msg)
+                .clone()
+                .help_opt(help);
             if !valid.is_empty() {
-                d = d.note(format!("parameters of {name}: {}", list(valid.iter().copied())));
+                d = d.note(format!(
+                    "parameters of {name}: {}",
+                    list(valid.iter().copied())
+                ));
             }
             *c.diags.last_mut().expect("just pushed") = d;
         }
@@ -611,17 +807,28 @@ fn resolve_activation(
 }
 
 fn resolve_loss(c: &mut Check, l: Option<&Spanned<RawLoss>>) -> LossConfig {
-    let Some(l) = l else { return LossConfig::CrossEntropy };
+    let Some(l) = l else {
+        return LossConfig::CrossEntropy;
+    };
     let outer = l.span();
     let v = &l.get_ref().0;
-    let name = v.name.as_ref().map_or("cross_entropy", |n| n.get_ref().as_str());
+    let name = v
+        .name
+        .as_ref()
+        .map_or("cross_entropy", |n| n.get_ref().as_str());
     let name_span = pick(v.name.as_ref().map(|n| n.span()), outer.clone());
     let Some(name) = c.name("loss", None, name, name_span, LOSS_NAMES, "loss") else {
         return LossConfig::CrossEntropy;
     };
     if name != "huber" {
         if let Some(d) = &v.delta {
-            c.not_applicable("loss", "delta", pick(Some(d.span()), outer), &format!("loss {name}"), &["name"]);
+            c.not_applicable(
+                "loss",
+                "delta",
+                pick(Some(d.span()), outer),
+                &format!("loss {name}"),
+                &["name"],
+            );
         }
     }
     match name {
@@ -629,7 +836,16 @@ fn resolve_loss(c: &mut Check, l: Option<&Spanned<RawLoss>>) -> LossConfig {
         "mse" => LossConfig::Mse,
         "mae" => LossConfig::Mae,
         "huber" => LossConfig::Huber {
-            delta: c.num("loss", Some("delta"), v.delta.as_ref(), 1.0, 0.0, true, INF, false),
+            delta: c.num(
+                "loss",
+                Some("delta"),
+                v.delta.as_ref(),
+                1.0,
+                0.0,
+                true,
+                INF,
+                false,
+            ),
         },
         _ => LossConfig::CrossEntropy,
     }
@@ -647,7 +863,14 @@ fn resolve_optimizer(c: &mut Check, o: Option<&Spanned<RawOptimizer>>) -> Optimi
     let v = &o.get_ref().0;
     let name = v.name.as_ref().map_or("adam", |n| n.get_ref().as_str());
     let name_span = pick(v.name.as_ref().map(|n| n.span()), outer.clone());
-    let Some(name) = c.name("optimizer", Some("name"), name, name_span, OPTIMIZER_NAMES, "optimizer") else {
+    let Some(name) = c.name(
+        "optimizer",
+        Some("name"),
+        name,
+        name_span,
+        OPTIMIZER_NAMES,
+        "optimizer",
+    ) else {
         return adam_default;
     };
     let valid = OptimizerConfig::keys_for(name);
@@ -663,32 +886,102 @@ fn resolve_optimizer(c: &mut Check, o: Option<&Spanned<RawOptimizer>>) -> Optimi
     for (key, span) in present {
         if let Some(span) = span {
             if !valid.contains(&key) {
-                c.not_applicable("optimizer", key, pick(Some(span), outer.clone()), &format!("optimizer {name}"), valid);
+                c.not_applicable(
+                    "optimizer",
+                    key,
+                    pick(Some(span), outer.clone()),
+                    &format!("optimizer {name}"),
+                    valid,
+                );
             }
         }
     }
-    let default_lr = if matches!(name, "adam" | "adamw") { 1e-3 } else { 1e-2 };
-    let lr = c.num("optimizer", Some("lr"), v.lr.as_ref(), default_lr, 0.0, true, INF, false);
-    let momentum = c.num("optimizer", Some("momentum"), v.momentum.as_ref(), 0.0, 0.0, false, 1.0, true);
+    let default_lr = if matches!(name, "adam" | "adamw") {
+        1e-3
+    } else {
+        1e-2
+    };
+    let lr = c.num(
+        "optimizer",
+        Some("lr"),
+        v.lr.as_ref(),
+        default_lr,
+        0.0,
+        true,
+        INF,
+        false,
+    );
+    let momentum = c.num(
+        "optimizer",
+        Some("momentum"),
+        v.momentum.as_ref(),
+        0.0,
+        0.0,
+        false,
+        1.0,
+        true,
+    );
     let default_wd = if name == "adamw" { 0.01 } else { 0.0 };
-    let weight_decay = c.num("optimizer", Some("weight_decay"), v.weight_decay.as_ref(), default_wd, 0.0, false, INF, false);
-    let eps = c.num("optimizer", Some("eps"), v.eps.as_ref(), 1e-8, 0.0, true, INF, false);
-    let alpha = c.num("optimizer", Some("alpha"), v.alpha.as_ref(), 0.99, 0.0, true, 1.0, true);
+    let weight_decay = c.num(
+        "optimizer",
+        Some("weight_decay"),
+        v.weight_decay.as_ref(),
+        default_wd,
+        0.0,
+        false,
+        INF,
+        false,
+    );
+    let eps = c.num(
+        "optimizer",
+        Some("eps"),
+        v.eps.as_ref(),
+        1e-8,
+        0.0,
+        true,
+        INF,
+        false,
+    );
+    let alpha = c.num(
+        "optimizer",
+        Some("alpha"),
+        v.alpha.as_ref(),
+        0.99,
+        0.0,
+        true,
+        1.0,
+        true,
+    );
     let nesterov = v.nesterov.as_ref().is_some_and(|b| *b.get_ref());
     if nesterov && momentum == 0.0 {
         if let Some(b) = &v.nesterov {
-            c.err("optimizer", Some("nesterov"), b.span(), "nesterov needs a momentum greater than 0".to_string());
+            c.err(
+                "optimizer",
+                Some("nesterov"),
+                b.span(),
+                "nesterov needs a momentum greater than 0".to_string(),
+            );
         }
     }
     let mut betas = [0.9, 0.999];
     if let Some(b) = &v.betas {
         let bs = b.get_ref();
         if bs.len() != 2 {
-            c.err("optimizer", Some("betas"), b.span(), format!("betas must be two numbers [beta1, beta2], got {}", bs.len()));
+            c.err(
+                "optimizer",
+                Some("betas"),
+                b.span(),
+                format!("betas must be two numbers [beta1, beta2], got {}", bs.len()),
+            );
         } else {
             for (i, x) in bs.iter().enumerate() {
                 if !(0.0..1.0).contains(&x.0) {
-                    c.err("optimizer", Some("betas"), b.span(), format!("betas must be in [0, 1), got {}", fmt_num(x.0)));
+                    c.err(
+                        "optimizer",
+                        Some("betas"),
+                        b.span(),
+                        format!("betas must be in [0, 1), got {}", fmt_num(x.0)),
+                    );
                 } else {
                     betas[i] = x.0;
                 }
@@ -752,7 +1045,12 @@ mod tests {
         let j = resolve(&l, &Library::builtin()).unwrap();
         assert_eq!(
             j.optimizer,
-            OptimizerConfig::Sgd { lr: 0.5, momentum: 0.9, nesterov: false, weight_decay: 0.0 }
+            OptimizerConfig::Sgd {
+                lr: 0.5,
+                momentum: 0.9,
+                nesterov: false,
+                weight_decay: 0.0
+            }
         );
         let patch: RawSection = toml::from_str("optimizer = 'adam'").unwrap();
         l.apply(&patch, "experiments.a.");
@@ -772,7 +1070,8 @@ mod tests {
 
     #[test]
     fn out_of_range_values_are_all_reported() {
-        let l = layered("depth = 0\nbatch_size = 0\nepochs = -1\noptimizer = { name = 'sgd', lr = 0 }");
+        let l =
+            layered("depth = 0\nbatch_size = 0\nepochs = -1\noptimizer = { name = 'sgd', lr = 0 }");
         let e = resolve(&l, &Library::builtin()).unwrap_err();
         let msgs: Vec<&str> = e.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(msgs.len(), 4, "{msgs:?}");
@@ -784,16 +1083,30 @@ mod tests {
     fn width_list_must_match_depth() {
         let l = layered("depth = 3\nwidth = [4, 5, 6]");
         let e = resolve(&l, &Library::builtin()).unwrap_err();
-        assert!(e[0].message.contains("depth 3 has 2 hidden layers"), "{}", e[0].message);
+        assert!(
+            e[0].message.contains("depth 3 has 2 hidden layers"),
+            "{}",
+            e[0].message
+        );
         let j = resolve(&layered("depth = 3\nwidth = [4, 5]"), &Library::builtin()).unwrap();
         assert_eq!(j.layer_sizes(), vec![784, 4, 5, 10]);
     }
 
     #[test]
     fn dataset_keys_are_checked_per_dataset() {
-        let e = resolve(&layered("dataset = { name = 'mnist', noise = 0.1 }"), &Library::builtin()).unwrap_err();
-        assert!(e[0].message.contains("`noise` does not apply to dataset mnist"));
-        let j = resolve(&layered("dataset = { name = 'identity' }\nloss = 'mae'"), &Library::builtin()).unwrap();
+        let e = resolve(
+            &layered("dataset = { name = 'mnist', noise = 0.1 }"),
+            &Library::builtin(),
+        )
+        .unwrap_err();
+        assert!(e[0]
+            .message
+            .contains("`noise` does not apply to dataset mnist"));
+        let j = resolve(
+            &layered("dataset = { name = 'identity' }\nloss = 'mae'"),
+            &Library::builtin(),
+        )
+        .unwrap();
         assert_eq!(j.dataset.sizes(), (1600, 400));
     }
 }

@@ -35,7 +35,13 @@ pub use select::{Selection, SelectionError};
 pub const MAX_JOBS: u64 = 100_000;
 
 /// Table-valued fields whose keys can be axes (`grid.optimizer.lr`).
-const TABLE_FIELDS: &[&str] = &["dataset", "loss", "optimizer", "activation", "output_activation"];
+const TABLE_FIELDS: &[&str] = &[
+    "dataset",
+    "loss",
+    "optimizer",
+    "activation",
+    "output_activation",
+];
 
 /// The expanded sweep.
 #[derive(Debug, Clone, Serialize)]
@@ -146,7 +152,11 @@ impl Job {
             out.push(v.clone());
         }
         let flat = self.config.flat();
-        let lookup = |k: &str| flat.iter().find(|(fk, _)| fk == k).map(|(_, v)| json_text(v));
+        let lookup = |k: &str| {
+            flat.iter()
+                .find(|(fk, _)| fk == k)
+                .map(|(_, v)| json_text(v))
+        };
         let aliases: &[&str] = match name {
             "dataset" | "loss" | "optimizer" => &[".name"],
             "activation" | "output_activation" => &[".name"],
@@ -220,9 +230,13 @@ fn same_value(a: &toml::Value, b: &toml::Value) -> bool {
     use toml::Value::*;
     match (a, b) {
         (Integer(x), Float(y)) | (Float(y), Integer(x)) => (*x as f64) == *y,
-        (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_value(a, b)),
+        (Array(x), Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_value(a, b))
+        }
         (Table(x), Table(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
         }
         _ => a == b,
     }
@@ -235,7 +249,11 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn push(&mut self, d: Diagnostic) {
-        if !self.diags.iter().any(|e| e.message == d.message && e.span == d.span) {
+        if !self
+            .diags
+            .iter()
+            .any(|e| e.message == d.message && e.span == d.span)
+        {
             self.diags.push(d);
         }
     }
@@ -258,7 +276,8 @@ impl Plan {
             }
         }
         if !b.diags.is_empty() {
-            b.diags.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
+            b.diags
+                .sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
             return Err(ConfigError {
                 file: sweep.file.clone(),
                 text: sweep.text.clone(),
@@ -285,7 +304,11 @@ struct Dim {
     len: usize,
 }
 
-fn expand(b: &mut Builder, exp: &Experiment, total: &mut u64) -> Option<(ExperimentPlan, Vec<Job>)> {
+fn expand(
+    b: &mut Builder,
+    exp: &Experiment,
+    total: &mut u64,
+) -> Option<(ExperimentPlan, Vec<Job>)> {
     let sweep = b.sweep;
     let text: &str = &sweep.text;
     let prefix = format!("experiments.{}.", exp.name);
@@ -300,21 +323,29 @@ fn expand(b: &mut Builder, exp: &Experiment, total: &mut u64) -> Option<(Experim
     let mut axis_spans: Vec<Range<usize>> = Vec::new();
     if let Some(grid) = &sec.grid {
         let mut entries: Vec<_> = grid.get_ref().iter().collect();
-        entries.sort_by_key(|(k, _)| k.span().start);
-        for (key, entry) in entries {
-            let field = key.get_ref().as_str();
+        entries.sort_by_key(|(_, e)| e.span().start);
+        for (field, entry) in entries {
+            let field = field.as_str();
             let gkey = format!("{prefix}grid.{field}");
             if !JOB_FIELDS.contains(&field) {
-                let mut d = Diagnostic::new(format!("`{field}` is not a job field, so it cannot be a grid axis"), Some(key.span()))
-                    .key(gkey)
-                    .help_opt(did_you_mean(field, JOB_FIELDS.iter().copied()));
+                let mut d = Diagnostic::new(
+                    format!("`{field}` is not a job field, so it cannot be a grid axis"),
+                    Some(grid_key_span(text, entry.span(), field)),
+                )
+                .key(gkey)
+                .help_opt(did_you_mean(field, JOB_FIELDS.iter().copied()));
                 if field == "seeds" {
-                    d = d.help("replicate with `seeds = N` next to the grid, or sweep `grid.seed = [...]`");
+                    d = d.help(
+                        "replicate with `seeds = N` next to the grid, or sweep `grid.seed = [...]`",
+                    );
                 }
                 b.push(d.note(format!("job fields: {}", list(JOB_FIELDS.iter().copied()))));
                 continue;
             }
-            let mut add_axis = |b: &mut Builder, name: String, span: Range<usize>, values: &[Spanned<toml::Value>]| {
+            let mut add_axis = |b: &mut Builder,
+                                name: String,
+                                span: Range<usize>,
+                                values: &[Spanned<toml::Value>]| {
                 let akey = format!("{prefix}grid.{name}");
                 if values.is_empty() {
                     b.push(
@@ -324,14 +355,22 @@ fn expand(b: &mut Builder, exp: &Experiment, total: &mut u64) -> Option<(Experim
                     );
                     return;
                 }
-                let mut axis = Axis { name: name.clone(), values: Vec::new(), raw: Vec::new(), patches: Vec::new() };
+                let mut axis = Axis {
+                    name: name.clone(),
+                    values: Vec::new(),
+                    raw: Vec::new(),
+                    patches: Vec::new(),
+                };
                 for v in values {
                     let label = value_label(v.get_ref());
                     if let Some(i) = axis.raw.iter().position(|r| same_value(r, v.get_ref())) {
                         b.push(
-                            Diagnostic::new(format!("axis `{name}` lists `{label}` twice"), Some(v.span()))
-                                .key(akey.clone())
-                                .note(format!("it is already value {} of the axis", i + 1)),
+                            Diagnostic::new(
+                                format!("axis `{name}` lists `{label}` twice"),
+                                Some(v.span()),
+                            )
+                            .key(akey.clone())
+                            .note(format!("it is already value {} of the axis", i + 1)),
                         );
                         continue;
                     }
@@ -360,23 +399,35 @@ fn expand(b: &mut Builder, exp: &Experiment, total: &mut u64) -> Option<(Experim
                 GridEntry::Params(params) => {
                     if !TABLE_FIELDS.contains(&field) {
                         b.push(
-                            Diagnostic::new(format!("grid.{field} must be a list of values"), Some(entry.span()))
-                                .key(gkey)
-                                .help(format!("write grid.{field} = [value, value, ...]")),
+                            Diagnostic::new(
+                                format!("grid.{field} must be a list of values"),
+                                Some(entry.span()),
+                            )
+                            .key(gkey)
+                            .help(format!("write grid.{field} = [value, value, ...]")),
                         );
                         continue;
                     }
                     let mut ps: Vec<_> = params.iter().collect();
                     ps.sort_by_key(|(k, _)| k.span().start);
                     for (p, values) in ps {
-                        add_axis(b, format!("{field}.{}", p.get_ref()), values.span(), values.get_ref());
+                        add_axis(
+                            b,
+                            format!("{field}.{}", p.get_ref()),
+                            values.span(),
+                            values.get_ref(),
+                        );
                     }
                 }
             }
         }
     }
     let axis_names: Vec<&str> = axes.iter().map(|a| a.name.as_str()).collect();
-    let axis_names_text = if axis_names.is_empty() { "(none)".to_string() } else { list(axis_names.iter().copied()) };
+    let axis_names_text = if axis_names.is_empty() {
+        "(none)".to_string()
+    } else {
+        list(axis_names.iter().copied())
+    };
 
     // Zipped groups.
     let mut in_zip: Vec<Option<usize>> = vec![None; axes.len()];
@@ -387,14 +438,27 @@ fn expand(b: &mut Builder, exp: &Experiment, total: &mut u64) -> Option<(Experim
             for name in group.get_ref() {
                 match axes.iter().position(|a| &a.name == name.get_ref()) {
                     None => b.push(
-                        Diagnostic::new(format!("zip names `{}`, which is not an axis of experiment {}", name.get_ref(), exp.name), Some(name.span()))
-                            .key(format!("{prefix}zip"))
-                            .help_opt(did_you_mean(name.get_ref(), axis_names.iter().copied()))
-                            .note(format!("axes of {}: {axis_names_text}", exp.name)),
+                        Diagnostic::new(
+                            format!(
+                                "zip names `{}`, which is not an axis of experiment {}",
+                                name.get_ref(),
+                                exp.name
+                            ),
+                            Some(name.span()),
+                        )
+                        .key(format!("{prefix}zip"))
+                        .help_opt(did_you_mean(name.get_ref(), axis_names.iter().copied()))
+                        .note(format!("axes of {}: {axis_names_text}", exp.name)),
                     ),
                     Some(i) if in_zip[i].is_some() || idx.contains(&i) => b.push(
-                        Diagnostic::new(format!("axis `{}` appears in more than one zip group", name.get_ref()), Some(name.span()))
-                            .key(format!("{prefix}zip")),
+                        Diagnostic::new(
+                            format!(
+                                "axis `{}` appears in more than one zip group",
+                                name.get_ref()
+                            ),
+                            Some(name.span()),
+                        )
+                        .key(format!("{prefix}zip")),
                     ),
                     Some(i) => idx.push(i),
                 }
@@ -416,8 +480,11 @@ fn expand(b: &mut Builder, exp: &Experiment, total: &mut u64) -> Option<(Experim
                     .collect::<Vec<_>>()
                     .join(", ");
                 b.push(
-                    Diagnostic::new(format!("zipped axes must have the same number of values: {detail}"), Some(group.span()))
-                        .key(format!("{prefix}zip")),
+                    Diagnostic::new(
+                        format!("zipped axes must have the same number of values: {detail}"),
+                        Some(group.span()),
+                    )
+                    .key(format!("{prefix}zip")),
                 );
                 continue;
             }
@@ -431,10 +498,16 @@ fn expand(b: &mut Builder, exp: &Experiment, total: &mut u64) -> Option<(Experim
     let mut seen_group = vec![false; zip_groups.len()];
     for (i, axis) in axes.iter().enumerate() {
         match in_zip[i] {
-            None => dims.push(Dim { axes: vec![i], len: axis.values.len() }),
+            None => dims.push(Dim {
+                axes: vec![i],
+                len: axis.values.len(),
+            }),
             Some(g) if !seen_group[g] => {
                 seen_group[g] = true;
-                dims.push(Dim { axes: zip_groups[g].clone(), len: axis.values.len() });
+                dims.push(Dim {
+                    axes: zip_groups[g].clone(),
+                    len: axis.values.len(),
+                });
             }
             Some(_) => {}
         }
@@ -447,17 +520,26 @@ fn expand(b: &mut Builder, exp: &Experiment, total: &mut u64) -> Option<(Experim
             let mut flat = Vec::new();
             flatten_exclude("", entry.get_ref(), &axis_names, &mut flat);
             if flat.is_empty() {
-                b.push(Diagnostic::new("an empty exclude matches every cell", Some(entry.span())).key(format!("{prefix}exclude")));
+                b.push(
+                    Diagnostic::new("an empty exclude matches every cell", Some(entry.span()))
+                        .key(format!("{prefix}exclude")),
+                );
                 continue;
             }
             let mut cond = Vec::new();
             for (k, v) in flat {
                 let Some(ai) = axes.iter().position(|a| a.name == k) else {
                     b.push(
-                        Diagnostic::new(format!("exclude names `{k}`, which is not an axis of experiment {}", exp.name), Some(entry.span()))
-                            .key(format!("{prefix}exclude"))
-                            .help_opt(did_you_mean(&k, axis_names.iter().copied()))
-                            .note(format!("axes of {}: {axis_names_text}", exp.name)),
+                        Diagnostic::new(
+                            format!(
+                                "exclude names `{k}`, which is not an axis of experiment {}",
+                                exp.name
+                            ),
+                            Some(entry.span()),
+                        )
+                        .key(format!("{prefix}exclude"))
+                        .help_opt(did_you_mean(&k, axis_names.iter().copied()))
+                        .note(format!("axes of {}: {axis_names_text}", exp.name)),
                     );
                     continue;
                 };
@@ -465,7 +547,10 @@ fn expand(b: &mut Builder, exp: &Experiment, total: &mut u64) -> Option<(Experim
                     Some(vi) => cond.push((ai, vi)),
                     None => b.push(
                         Diagnostic::new(
-                            format!("exclude value {k} = {} is not a value of axis `{k}`", value_label(&v)),
+                            format!(
+                                "exclude value {k} = {} is not a value of axis `{k}`",
+                                value_label(&v)
+                            ),
                             Some(entry.span()),
                         )
                         .key(format!("{prefix}exclude"))
@@ -478,33 +563,60 @@ fn expand(b: &mut Builder, exp: &Experiment, total: &mut u64) -> Option<(Experim
     }
 
     // Seeds.
-    let seeds_value = sec.seeds.as_ref().map(|s| (s, format!("{prefix}seeds"))).or_else(|| {
-        sweep.defaults.fields.seeds.as_ref().map(|s| (s, "defaults.seeds".to_string()))
-    });
+    let seeds_value = sec
+        .seeds
+        .as_ref()
+        .map(|s| (s, format!("{prefix}seeds")))
+        .or_else(|| {
+            sweep
+                .defaults
+                .fields
+                .seeds
+                .as_ref()
+                .map(|s| (s, "defaults.seeds".to_string()))
+        });
     let seed_axis = axes.iter().any(|a| a.name == "seed");
     let mut seeds: Vec<u64> = Vec::new();
     if let Some((s, key)) = &seeds_value {
         if seed_axis {
             b.push(
-                Diagnostic::new("`seeds` and a `seed` grid axis both set the seed", Some(s.span()))
-                    .key(key.clone())
-                    .help("keep one of them"),
+                Diagnostic::new(
+                    "`seeds` and a `seed` grid axis both set the seed",
+                    Some(s.span()),
+                )
+                .key(key.clone())
+                .help("keep one of them"),
             );
         }
         match s.get_ref() {
             SeedsValue::Count(n) if *n < 1 || *n > 10_000 => b.push(
-                Diagnostic::new(format!("seeds must be between 1 and 10000, got {n}"), Some(s.span())).key(key.clone()),
+                Diagnostic::new(
+                    format!("seeds must be between 1 and 10000, got {n}"),
+                    Some(s.span()),
+                )
+                .key(key.clone()),
             ),
             SeedsValue::Count(n) => seeds = (0..*n as u64).collect(),
             SeedsValue::List(l) if l.is_empty() => b.push(
-                Diagnostic::new("seeds is an empty list", Some(s.span())).key(key.clone()).help("list at least one seed, or write a count: seeds = 3"),
+                Diagnostic::new("seeds is an empty list", Some(s.span()))
+                    .key(key.clone())
+                    .help("list at least one seed, or write a count: seeds = 3"),
             ),
             SeedsValue::List(l) => {
                 for (i, x) in l.iter().enumerate() {
                     if *x < 0 {
-                        b.push(Diagnostic::new(format!("seeds must not be negative, got {x}"), Some(s.span())).key(key.clone()));
+                        b.push(
+                            Diagnostic::new(
+                                format!("seeds must not be negative, got {x}"),
+                                Some(s.span()),
+                            )
+                            .key(key.clone()),
+                        );
                     } else if l[..i].contains(x) {
-                        b.push(Diagnostic::new(format!("seed {x} is listed twice"), Some(s.span())).key(key.clone()));
+                        b.push(
+                            Diagnostic::new(format!("seed {x} is listed twice"), Some(s.span()))
+                                .key(key.clone()),
+                        );
                     } else {
                         seeds.push(*x as u64);
                     }
@@ -514,11 +626,19 @@ fn expand(b: &mut Builder, exp: &Experiment, total: &mut u64) -> Option<(Experim
     }
 
     // Size cap, before expanding anything.
-    let cells: u64 = dims.iter().map(|d| d.len as u64).try_fold(1u64, |a, l| a.checked_mul(l)).unwrap_or(u64::MAX);
+    let cells: u64 = dims
+        .iter()
+        .map(|d| d.len as u64)
+        .try_fold(1u64, |a, l| a.checked_mul(l))
+        .unwrap_or(u64::MAX);
     let reps = seeds.len().max(1) as u64;
     let upper = cells.saturating_mul(reps);
     if upper.saturating_add(*total) > MAX_JOBS {
-        let span = sec.grid.as_ref().map(|g| g.span()).unwrap_or(exp.span.clone());
+        let span = sec
+            .grid
+            .as_ref()
+            .map(|g| g.span())
+            .unwrap_or(exp.span.clone());
         b.push(
             Diagnostic::new(
                 format!("experiment {} would expand to {upper} jobs; a sweep file may have at most {MAX_JOBS} in all", exp.name),
@@ -553,7 +673,10 @@ fn expand(b: &mut Builder, exp: &Experiment, total: &mut u64) -> Option<(Experim
                 assign[a] = idx[d];
             }
         }
-        if excludes.iter().any(|cond| cond.iter().all(|&(a, v)| assign[a] == v)) {
+        if excludes
+            .iter()
+            .any(|cond| cond.iter().all(|&(a, v)| assign[a] == v))
+        {
             excluded += 1;
             continue;
         }
@@ -561,9 +684,16 @@ fn expand(b: &mut Builder, exp: &Experiment, total: &mut u64) -> Option<(Experim
         for (a, axis) in axes.iter().enumerate() {
             layered.apply(&axis.patches[assign[a]], &format!("{prefix}grid."));
         }
-        let labels: Vec<(String, String)> =
-            axes.iter().enumerate().map(|(a, axis)| (axis.name.clone(), axis.values[assign[a]].clone())).collect();
-        let seed_list: Vec<Option<u64>> = if seeds.is_empty() { vec![None] } else { seeds.iter().map(|s| Some(*s)).collect() };
+        let labels: Vec<(String, String)> = axes
+            .iter()
+            .enumerate()
+            .map(|(a, axis)| (axis.name.clone(), axis.values[assign[a]].clone()))
+            .collect();
+        let seed_list: Vec<Option<u64>> = if seeds.is_empty() {
+            vec![None]
+        } else {
+            seeds.iter().map(|s| Some(*s)).collect()
+        };
         for seed in seed_list {
             let mut l = layered.clone();
             if let Some(s) = seed {
@@ -581,11 +711,22 @@ fn expand(b: &mut Builder, exp: &Experiment, total: &mut u64) -> Option<(Experim
                     jobs.push(Job::new(&exp.name, axes_l, config));
                 }
                 Err(ds) => {
-                    let label = labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+                    let label = labels
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(",");
                     for d in ds {
-                        let d = if label.is_empty() { d } else { d.note(format!("in the cell {}/{label}", exp.name)) };
+                        let d = if label.is_empty() {
+                            d
+                        } else {
+                            d.note(format!("in the cell {}/{label}", exp.name))
+                        };
                         // The same problem in every cell is one problem.
-                        let dup = b.diags.iter().any(|e| e.message == d.message && e.span == d.span);
+                        let dup = b
+                            .diags
+                            .iter()
+                            .any(|e| e.message == d.message && e.span == d.span);
                         if !dup {
                             b.push(d);
                         }
@@ -603,7 +744,10 @@ fn expand(b: &mut Builder, exp: &Experiment, total: &mut u64) -> Option<(Experim
     let plan = ExperimentPlan {
         name: exp.name.clone(),
         description: sec.description.as_ref().map(|d| d.get_ref().clone()),
-        zip: zip_groups.iter().map(|g| g.iter().map(|&i| axes[i].name.clone()).collect()).collect(),
+        zip: zip_groups
+            .iter()
+            .map(|g| g.iter().map(|&i| axes[i].name.clone()).collect())
+            .collect(),
         axes,
         seeds,
         cells: n_cells,
@@ -616,12 +760,34 @@ fn expand(b: &mut Builder, exp: &Experiment, total: &mut u64) -> Option<(Experim
 
 /// Flattens `{ activation = "relu", optimizer = { lr = 0.1 } }` into
 /// `[("activation", "relu"), ("optimizer.lr", 0.1)]`, stopping at axis names.
-fn flatten_exclude(prefix: &str, t: &toml::Table, axes: &[&str], out: &mut Vec<(String, toml::Value)>) {
+fn flatten_exclude(
+    prefix: &str,
+    t: &toml::Table,
+    axes: &[&str],
+    out: &mut Vec<(String, toml::Value)>,
+) {
     for (k, v) in t {
-        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
-            toml::Value::Table(inner) if !axes.contains(&key.as_str()) => flatten_exclude(&key, inner, axes, out),
+            toml::Value::Table(inner) if !axes.contains(&key.as_str()) => {
+                flatten_exclude(&key, inner, axes, out)
+            }
             other => out.push((key, other.clone())),
         }
+    }
+}
+
+/// The span of `field` written just before its value, if it can be found on
+/// the value's line; else the value's span.
+fn grid_key_span(text: &str, value: Range<usize>, field: &str) -> Range<usize> {
+    let start = value.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    match text[line_start..start].rfind(field) {
+        Some(i) => line_start + i..line_start + i + field.len(),
+        None => value,
     }
 }

@@ -37,7 +37,16 @@ pub fn text(plan: &Plan, jobs: &[&Job], list: bool) -> String {
                 .zip
                 .iter()
                 .find(|g| g.contains(&a.name))
-                .map(|g| format!("  (zipped with {})", g.iter().filter(|n| **n != a.name).cloned().collect::<Vec<_>>().join(", ")))
+                .map(|g| {
+                    format!(
+                        "  (zipped with {})",
+                        g.iter()
+                            .filter(|n| **n != a.name)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
@@ -49,7 +58,13 @@ pub fn text(plan: &Plan, jobs: &[&Job], list: bool) -> String {
         }
         if !e.seeds.is_empty() {
             let seeds: Vec<String> = e.seeds.iter().map(u64::to_string).collect();
-            let _ = writeln!(out, "    {:<width$}  [{}]  {}", "seeds", e.seeds.len(), seeds.join(", "));
+            let _ = writeln!(
+                out,
+                "    {:<width$}  [{}]  {}",
+                "seeds",
+                e.seeds.len(),
+                seeds.join(", ")
+            );
         }
         if e.axes.is_empty() && e.seeds.is_empty() {
             let _ = writeln!(out, "    (no axes: a single job)");

@@ -46,7 +46,10 @@ impl Selection {
             if k.is_empty() {
                 return Err(SelectionError::Syntax(item.clone()));
             }
-            s.fields.entry(k.to_string()).or_default().push(v.to_string());
+            s.fields
+                .entry(k.to_string())
+                .or_default()
+                .push(v.to_string());
         }
         Ok(s)
     }
@@ -72,7 +75,9 @@ impl Selection {
                 if let Some(j) = jobs.first() {
                     known.extend(j.axes.iter().map(|(k, _)| k.clone()));
                     known.extend(j.config.flat().into_iter().map(|(k, _)| k));
-                    known.extend(["dataset", "loss", "optimizer", "activation", "width"].map(String::from));
+                    known.extend(
+                        ["dataset", "loss", "optimizer", "activation", "width"].map(String::from),
+                    );
                 }
                 return Err(SelectionError::UnknownField {
                     field: field.clone(),

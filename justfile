@@ -1,0 +1,33 @@
+# actsweep tasks. `just` lists them.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Where datasets are looked for first ($ACTSWEEP_DATA/mnist/...). Defaults to
+# ../shared/data when that exists (this team's machines), else unset, so the
+# loader falls back to data/ in the project.
+export ACTSWEEP_DATA := env_var_or_default("ACTSWEEP_DATA", if path_exists(justfile_directory() / "../shared/data/mnist") == "true" { justfile_directory() / "../shared/data" } else { "" })
+
+# List the recipes.
+default:
+    @just --list
+
+# Plan a sweep file (training and the report arrive with `run` and `report`).
+sweep FILE="experiments.toml":
+    cargo run --release --quiet -- plan {{FILE}}
+
+# Show a sweep file's axes, job counts and work estimate.
+plan FILE="experiments.toml" *ARGS:
+    cargo run --quiet -- plan {{FILE}} {{ARGS}}
+
+# Run every test (unit, CLI, snapshot, property).
+test:
+    cargo nextest run --all-targets --locked
+
+# Run the benchmarks (release build).
+bench:
+    cargo bench
+
+# Format check and clippy, as CI runs them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --all-targets -- -D warnings
