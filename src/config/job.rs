@@ -551,35 +551,6 @@ impl fmt::Display for Init {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_format_short() {
-        assert_eq!(fmt_num(3.0), "3");
-        assert_eq!(fmt_num(0.001), "1e-3");
-        assert_eq!(fmt_num(0.2), "0.2");
-        assert_eq!(fmt_num(-1.5), "-1.5");
-    }
-
-    #[test]
-    fn split_matches_sklearn_rounding() {
-        assert_eq!(split_sizes(2000, 0.2), (1600, 400));
-        assert_eq!(split_sizes(10, 0.25), (7, 3));
-    }
-
-    #[test]
-    fn init_names_match_variants() {
-        for name in INIT_NAMES {
-            assert_eq!(Init::from_name(name).unwrap().to_string(), *name);
-        }
-        for name in RECORD_NAMES {
-            assert!(Record::from_name(name).is_some());
-        }
-    }
-}
-
 impl JobConfig {
     /// Every field as a dotted key and a JSON scalar (`dataset.name`,
     /// `optimizer.lr`, `activation.params.alpha`, `widths`...): one column per
@@ -617,5 +588,34 @@ fn flatten_into(prefix: String, v: &serde_json::Value, out: &mut Vec<(String, se
             out.push((prefix, serde_json::Value::String(joined)));
         }
         other => out.push((prefix, other.clone())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_format_short() {
+        assert_eq!(fmt_num(3.0), "3");
+        assert_eq!(fmt_num(0.001), "1e-3");
+        assert_eq!(fmt_num(0.2), "0.2");
+        assert_eq!(fmt_num(-1.5), "-1.5");
+    }
+
+    #[test]
+    fn split_matches_sklearn_rounding() {
+        assert_eq!(split_sizes(2000, 0.2), (1600, 400));
+        assert_eq!(split_sizes(10, 0.25), (7, 3));
+    }
+
+    #[test]
+    fn init_names_match_variants() {
+        for name in INIT_NAMES {
+            assert_eq!(Init::from_name(name).unwrap().to_string(), *name);
+        }
+        for name in RECORD_NAMES {
+            assert!(Record::from_name(name).is_some());
+        }
     }
 }

@@ -95,13 +95,16 @@ pub struct RawSection {
     pub grid: Option<Spanned<BTreeMap<String, Spanned<GridEntry>>>>,
     /// Groups of axes that advance together: `zip = [["depth", "width"]]`.
     /// Only in experiments. Default: none.
-    pub zip: Option<Spanned<Vec<Spanned<Vec<Spanned<String>>>>>>,
+    pub zip: Option<Spanned<Vec<Spanned<ZipGroup>>>>,
     /// Partial assignments to skip: `exclude = [{ activation = "relu", depth = 1 }]`.
     /// Only in experiments. Default: none.
     pub exclude: Option<Spanned<Vec<Spanned<toml::Table>>>>,
     /// Replicates: `seeds = 3` (seeds 0, 1, 2) or `seeds = [7, 11]`. Default: one run with `seed`.
     pub seeds: Option<Spanned<SeedsValue>>,
 }
+
+/// One `zip` group: the names of axes that advance together.
+pub type ZipGroup = Vec<Spanned<String>>;
 
 /// A number written as an integer or a float (`0` and `0.0` alike).
 #[derive(Debug, Clone, Copy, PartialEq)]

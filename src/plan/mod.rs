@@ -25,7 +25,7 @@ use toml::Spanned;
 use crate::config::diag::{did_you_mean, list, ConfigError, Diagnostic};
 use crate::config::job::{fmt_num, JobConfig};
 use crate::config::raw::{GridEntry, RawSection, SeedsValue, JOB_FIELDS};
-use crate::config::resolve::{resolve, Layered};
+use crate::config::resolve::resolve;
 use crate::config::{parse_field_value, Experiment, Sweep};
 
 pub use estimate::Estimate;
@@ -789,5 +789,108 @@ fn grid_key_span(text: &str, value: Range<usize>, field: &str) -> Range<usize> {
     match text[line_start..start].rfind(field) {
         Some(i) => line_start + i..line_start + i + field.len(),
         None => value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::job::{DatasetConfig, OptimizerConfig};
+
+    fn plan(text: &str) -> Plan {
+        let sweep = crate::config::parse("t.toml", "t", text).unwrap_or_else(|e| panic!("{e}"));
+        Plan::new(&sweep).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn seeds_in_defaults_replicate_every_experiment() {
+        // Regression: `seeds` in [defaults] used to be dropped by the merge.
+        let p = plan("[defaults]\nseeds = 3\n[experiments.a]\ngrid.depth = [2, 3]\n");
+        assert_eq!(p.jobs.len(), 6);
+        assert_eq!(p.jobs[0].label, "a/depth=2,seed=0");
+        assert_eq!(p.jobs[5].label, "a/depth=3,seed=2");
+    }
+
+    #[test]
+    fn table_values_and_parameter_axes() {
+        let p = plan(
+            r#"
+[defaults]
+optimizer = { name = "sgd", lr = 0.1, momentum = 0.9 }
+[experiments.a]
+activation = "leaky_relu"
+grid.dataset = ["xor", { name = "two_moons", noise = 0.3 }]
+grid.optimizer.lr = [0.5, 0.05]
+grid.activation.alpha = [0.2]
+exclude = [{ dataset = "xor", optimizer = { lr = 0.05 } }]
+"#,
+        );
+        assert_eq!(p.jobs.len(), 3);
+        let labels: Vec<&str> = p.jobs.iter().map(|j| j.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "a/dataset=xor,optimizer.lr=0.5,activation.alpha=0.2,seed=0",
+                "a/dataset=two_moons(noise=0.3),optimizer.lr=0.5,activation.alpha=0.2,seed=0",
+                "a/dataset=two_moons(noise=0.3),optimizer.lr=0.05,activation.alpha=0.2,seed=0",
+            ]
+        );
+        let j = &p.jobs[2].config;
+        assert_eq!(
+            j.optimizer,
+            OptimizerConfig::Sgd {
+                lr: 0.05,
+                momentum: 0.9,
+                nesterov: false,
+                weight_decay: 0.0
+            }
+        );
+        assert!(matches!(j.dataset, DatasetConfig::TwoMoons { noise, .. } if noise == 0.3));
+        assert_eq!(j.activation.params["alpha"], 0.2);
+        assert_eq!(j.activation.short(), "leaky_relu(alpha=0.2)");
+    }
+
+    #[test]
+    fn ids_change_with_any_resolved_field_and_only_then() {
+        let a = plan("[experiments.a]\ndepth = 3\n");
+        let same = plan("# a comment\n[experiments.a]\ndepth   =   3\n");
+        let other = plan("[experiments.a]\ndepth = 3\noptimizer = { lr = 0.002 }\n");
+        assert_eq!(a.jobs[0].id, same.jobs[0].id);
+        assert_ne!(a.jobs[0].id, other.jobs[0].id);
+        assert_eq!(a.jobs[0].id.len(), 16);
+    }
+
+    #[test]
+    fn user_formula_edits_change_ids() {
+        let a = plan(
+            "[activations.s]\nformula = 'x * sigmoid(x)'\n[experiments.a]\nactivation = 's'\n",
+        );
+        let b = plan(
+            "[activations.s]\nformula = 'x * sigmoid(2 * x)'\n[experiments.a]\nactivation = 's'\n",
+        );
+        assert_ne!(a.jobs[0].id, b.jobs[0].id);
+    }
+
+    #[test]
+    fn selection_by_field_and_axis() {
+        let p = plan("[experiments.a]\ngrid.activation = ['relu', 'tanh']\ngrid.depth = [2, 3]\n");
+        let sel = Selection::parse(&["activation=tanh".into(), "depth=3".into()]).unwrap();
+        let jobs = sel.apply(&p.jobs).unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].label, "a/activation=tanh,depth=3,seed=0");
+        assert!(Selection::parse(&["nope".into()]).is_err());
+        let bad = Selection::parse(&["dpeth=3".into()]).unwrap();
+        assert!(bad.apply(&p.jobs).is_err());
+    }
+
+    #[test]
+    fn estimate_counts_flops_from_layer_sizes() {
+        let p = plan("[experiments.a]\ndataset = { name = 'xor', samples = 100 }\ndepth = 2\nwidth = 4\nepochs = 1\nbatch_size = 10\n");
+        let e = p.estimate();
+        // 2-4-2 network: forward 2*(2*4 + 4*2) = 32 FLOPs per sample; 80 train, 20 test.
+        assert_eq!(e.sample_epochs, 80);
+        assert_eq!(e.steps, 8);
+        assert_eq!(e.train_flops, 3.0 * 32.0 * 80.0);
+        assert_eq!(e.eval_flops, 32.0 * 100.0 * 2.0);
     }
 }
