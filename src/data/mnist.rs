@@ -517,10 +517,7 @@ fn download_missing(dir: &Path, mirrors: &[String], tried: &mut Vec<String>) -> 
         let mut done = false;
         for mirror in mirrors {
             let url = format!("{}/{}.gz", mirror.trim_end_matches('/'), m.name);
-            let body = runtime.block_on(async {
-                let resp = client.get(&url).send().await?.error_for_status()?;
-                Ok::<_, reqwest::Error>(resp.bytes().await?)
-            });
+            let body = runtime.block_on(fetch(&client, &url));
             let result = match body {
                 Err(e) => Err(e.to_string()),
                 Ok(body) => check_download(&m, &body, &url)
@@ -546,6 +543,12 @@ fn download_missing(dir: &Path, mirrors: &[String], tried: &mut Vec<String>) -> 
         }
     }
     true
+}
+
+/// The body of a successful GET of `url`.
+async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, reqwest::Error> {
+    let resp = client.get(url).send().await?.error_for_status()?;
+    Ok(resp.bytes().await?.to_vec())
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same
@@ -758,6 +761,36 @@ mod tests {
         write_atomic(&p, b"two").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn not_found_message_reads_as_instructions() {
+        let e = NotFound {
+            looked: vec![
+                Looked {
+                    place: "/d (dataset.path)".into(),
+                    status: "directory does not exist".into(),
+                },
+                Looked {
+                    place: "$ACTSWEEP_DATA/mnist".into(),
+                    status: "ACTSWEEP_DATA is not set".into(),
+                },
+            ],
+            tried: vec!["https://m/train-images-idx3-ubyte.gz: 404 Not Found".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "MNIST not found: looked for train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], \
+             t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz] in:
+  - /d (dataset.path): directory does not exist
+  - $ACTSWEEP_DATA/mnist: ACTSWEEP_DATA is not set
+and tried to download them:
+  - https://m/train-images-idx3-ubyte.gz: 404 Not Found
+to fix: download the four files (for example from \
+             https://ossci-datasets.s3.amazonaws.com/mnist/<name>.gz) and put them, gzipped or not, \
+             in one of the directories above; or point `path` under [dataset] (or ACTSWEEP_DATA, \
+             which holds mnist/) at a directory that has them"
+        );
     }
 
     #[test]

@@ -241,7 +241,8 @@ fn cache() -> &'static Mutex<HashMap<String, Slot>> {
 /// Safe to call from many threads at once: the first caller for a given
 /// config loads it while later callers block, then all get the same `Arc`.
 /// A failure is remembered too (as [`DataError::Shared`]), so a sweep of many
-/// jobs does not retry a failing download once per job.
+/// jobs does not retry a failing download once per job. Loading uses no
+/// rayon, so rayon workers blocked here cannot starve the loading thread.
 pub fn load(config: &DatasetConfig) -> Result<Arc<Dataset>, DataError> {
     // The canonical JSON form identifies the config (it holds floats, so it
     // has no `Hash`); serializing our own plain types cannot fail.

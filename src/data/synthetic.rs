@@ -326,22 +326,23 @@ mod tests {
     fn xor_four_points_tests_on_exact_corners() {
         let d = generate(&xor(XorVariant::FourPoints, 8, 0.1, 0)).unwrap();
         let test_labels = d.test.targets.classes().unwrap();
-        for i in 0..8 {
+        assert_eq!(test_labels.len(), 8);
+        for (i, &label) in test_labels.iter().enumerate() {
             let r = d.test.row(i);
             assert!(r.iter().all(|&v| v == 0.0 || v == 1.0), "{r:?}");
-            assert_eq!(test_labels[i], u32::from(r[0] != r[1]));
+            assert_eq!(label, u32::from(r[0] != r[1]));
         }
         let train_labels = d.train.targets.classes().unwrap();
         assert_eq!(train_labels.iter().filter(|&&l| l == 1).count(), 4);
         // Noisy copies of the corners: the nearest corner gives the label.
-        for i in 0..8 {
+        for (i, &label) in train_labels.iter().enumerate() {
             let r = d.train.row(i);
             assert!(
                 r.iter().any(|&v| v != 0.0 && v != 1.0),
                 "{r:?} has no noise"
             );
             let (a, b) = (r[0] > 0.5, r[1] > 0.5);
-            assert_eq!(train_labels[i], u32::from(a != b));
+            assert_eq!(label, u32::from(a != b));
         }
         let exact = generate(&xor(XorVariant::FourPoints, 4, 0.0, 0)).unwrap();
         let mut rows: Vec<Vec<f32>> = (0..4).map(|i| exact.train.row(i).to_vec()).collect();
