@@ -252,3 +252,87 @@ fn not_found_lists_every_place_looked_and_every_attempt() {
         "the first candidate was writable, so it was created"
     );
 }
+
+/// A loopback HTTP server: `/good/<name>` serves the real file, `/bad/<name>`
+/// serves garbage, anything else is a 404. Returns its base URL.
+fn serve_mirror() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let dir = mnist_dir();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            reader.read_line(&mut request).unwrap();
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
+            let (status, body) = if let Some(name) = path.strip_prefix("/good/") {
+                match std::fs::read(dir.join(name)) {
+                    Ok(b) => ("200 OK", b),
+                    Err(_) => ("404 Not Found", Vec::new()),
+                }
+            } else if path.starts_with("/bad/") {
+                ("200 OK", b"not the file you want".to_vec())
+            } else {
+                ("404 Not Found", Vec::new())
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    base
+}
+
+#[test]
+fn downloads_are_verified_and_written_atomically() {
+    let base = serve_mirror();
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("nested").join("mnist");
+    let places = only(&target);
+
+    // Only a mirror serving garbage: rejected by the digest, nothing written.
+    let e = mnist::locate(&places, &[format!("{base}/bad/")], true).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&format!("{base}/bad/train-images-idx3-ubyte.gz: "))
+            && msg.contains(
+                "expected ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"
+            ),
+        "{msg}"
+    );
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+
+    // A 404, then garbage, then the real files: the third mirror wins.
+    let mirrors = vec![
+        format!("{base}/missing"),
+        format!("{base}/bad/"),
+        format!("{base}/good"),
+    ];
+    let (dir, raw) = mnist::locate(&places, &mirrors, true).unwrap();
+    assert_eq!(dir, target);
+    let mut written: Vec<String> = std::fs::read_dir(&target)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "t10k-images-idx3-ubyte.gz",
+            "t10k-labels-idx1-ubyte.gz",
+            "train-images-idx3-ubyte.gz",
+            "train-labels-idx1-ubyte.gz"
+        ]
+    );
+    let (_, original) = mnist::locate(&only(&mnist_dir()), &[], true).unwrap();
+    assert!(raw == original);
+}
