@@ -592,13 +592,17 @@ pub fn build(config: &DatasetConfig, raw: &RawMnist, origin: String) -> Result<D
             (255.0 * mean, 255.0 * std.max(f64::MIN_POSITIVE))
         }
     };
+    // One value per pixel level: exact, and fast even in debug builds.
+    let lut: Vec<f32> = (0..=255u8)
+        .map(|p| ((f64::from(p) - shift) / div) as f32)
+        .collect();
     let split = |images: &Images, labels: &[u8], n: usize| -> Split {
         let d = images.rows * images.cols;
         let n = n.min(images.count).min(labels.len());
         Split {
             features: images.pixels[..n * d]
                 .iter()
-                .map(|&p| ((f64::from(p) - shift) / div) as f32)
+                .map(|&p| lut[usize::from(p)])
                 .collect(),
             targets: Targets::Classes(labels[..n].iter().map(|&l| u32::from(l)).collect()),
             input_dim: d,
