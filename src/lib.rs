@@ -17,4 +17,5 @@
 pub mod activation;
 pub mod cli;
 pub mod config;
+pub mod data;
 pub mod plan;

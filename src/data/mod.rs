@@ -1,0 +1,334 @@
+//! Datasets: loading, generating and sharing the data a job trains on.
+//!
+//! This module owns the in-memory form of a dataset ([`Dataset`]) that the
+//! training engine consumes, and the process-wide cache behind [`load`]: every
+//! job of a sweep with the same [`DatasetConfig`] gets the same
+//! `Arc<Dataset>`, loaded (or generated) once, read-only, from as many rayon
+//! threads as want it. The first caller loads; the others wait and share.
+//!
+//! - [`mnist`]: the IDX files, where they are looked for, their download.
+//! - [`synthetic`]: `xor`, `two_moons` and `identity`, each generated from its
+//!   own `data_seed` so that every job of a sweep sees the same data.
+
+pub mod mnist;
+pub mod synthetic;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::config::job::{DatasetConfig, Task};
+
+/// What went wrong loading or generating a dataset.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The MNIST files are nowhere to be found and could not be downloaded.
+    #[error("{0}")]
+    NotFound(mnist::NotFound),
+    /// A file exists but is not what it should be (truncated, wrong format).
+    #[error("{} is corrupt: {reason}; delete it (it will be downloaded again) or replace it with the original file", path.display())]
+    Corrupt {
+        /// The offending file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A file's SHA-256 (of its decompressed bytes) is not the expected one.
+    #[error("{what} has SHA-256 {actual}, expected {expected}: it is corrupt or not the original MNIST file; delete it (it will be downloaded again) or replace it")]
+    HashMismatch {
+        /// The file or URL checked.
+        what: String,
+        /// The known-good digest.
+        expected: String,
+        /// The digest found.
+        actual: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// `read`, `write`...
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A dataset parameter the generator cannot use.
+    #[error("dataset {dataset}: {reason}")]
+    InvalidParameter {
+        /// The dataset's name.
+        dataset: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The same failure, met by an earlier caller of [`load`] in this process.
+    #[error(transparent)]
+    Shared(Arc<DataError>),
+}
+
+impl DataError {
+    /// The original error, looking through [`DataError::Shared`].
+    pub fn root(&self) -> &DataError {
+        match self {
+            DataError::Shared(inner) => inner.root(),
+            other => other,
+        }
+    }
+}
+
+/// Prediction targets of one split.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Targets {
+    /// Classification: one class index in `0..n_classes` per sample.
+    Classes(Vec<u32>),
+    /// Regression: one real value per sample.
+    Values(Vec<f32>),
+}
+
+impl Targets {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        match self {
+            Targets::Classes(c) => c.len(),
+            Targets::Values(v) => v.len(),
+        }
+    }
+
+    /// True when there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The class indices, if this is a classification split.
+    pub fn classes(&self) -> Option<&[u32]> {
+        match self {
+            Targets::Classes(c) => Some(c),
+            Targets::Values(_) => None,
+        }
+    }
+
+    /// The real values, if this is a regression split.
+    pub fn values(&self) -> Option<&[f32]> {
+        match self {
+            Targets::Classes(_) => None,
+            Targets::Values(v) => Some(v),
+        }
+    }
+}
+
+/// One split (training or test) of a dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    /// Row-major features, `len() * input_dim` values.
+    pub features: Vec<f32>,
+    /// One target per row.
+    pub targets: Targets,
+    /// Features per row.
+    pub input_dim: usize,
+}
+
+impl Split {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// True when the split has no samples.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// The features of sample `i` (panics when `i >= len()`).
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.features[i * self.input_dim..(i + 1) * self.input_dim]
+    }
+}
+
+/// Per-feature range of the inputs (training and test together).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bounds {
+    /// Smallest value of each feature.
+    pub min: Vec<f32>,
+    /// Largest value of each feature.
+    pub max: Vec<f32>,
+}
+
+impl Bounds {
+    /// The range of every feature over the given splits; `None` when empty.
+    pub fn of(input_dim: usize, splits: &[&Split]) -> Option<Bounds> {
+        let mut min = vec![f32::INFINITY; input_dim];
+        let mut max = vec![f32::NEG_INFINITY; input_dim];
+        let mut any = false;
+        for s in splits {
+            for row in s.features.chunks_exact(input_dim) {
+                any = true;
+                for (j, &v) in row.iter().enumerate() {
+                    min[j] = min[j].min(v);
+                    max[j] = max[j].max(v);
+                }
+            }
+        }
+        any.then_some(Bounds { min, max })
+    }
+}
+
+/// A dataset in memory, ready for training: immutable once built.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// The configuration it was built from.
+    pub config: DatasetConfig,
+    /// `mnist`, `xor`, `two_moons` or `identity`.
+    pub name: &'static str,
+    /// Features per sample.
+    pub input_dim: usize,
+    /// Classification (with the class count) or regression.
+    pub task: Task,
+    /// Class names, index = class (empty for regression).
+    pub class_names: Vec<String>,
+    /// Training split.
+    pub train: Split,
+    /// Test split.
+    pub test: Split,
+    /// Range of the inputs when `input_dim <= 2` (for decision-boundary
+    /// grids and plots); `None` for MNIST.
+    pub bounds: Option<Bounds>,
+    /// Where the data came from: a directory, or `generated (data_seed N)`.
+    pub origin: String,
+}
+
+impl Dataset {
+    /// Assembles a dataset, filling in the derived fields from the config.
+    pub(crate) fn new(
+        config: &DatasetConfig,
+        train: Split,
+        test: Split,
+        origin: String,
+    ) -> Dataset {
+        let input_dim = config.input_dim();
+        let task = config.task();
+        let class_names = match task {
+            Task::Classification(n) => (0..n).map(|c| c.to_string()).collect(),
+            Task::Regression => Vec::new(),
+        };
+        let bounds = if input_dim <= 2 {
+            Bounds::of(input_dim, &[&train, &test])
+        } else {
+            None
+        };
+        Dataset {
+            config: config.clone(),
+            name: config.name(),
+            input_dim,
+            task,
+            class_names,
+            train,
+            test,
+            bounds,
+            origin,
+        }
+    }
+}
+
+type Slot = Arc<OnceLock<Result<Arc<Dataset>, Arc<DataError>>>>;
+
+fn cache() -> &'static Mutex<HashMap<String, Slot>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Slot>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The dataset for `config`, loaded once per process and shared.
+///
+/// Safe to call from many threads at once: the first caller for a given
+/// config loads it while later callers block, then all get the same `Arc`.
+/// A failure is remembered too (as [`DataError::Shared`]), so a sweep of many
+/// jobs does not retry a failing download once per job. Loading uses no
+/// rayon, so rayon workers blocked here cannot starve the loading thread.
+pub fn load(config: &DatasetConfig) -> Result<Arc<Dataset>, DataError> {
+    // The canonical JSON form identifies the config (it holds floats, so it
+    // has no `Hash`); serializing our own plain types cannot fail.
+    let key = serde_json::to_string(config).unwrap_or_else(|_| format!("{config:?}"));
+    let slot = {
+        // A poisoned lock only means another thread panicked while holding
+        // it; the map itself is still consistent.
+        let mut map = cache().lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(key).or_default().clone()
+    };
+    slot.get_or_init(|| load_uncached(config).map(Arc::new).map_err(Arc::new))
+        .clone()
+        .map_err(DataError::Shared)
+}
+
+/// Loads or generates the dataset for `config`, bypassing the cache.
+pub fn load_uncached(config: &DatasetConfig) -> Result<Dataset, DataError> {
+    match config {
+        DatasetConfig::Mnist { .. } => mnist::load(config),
+        DatasetConfig::Xor { .. }
+        | DatasetConfig::TwoMoons { .. }
+        | DatasetConfig::Identity { .. } => synthetic::generate(config),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::job::XorVariant;
+
+    fn xor(seed: u64) -> DatasetConfig {
+        DatasetConfig::Xor {
+            samples: 200,
+            noise: 0.1,
+            variant: XorVariant::Clusters,
+            data_seed: seed,
+            test_fraction: 0.2,
+        }
+    }
+
+    #[test]
+    fn cache_shares_one_arc_across_threads() {
+        let config = xor(4242);
+        let loaded: Vec<Arc<Dataset>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8).map(|_| s.spawn(|| load(&config).unwrap())).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for d in &loaded[1..] {
+            assert!(Arc::ptr_eq(&loaded[0], d));
+        }
+        let other = load(&xor(4243)).unwrap();
+        assert!(!Arc::ptr_eq(&loaded[0], &other));
+        assert_ne!(loaded[0].train, other.train);
+    }
+
+    #[test]
+    fn failures_are_shared_and_keep_their_message() {
+        let config = DatasetConfig::TwoMoons {
+            samples: 10,
+            noise: -1.0,
+            data_seed: 0,
+            test_fraction: 0.2,
+        };
+        let a = load(&config).unwrap_err();
+        let b = load(&config).unwrap_err();
+        assert_eq!(a.to_string(), b.to_string());
+        assert!(a.to_string().contains("noise"), "{a}");
+        assert!(matches!(b.root(), DataError::InvalidParameter { .. }));
+    }
+
+    #[test]
+    fn bounds_cover_every_row() {
+        let s = Split {
+            features: vec![0.0, 1.0, -2.0, 3.0, 0.5, -1.0],
+            targets: Targets::Values(vec![0.0; 3]),
+            input_dim: 2,
+        };
+        let b = Bounds::of(2, &[&s]).unwrap();
+        assert_eq!(b.min, vec![-2.0, -1.0]);
+        assert_eq!(b.max, vec![0.5, 3.0]);
+        assert_eq!(s.row(1), &[-2.0, 3.0]);
+        let empty = Split {
+            features: vec![],
+            targets: Targets::Values(vec![]),
+            input_dim: 2,
+        };
+        assert_eq!(Bounds::of(2, &[&empty]), None);
+    }
+}
