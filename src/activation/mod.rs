@@ -63,10 +63,19 @@ pub fn check_definition(def: &Definition) -> Result<(), FormulaError> {
         params: def.params.clone(),
         learnable: def.learnable.clone(),
     };
-    let c = Compiled::new(&cfg)?;
     if def.allow_nonfinite {
-        return Ok(());
+        return Compiled::new(&cfg).map(|_| ());
     }
+    check_config(&cfg)
+}
+
+/// Compiles a resolved activation (parameter values as a job sets them) and
+/// probes [`PROBE_RANGE`] for NaN or infinity in its value and derivatives,
+/// with the learnable parameters at their initial values. The plan can call
+/// this for parameter overrides such as `softplus(beta=0)`.
+pub fn check_config(cfg: &ActivationConfig) -> Result<(), FormulaError> {
+    let whole = 0..cfg.formula.len();
+    let c = Compiled::new(cfg)?;
     // 4001 points: every 0.01 from -20 to 20, the integers and 0 included.
     let n = 4001;
     let (lo, hi) = PROBE_RANGE;
@@ -85,14 +94,14 @@ pub fn check_definition(def: &Definition) -> Result<(), FormulaError> {
         ("its value".into(), out.as_slice()),
         ("its derivative d/dx".into(), dx.as_slice()),
     ];
-    for (l, d) in def.learnable.iter().zip(&dps) {
+    for (l, d) in cfg.learnable.iter().zip(&dps) {
         what.push((format!("its derivative d/d{l}"), d.as_slice()));
     }
     for (label, vals) in what {
         if let Some((x, v)) = xs.iter().zip(vals).find(|(_, v)| !v.is_finite()) {
             let kind = if v.is_nan() { "NaN" } else { "infinite" };
             return Err(FormulaError::new(
-                format!("{label} is {kind} at x = {x} (probing [{lo}, {hi}] with the default parameters)"),
+                format!("{label} is {kind} at x = {x} (probing [{lo}, {hi}] with the parameters' values)"),
                 whole,
             )
             .help(Some("fix the formula, or set allow_nonfinite = true if this is intended".into())));
@@ -269,7 +278,7 @@ mod tests {
         let e = check_definition(&user("1 / x", &[])).unwrap_err();
         assert_eq!(
             e.message,
-            "its value is infinite at x = 0 (probing [-20, 20] with the default parameters)"
+            "its value is infinite at x = 0 (probing [-20, 20] with the parameters' values)"
         );
         let e = check_definition(&user("sqrt(abs(x))", &[])).unwrap_err();
         assert!(

@@ -251,6 +251,16 @@ pub fn parse(
     }
 }
 
+/// A short piece of `src` starting at byte `at`, for messages.
+fn excerpt(src: &str, at: usize) -> String {
+    let rest = src.get(at..).unwrap_or("");
+    let mut s: String = rest.chars().take(16).collect();
+    if rest.chars().count() > 16 {
+        s.push_str("...");
+    }
+    s
+}
+
 fn is_cmp(op: &str) -> bool {
     matches!(op, "<" | "<=" | ">" | ">=" | "==" | "!=")
 }
@@ -351,8 +361,8 @@ impl Parser<'_> {
                         close.span,
                     )
                     .help(Some(format!(
-                        "the `(` at byte {} is not closed",
-                        t.span.start
+                        "close the `(` of `{}`",
+                        excerpt(self.src, t.span.start)
                     ))));
                 }
                 Ok(a)
@@ -469,8 +479,8 @@ impl Parser<'_> {
                             t.span,
                         )
                         .help(Some(format!(
-                            "the `(` of {name} at byte {} is not closed",
-                            open.span.start
+                            "close the `(` of `{}`",
+                            excerpt(self.src, span.start)
                         ))))
                     }
                 }
