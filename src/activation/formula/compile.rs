@@ -144,6 +144,9 @@ impl Program {
         for o in outs.iter() {
             assert_eq!(o.len(), n, "output slices must have the input's length");
         }
+        if n == 0 {
+            return;
+        }
         let mut regs: Vec<Reg> = vec![[0.0; LANES]; self.nregs.max(1)];
         for &(r, v) in &self.consts {
             regs[r as usize] = [v; LANES];
