@@ -7,6 +7,7 @@
 //! run them; [`crate::activation::op`] puts them on dfdx's tape.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use super::formula::compile::{Params, Program};
 use super::formula::diff::{derivative, Wrt};
@@ -26,6 +27,39 @@ pub struct Compiled {
     value: Program,
     value_dx: Program,
     all: Program,
+    /// Buffers for derivatives kept between forward and backward, reused
+    /// across calls so that a training step does not fault in fresh pages.
+    pub(crate) pool: Arc<BufferPool>,
+}
+
+/// A few reusable `f32` buffers (see [`Compiled`]'s `pool`).
+#[derive(Debug, Default)]
+pub(crate) struct BufferPool(Mutex<Vec<Vec<f32>>>);
+
+impl BufferPool {
+    const KEEP: usize = 8;
+
+    /// A buffer of length `n` (contents unspecified, the kernels overwrite
+    /// it), reusing a returned one when possible.
+    pub(crate) fn take(&self, n: usize) -> Vec<f32> {
+        let reused = match self.0.lock() {
+            Ok(mut v) => v
+                .iter()
+                .position(|b| b.len() == n)
+                .map(|i| v.swap_remove(i)),
+            Err(_) => None,
+        };
+        reused.unwrap_or_else(|| vec![0.0; n])
+    }
+
+    /// Returns a buffer for reuse.
+    pub(crate) fn give(&self, b: Vec<f32>) {
+        if let Ok(mut v) = self.0.lock() {
+            if v.len() < Self::KEEP {
+                v.push(b);
+            }
+        }
+    }
 }
 
 impl Compiled {
@@ -61,6 +95,7 @@ impl Compiled {
             value: Program::new(&graph, &roots[..1], np),
             value_dx: Program::new(&graph, &roots[..2], np),
             all: Program::new(&graph, &roots, np),
+            pool: Arc::default(),
             graph,
             roots,
         })

@@ -86,9 +86,10 @@ impl Compiled {
             return t.put_tape(tape);
         }
         let learn = !ghosts.is_empty();
-        let mut dx = vec![0.0f32; n];
+        let pool = self.pool.clone();
+        let mut dx = pool.take(n);
         let nd = if learn { self.learnable().len() } else { 0 };
-        let mut dps: Vec<Vec<f32>> = (0..nd).map(|_| vec![0.0f32; n]).collect();
+        let mut dps: Vec<Vec<f32>> = (0..nd).map(|_| pool.take(n)).collect();
         {
             let mut dp_slices: Vec<&mut [f32]> = dps.iter_mut().map(Vec::as_mut_slice).collect();
             self.run_in_place(&mut out, &slices, Some((&mut dx, &mut dp_slices)));
@@ -136,6 +137,10 @@ impl Compiled {
                 for (a, b) in gp.iter_mut().zip(s) {
                     *a += b;
                 }
+            }
+            pool.give(dx);
+            for d in dps {
+                pool.give(d);
             }
             Ok(())
         });

@@ -15,7 +15,7 @@
 use super::{Cmp, Fn1, Fn2, Graph, Id, Node};
 
 /// Values per register; a chunk of a slice is evaluated at once.
-pub const LANES: usize = 64;
+pub const LANES: usize = 256;
 
 type Reg = [f32; LANES];
 
@@ -238,8 +238,11 @@ fn map2(d: &mut Reg, a: &Reg, b: &Reg, f: impl Fn(f32, f32) -> f32) {
 
 #[inline(always)]
 fn sel(d: &mut Reg, l: &Reg, r: &Reg, t: &Reg, f: &Reg, c: impl Fn(f32, f32) -> bool) {
+    // Branch-free (a mask, not a jump): signs of real activations are
+    // unpredictable, and this form vectorises.
     for i in 0..LANES {
-        d[i] = if c(l[i], r[i]) { t[i] } else { f[i] };
+        let m = (c(l[i], r[i]) as u32).wrapping_neg();
+        d[i] = f32::from_bits((t[i].to_bits() & m) | (f[i].to_bits() & !m));
     }
 }
 
