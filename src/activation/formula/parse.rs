@@ -428,7 +428,7 @@ impl Parser<'_> {
             return Err(FormulaError::new(format!("unknown function `{name}`"), span).help(help));
         };
         self.enter(&span)?;
-        let open = self.next(); // the `(`
+        self.next(); // the `(`
         let mut args = Vec::new();
         let mut cond = None;
         if self.peek().tok == Tok::RParen {
