@@ -369,3 +369,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn activation_fused_op_accepts_non_contiguous_input() {
+    let dev = Cpu::default();
+    let c = compiled("softsign");
+    let xs: Vec<f32> = (0..12).map(|i| i as f32 - 5.5).collect();
+    let t = dev.tensor_from_vec(xs, (3, 4));
+    let transposed = t.permute::<_, Axes2<1, 0>>();
+    let logical = transposed.as_vec();
+    let got = c.apply(transposed).as_vec();
+    let want: Vec<f32> = logical.iter().map(|x| x / (1.0 + x.abs())).collect();
+    assert_eq!(got, want);
+}

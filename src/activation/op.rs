@@ -1,7 +1,7 @@
 //! The fused dfdx op: a compiled formula as one node on dfdx's autodiff tape.
 //!
 //! The forward pass evaluates the value and, when a tape is recording, every
-//! derivative in the same pass over the input ([`Compiled::run_in_place`]);
+//! derivative in the same pass over the input (`Compiled::run_in_place`);
 //! the backward closure then only multiplies the incoming gradient by the
 //! stored derivatives: `grad_x += grad_out * f'(x)` and, for each learnable
 //! parameter, `grad_p[u] += sum over rows of grad_out * df/dp`. One pass
