@@ -35,6 +35,19 @@ pub struct Cli {
 pub enum Command {
     /// Expand a sweep file into jobs and show axes, counts and the work estimate.
     Plan(PlanArgs),
+    /// List every activation (built-in and the file's) with formula,
+    /// parameters and description; `--plot` draws them with their derivatives.
+    Activations(ActivationsArgs),
+}
+
+/// `actsweep activations`.
+#[derive(Debug, Args)]
+pub struct ActivationsArgs {
+    /// A sweep file whose `[activations.NAME]` are listed with the built-ins.
+    pub file: Option<PathBuf>,
+    /// Draw each activation and its derivative into OUT (.png or .svg).
+    #[arg(long, value_name = "OUT")]
+    pub plot: Option<PathBuf>,
 }
 
 /// `actsweep plan`.
@@ -73,7 +86,71 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Plan(args) => plan(args),
+        Command::Activations(args) => activations(args),
     }
+}
+
+fn activations(args: ActivationsArgs) -> anyhow::Result<ExitCode> {
+    use crate::activation::{plot, Library, Origin};
+    if let Some(out) = &args.plot {
+        if plot::Format::from_path(out).is_none() {
+            return Err(UserError(format!(
+                "cannot plot to {}: the file name must end in .png or .svg",
+                out.display()
+            ))
+            .into());
+        }
+    }
+    let library = match &args.file {
+        Some(f) => {
+            let sweep = config::load(f)?;
+            for w in &sweep.warnings {
+                tracing::warn!("{w}");
+            }
+            sweep.library
+        }
+        None => Library::builtin(),
+    };
+    let mut text = String::new();
+    for def in library.iter() {
+        let origin = match def.origin {
+            Origin::Builtin => "built-in",
+            Origin::User => "from the sweep file",
+        };
+        text.push_str(&format!("{}  ({origin})\n", def.name));
+        text.push_str(&format!("  formula: {}\n", def.formula));
+        if !def.params.is_empty() {
+            let ps: Vec<String> = def
+                .params
+                .iter()
+                .map(|(k, v)| {
+                    let learn = if def.learnable.contains(k) {
+                        " (learnable)"
+                    } else {
+                        ""
+                    };
+                    format!("{k} = {v}{learn}")
+                })
+                .collect();
+            text.push_str(&format!("  params:  {}\n", ps.join(", ")));
+        }
+        if !def.description.is_empty() {
+            text.push_str(&format!("  {}\n", def.description));
+        }
+        if !def.reference.is_empty() {
+            text.push_str(&format!("  reference: {}\n", def.reference));
+        }
+        text.push('\n');
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{}", text.trim_end());
+    let _ = writeln!(out);
+    if let Some(path) = &args.plot {
+        plot::draw(library.iter(), path)
+            .with_context(|| format!("cannot plot activations to {}", path.display()))?;
+        tracing::info!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {

@@ -6,13 +6,109 @@
 //! Both go through the same code path, so a user's activation is as much a
 //! first-class citizen as `relu`.
 //!
-//! This module owns the library (names, formulas, parameters, descriptions).
-//! The formula language, exact derivatives and the fused dfdx op build on it.
+//! This module owns the library (names, formulas, parameters, descriptions)
+//! and [`check_definition`], which every definition passes before any
+//! training. The formula language ([`formula`]), the compiled slice kernels
+//! ([`Compiled`]), the fused dfdx op ([`op`]) and the plots ([`plot`]) build on it.
+
+pub mod compiled;
+pub mod formula;
+pub mod op;
+pub mod plot;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
+
+pub use compiled::Compiled;
+pub use formula::FormulaError;
+
+use crate::config::job::ActivationConfig;
+
+/// The range of inputs [`check_definition`] probes: what a network can feed an activation.
+pub const PROBE_RANGE: (f32, f32) = (-20.0, 20.0);
+
+/// Names a parameter may not take: the input, the constants and the functions.
+fn reserved(name: &str) -> bool {
+    matches!(name, "x" | "pi" | "e") || formula::parse::FUNCTIONS.iter().any(|(f, _)| *f == name)
+}
+
+/// Checks a definition before any training: parses the formula, resolves
+/// every name (`x`, `pi`, `e`, parameters, functions and their arity),
+/// differentiates it, and probes [`PROBE_RANGE`] with the default parameter
+/// values for NaN or infinity in the value or any derivative, unless the
+/// definition declares `allow_nonfinite`.
+pub fn check_definition(def: &Definition) -> Result<(), FormulaError> {
+    let whole = 0..def.formula.len();
+    for p in def.params.keys() {
+        if reserved(p) {
+            return Err(FormulaError::new(
+                format!(
+                    "parameter `{p}` has the name of {}",
+                    if p == "x" {
+                        "the input"
+                    } else {
+                        "a built-in name"
+                    }
+                ),
+                whole,
+            )
+            .help(Some("rename the parameter".into())));
+        }
+    }
+    let cfg = ActivationConfig {
+        name: def.name.clone(),
+        formula: def.formula.clone(),
+        params: def.params.clone(),
+        learnable: def.learnable.clone(),
+    };
+    if def.allow_nonfinite {
+        return Compiled::new(&cfg).map(|_| ());
+    }
+    check_config(&cfg)
+}
+
+/// Compiles a resolved activation (parameter values as a job sets them) and
+/// probes [`PROBE_RANGE`] for NaN or infinity in its value and derivatives,
+/// with the learnable parameters at their initial values. The plan can call
+/// this for parameter overrides such as `softplus(beta=0)`.
+pub fn check_config(cfg: &ActivationConfig) -> Result<(), FormulaError> {
+    let whole = 0..cfg.formula.len();
+    let c = Compiled::new(cfg)?;
+    // 4001 points: every 0.01 from -20 to 20, the integers and 0 included.
+    let n = 4001;
+    let (lo, hi) = PROBE_RANGE;
+    let xs: Vec<f32> = (0..n)
+        .map(|i| lo + (hi - lo) * i as f32 / (n - 1) as f32)
+        .collect();
+    let init = c.initial_params().to_vec();
+    let pv: Vec<Vec<f32>> = init.iter().map(|&v| vec![v]).collect();
+    let ps: Vec<&[f32]> = pv.iter().map(Vec::as_slice).collect();
+    let mut out = vec![0.0; n];
+    let mut dx = vec![0.0; n];
+    let mut dps: Vec<Vec<f32>> = init.iter().map(|_| vec![0.0; n]).collect();
+    let mut dpm: Vec<&mut [f32]> = dps.iter_mut().map(Vec::as_mut_slice).collect();
+    c.forward_grad_units(&xs, &ps, &mut out, &mut dx, &mut dpm);
+    let mut what: Vec<(String, &[f32])> = vec![
+        ("its value".into(), out.as_slice()),
+        ("its derivative d/dx".into(), dx.as_slice()),
+    ];
+    for (l, d) in cfg.learnable.iter().zip(&dps) {
+        what.push((format!("its derivative d/d{l}"), d.as_slice()));
+    }
+    for (label, vals) in what {
+        if let Some((x, v)) = xs.iter().zip(vals).find(|(_, v)| !v.is_finite()) {
+            let kind = if v.is_nan() { "NaN" } else { "infinite" };
+            return Err(FormulaError::new(
+                format!("{label} is {kind} at x = {x} (probing [{lo}, {hi}] with the parameters' values)"),
+                whole,
+            )
+            .help(Some("fix the formula, or set allow_nonfinite = true if this is intended".into())));
+        }
+    }
+    Ok(())
+}
 
 /// The built-in library's source, compiled in.
 pub const BUILTINS_TOML: &str = include_str!("builtins.toml");
@@ -153,5 +249,54 @@ mod tests {
             assert!(!def.reference.is_empty(), "{name} has no reference");
         }
         assert_eq!(lib.get("prelu").unwrap().learnable, vec!["a".to_string()]);
+    }
+
+    #[test]
+    fn every_builtin_passes_check_definition() {
+        for def in Library::builtin().iter() {
+            if let Err(e) = check_definition(def) {
+                panic!("{}: {e} at {:?}", def.name, e.span);
+            }
+        }
+    }
+
+    fn user(formula: &str, params: &[(&str, f64)]) -> Definition {
+        Definition {
+            name: "u".into(),
+            formula: formula.into(),
+            params: params.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            learnable: Vec::new(),
+            description: String::new(),
+            reference: String::new(),
+            allow_nonfinite: false,
+            origin: Origin::User,
+        }
+    }
+
+    #[test]
+    fn check_definition_probes_for_nonfinite_values() {
+        let e = check_definition(&user("1 / x", &[])).unwrap_err();
+        assert_eq!(
+            e.message,
+            "its value is infinite at x = 0 (probing [-20, 20] with the parameters' values)"
+        );
+        let e = check_definition(&user("sqrt(abs(x))", &[])).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("its derivative d/dx is NaN at x = 0 "),
+            "{}",
+            e.message
+        );
+        let e = check_definition(&user("x / k", &[("k", 0.0)])).unwrap_err();
+        assert!(e.message.contains("infinite at x = -20 "), "{}", e.message);
+        let mut ok = user("1 / x", &[]);
+        ok.allow_nonfinite = true;
+        assert!(check_definition(&ok).is_ok());
+    }
+
+    #[test]
+    fn check_definition_rejects_reserved_parameter_names() {
+        let e = check_definition(&user("x * pi", &[("pi", 3.0)])).unwrap_err();
+        assert!(e.message.contains("`pi`"), "{}", e.message);
     }
 }

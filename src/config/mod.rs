@@ -197,8 +197,10 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Sweep, ConfigError> {
                 .key(format!("activations.{name}")),
             );
         }
+        let mut learnable_ok = true;
         for l in &a.learnable {
             if !a.params.contains_key(l.get_ref()) {
+                learnable_ok = false;
                 let params: Vec<&str> = a.params.keys().map(String::as_str).collect();
                 let mut d = Diagnostic::new(
                     format!(
@@ -233,6 +235,11 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Sweep, ConfigError> {
             allow_nonfinite: a.allow_nonfinite,
             origin: Origin::User,
         };
+        if learnable_ok {
+            if let Err(e) = crate::activation::check_definition(&def) {
+                diags.push(formula_diagnostic(name, &a.formula, text, e));
+            }
+        }
         if let Some(old) = library.insert(def) {
             if old.origin == Origin::Builtin {
                 warnings.push(format!(
@@ -314,6 +321,33 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Sweep, ConfigError> {
         charts: raw.charts,
         warnings,
     })
+}
+
+/// A formula problem as a diagnostic: the formula-relative span is mapped into
+/// the file when the TOML string is a single-line string without escapes
+/// (its text then starts one byte after the opening quote); otherwise the
+/// whole value is underlined.
+fn formula_diagnostic(
+    name: &str,
+    formula: &Spanned<String>,
+    text: &str,
+    e: crate::activation::FormulaError,
+) -> Diagnostic {
+    let value = formula.span();
+    let raw = text.get(value.clone()).unwrap_or("");
+    let plain = !raw.starts_with("\"\"\"")
+        && !raw.starts_with("'''")
+        && !raw.contains('\n')
+        && (raw.starts_with('\'') || (raw.starts_with('"') && !raw.contains('\\')));
+    let span = if plain && e.span.end <= formula.get_ref().len() {
+        let base = value.start + 1;
+        base + e.span.start..base + e.span.end
+    } else {
+        value
+    };
+    Diagnostic::new(format!("activation {name}: {}", e.message), Some(span))
+        .key(format!("activations.{name}.formula"))
+        .help_opt(e.help)
 }
 
 /// The non-job keys of a section and where they are written.
@@ -475,6 +509,20 @@ mod tests {
         assert_eq!(*ok.depth.unwrap().get_ref(), 1);
         let err = parse_field_value(text, 8..13, "depth").unwrap_err();
         assert_eq!(err.span, Some(8..13));
+    }
+
+    #[test]
+    fn formula_errors_point_into_the_formula() {
+        let text = "[activations.mine]\nformula = 'x * sigmod(x)'\n[experiments.a]\n";
+        let e = parse("f.toml", "f", text).unwrap_err();
+        let d = &e.diagnostics[0];
+        assert_eq!(d.message, "activation mine: unknown function `sigmod`");
+        assert_eq!(d.key.as_deref(), Some("activations.mine.formula"));
+        assert_eq!(d.help.as_deref(), Some("did you mean `sigmoid`?"));
+        assert_eq!(&text[d.span.clone().unwrap()], "sigmod");
+        let text = "[activations.mine]\nformula = \"\"\"\nx ^ \"\"\"\n[experiments.a]\n";
+        let e = parse("f.toml", "f", text).unwrap_err();
+        assert!(text[e.diagnostics[0].span.clone().unwrap()].starts_with("\"\"\""));
     }
 
     #[test]
