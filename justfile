@@ -21,7 +21,7 @@ plan FILE="experiments.toml" *ARGS:
 
 # Run every test (unit, CLI, snapshot, property).
 test:
-    cargo nextest run --all-targets --locked
+    cargo nextest run --lib --bins --tests --locked
 
 # Run the benchmarks (release build).
 bench:
