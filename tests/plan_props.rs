@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 
 use actsweep::config;
+use actsweep::config::raw::{JOB_FIELDS, SECTION_FIELDS};
 use actsweep::plan::Plan;
 use proptest::prelude::*;
 
@@ -193,7 +194,7 @@ proptest! {
 
     #[test]
     fn arbitrary_values_in_every_field_never_panic(
-        field in proptest::sample::select(FUZZ_KEYS.to_vec()),
+        field in proptest::sample::select(fuzz_keys()),
         place in 0usize..4,
         value in toml_value(),
     ) {
@@ -221,32 +222,12 @@ proptest! {
     }
 }
 
-const FUZZ_KEYS: &[&str] = &[
-    "dataset",
-    "depth",
-    "width",
-    "activation",
-    "output_activation",
-    "init",
-    "bias_init",
-    "loss",
-    "optimizer",
-    "batch_size",
-    "epochs",
-    "seed",
-    "record",
-    "device",
-    "norm",
-    "dropout",
-    "probe_samples",
-    "grid",
-    "zip",
-    "exclude",
-    "seeds",
-    "description",
-    "name",
-    "unknown",
-];
+/// Every key a section accepts (from the schema itself), plus keys it does not.
+fn fuzz_keys() -> Vec<&'static str> {
+    let mut keys: Vec<&'static str> = JOB_FIELDS.iter().chain(SECTION_FIELDS).copied().collect();
+    keys.extend(["name", "unknown"]);
+    keys
+}
 
 fn toml_value() -> impl Strategy<Value = toml::Value> {
     let leaf = prop_oneof![
