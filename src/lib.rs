@@ -12,6 +12,8 @@
 //! - [`config`]: the TOML schema, two-step validation, error messages.
 //! - [`plan`]: grid expansion, job ids and labels, selection, work estimates.
 //! - [`activation`]: the activation library (formulas as data).
+//! - [`data`]: datasets, loaded once per process and shared.
+//! - [`train`]: the training engine on dfdx, with the diagnostics.
 //! - [`cli`]: the command line; `main.rs` only calls [`cli::main`].
 
 pub mod activation;
@@ -19,3 +21,4 @@ pub mod cli;
 pub mod config;
 pub mod data;
 pub mod plan;
+pub mod train;

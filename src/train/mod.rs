@@ -1,0 +1,518 @@
+//! The training engine: one resolved job in, its metrics out.
+//!
+//! [`train`] builds the network of a [`JobConfig`] on a dfdx device
+//! ([`network`]), trains it epoch by epoch with the job's optimizer
+//! ([`optim`]) and loss ([`loss`]), and measures what the seed studies
+//! measure ([`diagnostics`]) at epoch 0 (the network at initialisation) and
+//! after every epoch. It returns tidy [`Metric`] rows: one per epoch, split,
+//! layer and metric.
+//!
+//! Determinism: initial weights depend only on the seed, the layer shapes
+//! and the init scheme ([`init`]); the data order only on the seed; a job
+//! runs on one thread (a one-thread rayon pool, so dfdx's matrix products do
+//! not fan out), so running a job twice gives bit-identical metrics.
+//!
+//! A NaN or infinite loss ends the job as [`Status::Diverged`], keeping the
+//! metrics of the epochs before; the runner records it and goes on.
+//!
+//! Metric names (split in brackets, layers numbered from 1 at the input):
+//! - `loss`, `accuracy` (classification), `mae`, `mse` (regression)
+//!   [train, test]; `output_zero_fraction` [train, test] with `output_zeros`;
+//! - `batch_loss` (mean minibatch loss during the epoch), `epoch_seconds`
+//!   (training steps only), `samples_per_second` [train], epochs ≥ 1;
+//! - per layer: `grad_norm_mean`, `grad_norm_last` (weight gradient, L2,
+//!   over the epoch's steps), `weight_norm`, `update_ratio`
+//!   (‖W_end − W_start‖ / ‖W_start‖ over the epoch);
+//! - per hidden layer [probe]: `act_mean`, `act_std`, `act_max`, `sparsity`,
+//!   `dead_fraction`, `saturated_fraction` (see [`diagnostics`]);
+//! - `singular_value_K` (K from 1, largest first) with `singular_values`
+//!   when every hidden activation is the identity and there is no norm.
+
+pub mod device;
+pub mod diagnostics;
+pub mod init;
+pub mod loss;
+pub mod network;
+pub mod optim;
+
+use std::time::Instant;
+
+use dfdx::tensor::{Gradients, NoneTape, Trace as _};
+use dfdx::tensor_ops::Backward;
+use rand::seq::SliceRandom;
+use serde::Serialize;
+
+use crate::config::job::{JobConfig, LossConfig, Norm, Record, Task};
+use crate::data::{Dataset, Split};
+use device::{Chosen, EngineDevice, Mat};
+use network::{Network, Trace};
+use optim::Optimizer;
+
+/// Why a job could not train (a diverging job is not an error: see [`Status`]).
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// `device = "cuda"` in a build without the `cuda` feature.
+    #[error("device \"cuda\" needs a build with CUDA support")]
+    CudaNotBuilt,
+    /// The device failed (allocation, driver).
+    #[error("device error: {0}")]
+    Device(String),
+    /// An activation formula did not compile.
+    #[error("activation `{0}`: {1}")]
+    Activation(String, String),
+    /// The dataset does not fit the job.
+    #[error("dataset `{dataset}` has {got} input features, the job expects {want}")]
+    Shape {
+        /// The dataset's name.
+        dataset: String,
+        /// Its features per sample.
+        got: usize,
+        /// What the job's first layer takes.
+        want: usize,
+    },
+    /// The per-job thread pool could not start.
+    #[error("could not start the job's thread: {0}")]
+    Thread(String),
+}
+
+impl TrainError {
+    /// A hint for the user, where one helps.
+    pub fn help(&self) -> Option<&'static str> {
+        match self {
+            TrainError::CudaNotBuilt => Some(
+                "rebuild with `cargo build --release --features cuda` (needs the CUDA toolkit), \
+                 or set device = \"auto\" to use a GPU only when there is one",
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    /// Every epoch ran.
+    Ok,
+    /// The loss became NaN or infinite during `epoch` (1-based).
+    Diverged {
+        /// The epoch in which it happened.
+        epoch: usize,
+    },
+}
+
+/// One tidy metric value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metric {
+    /// 0 is the network at initialisation.
+    pub epoch: u32,
+    /// `train`, `test`, `probe`, or none for whole-model and layer metrics.
+    pub split: Option<&'static str>,
+    /// Layer number from 1 at the input; none for whole-model metrics.
+    pub layer: Option<u32>,
+    /// The metric's name (see the module docs).
+    pub metric: String,
+    /// Its value.
+    pub value: f64,
+}
+
+/// The model's output at one point of a 2-D grid (decision boundary).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BoundaryPoint {
+    /// Epoch (0 and the last).
+    pub epoch: u32,
+    /// First input feature.
+    pub x: f32,
+    /// Second input feature.
+    pub y: f32,
+    /// Probability of class 1 for two classes, the predicted class for more,
+    /// the output for regression.
+    pub value: f32,
+}
+
+/// Everything a job produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// How it ended.
+    pub status: Status,
+    /// Tidy metrics.
+    pub metrics: Vec<Metric>,
+    /// Decision-boundary grids, when recorded.
+    pub boundary: Vec<BoundaryPoint>,
+    /// `cpu` or `cuda:0`.
+    pub device: &'static str,
+    /// Epochs that finished.
+    pub epochs_completed: usize,
+    /// Seconds spent in training steps (not evaluation).
+    pub train_seconds: f64,
+}
+
+/// Progress report after each epoch.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// The epoch just finished.
+    pub epoch: usize,
+    /// Epochs in the job.
+    pub epochs: usize,
+    /// Its mean minibatch loss.
+    pub batch_loss: f64,
+}
+
+/// Resolution of the decision-boundary grid (points per side).
+pub const BOUNDARY_RES: usize = 50;
+/// Rows per forward pass during evaluation.
+const EVAL_CHUNK: usize = 1024;
+
+/// Trains one job on `data` (which must be the job's dataset), calling
+/// `progress` after each epoch.
+pub fn train(
+    job: &JobConfig,
+    data: &Dataset,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Outcome, TrainError> {
+    if data.input_dim != job.dataset.input_dim() {
+        return Err(TrainError::Shape {
+            dataset: data.name.to_string(),
+            got: data.input_dim,
+            want: job.dataset.input_dim(),
+        });
+    }
+    let chosen = device::choose(job.device)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| TrainError::Thread(e.to_string()))?;
+    pool.install(|| match chosen {
+        Chosen::Cpu => run::<dfdx::tensor::Cpu>(job, data, progress),
+        #[cfg(feature = "cuda")]
+        Chosen::Cuda => run::<dfdx::tensor::Cuda>(job, data, progress),
+        #[cfg(not(feature = "cuda"))]
+        Chosen::Cuda => Err(TrainError::CudaNotBuilt),
+    })
+}
+
+/// Where the metrics of one epoch go.
+struct Recorder {
+    metrics: Vec<Metric>,
+    epoch: u32,
+}
+
+impl Recorder {
+    fn put(&mut self, split: Option<&'static str>, layer: Option<usize>, metric: &str, value: f64) {
+        self.metrics.push(Metric {
+            epoch: self.epoch,
+            split,
+            layer: layer.map(|l| l as u32),
+            metric: metric.to_string(),
+            value,
+        });
+    }
+}
+
+fn run<D: EngineDevice>(
+    job: &JobConfig,
+    data: &Dataset,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Outcome, TrainError> {
+    let dev = D::build(init::derive_seed(job.seed, init::Stream::Dropout))?;
+    let mut net = Network::<D>::new(&dev, job)?;
+    let mut opt = Optimizer::new(job.optimizer);
+    let mut rec = Recorder {
+        metrics: Vec::new(),
+        epoch: 0,
+    };
+    let mut boundary = Vec::new();
+    let out_dim = *job.layer_sizes().last().unwrap_or(&1);
+    let n_train = data.train.len();
+    let probe: Vec<usize> = (0..job.probe_samples.min(n_train)).collect();
+
+    evaluate(job, data, &net, &probe, out_dim, &mut rec)?;
+    if job.record.contains(&Record::DecisionBoundary) {
+        decision_boundary(job, data, &net, 0, &mut boundary);
+    }
+
+    let mut order: Vec<usize> = (0..n_train).collect();
+    let mut rng = init::rng(job.seed, init::Stream::Order);
+    let bs = job.batch_size.max(1);
+    let in_dim = data.input_dim;
+    let mut status = Status::Ok;
+    let mut completed = 0;
+    let mut train_seconds = 0.0;
+    let mut tbuf = Vec::new();
+    for epoch in 1..=job.epochs {
+        order.shuffle(&mut rng);
+        let start: Vec<Vec<f32>> = net.layers.iter().map(|l| l.w.host.clone()).collect();
+        let depth = net.layers.len();
+        let mut grad_sum = vec![0.0f64; depth];
+        let mut grad_last = vec![0.0f64; depth];
+        let (mut loss_sum, mut seen, mut steps) = (0.0f64, 0usize, 0usize);
+        let t0 = Instant::now();
+        let mut diverged = false;
+        for idx in order.chunks(bs) {
+            let mut xb = Vec::with_capacity(idx.len() * in_dim);
+            for &i in idx {
+                xb.extend_from_slice(data.train.row(i));
+            }
+            loss::targets(&data.train.targets, idx, out_dim, &mut tbuf);
+            let x: Mat<D, NoneTape> = dev.tensor_from_vec(xb, (idx.len(), in_dim));
+            let t: Mat<D, NoneTape> = dev.tensor_from_vec(tbuf.clone(), (idx.len(), out_dim));
+            let mut trace = Trace::default();
+            let out = net.forward(x.trace(Gradients::leaky()), true, &mut trace);
+            let l = loss::train_loss(job.loss, out, t);
+            let lv = l.as_vec().first().copied().unwrap_or(f32::NAN);
+            if !lv.is_finite() {
+                diverged = true;
+                break;
+            }
+            let mut grads = l.backward();
+            opt.begin_step();
+            let sq = net.step(&mut grads, &opt, &trace)?;
+            for (k, s) in sq.iter().enumerate() {
+                let g = s.sqrt();
+                grad_sum[k] += g;
+                grad_last[k] = g;
+            }
+            loss_sum += lv as f64 * idx.len() as f64;
+            seen += idx.len();
+            steps += 1;
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        train_seconds += secs;
+        if diverged {
+            status = Status::Diverged { epoch };
+            break;
+        }
+        rec.epoch = epoch as u32;
+        let batch_loss = loss_sum / seen.max(1) as f64;
+        rec.put(Some("train"), None, "batch_loss", batch_loss);
+        rec.put(Some("train"), None, "epoch_seconds", secs);
+        rec.put(
+            Some("train"),
+            None,
+            "samples_per_second",
+            seen as f64 / secs.max(1e-12),
+        );
+        if job.record.contains(&Record::GradNorms) {
+            for k in 0..depth {
+                let mean = grad_sum[k] / steps.max(1) as f64;
+                rec.put(None, Some(k + 1), "grad_norm_mean", mean);
+                rec.put(None, Some(k + 1), "grad_norm_last", grad_last[k]);
+            }
+        }
+        if job.record.contains(&Record::UpdateRatio) {
+            for (k, (l, s)) in net.layers.iter().zip(&start).enumerate() {
+                let d: f64 =
+                    l.w.host
+                        .iter()
+                        .zip(s)
+                        .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
+                        .sum();
+                let n: f64 = s.iter().map(|v| (*v as f64).powi(2)).sum();
+                rec.put(
+                    None,
+                    Some(k + 1),
+                    "update_ratio",
+                    d.sqrt() / n.sqrt().max(1e-30),
+                );
+            }
+        }
+        evaluate(job, data, &net, &probe, out_dim, &mut rec)?;
+        completed = epoch;
+        progress(Progress {
+            epoch,
+            epochs: job.epochs,
+            batch_loss,
+        });
+    }
+    if job.record.contains(&Record::DecisionBoundary) && completed > 0 {
+        decision_boundary(job, data, &net, completed as u32, &mut boundary);
+    }
+    Ok(Outcome {
+        status,
+        metrics: rec.metrics,
+        boundary,
+        device: D::label(),
+        epochs_completed: completed,
+        train_seconds,
+    })
+}
+
+/// The metrics of the current state: loss and accuracy on both splits,
+/// weight norms, probe statistics, singular values.
+fn evaluate<D: EngineDevice>(
+    job: &JobConfig,
+    data: &Dataset,
+    net: &Network<D>,
+    probe: &[usize],
+    out_dim: usize,
+    rec: &mut Recorder,
+) -> Result<(), TrainError> {
+    for (name, split) in [("train", &data.train), ("test", &data.test)] {
+        if split.is_empty() {
+            continue;
+        }
+        let tot = split_totals(job, net, split, out_dim);
+        rec.put(Some(name), None, "loss", tot.loss(job.loss));
+        match data.task {
+            Task::Classification(_) => rec.put(Some(name), None, "accuracy", tot.accuracy()),
+            Task::Regression => {
+                rec.put(Some(name), None, "mae", tot.mae());
+                rec.put(Some(name), None, "mse", tot.mse());
+            }
+        }
+        if job.record.contains(&Record::OutputZeros) {
+            rec.put(
+                Some(name),
+                None,
+                "output_zero_fraction",
+                tot.zero_fraction(),
+            );
+        }
+    }
+    if job.record.contains(&Record::WeightNorms) {
+        for (k, l) in net.layers.iter().enumerate() {
+            let n: f64 = l.w.host.iter().map(|v| (*v as f64).powi(2)).sum();
+            rec.put(None, Some(k + 1), "weight_norm", n.sqrt());
+        }
+    }
+    let want_stats = job.record.contains(&Record::ActivationStats);
+    let want_dead = job.record.contains(&Record::DeadUnits);
+    if (want_stats || want_dead) && !probe.is_empty() && net.layers.len() > 1 {
+        probe_stats(data, net, probe, rec, want_stats, want_dead);
+    }
+    if job.record.contains(&Record::SingularValues)
+        && job.norm == Norm::None
+        && net.layers[..net.layers.len() - 1]
+            .iter()
+            .all(|l| l.act.is_none())
+    {
+        let mats: Vec<&[f32]> = net.layers.iter().map(|l| l.w.host.as_slice()).collect();
+        let mut sizes = vec![net.layers[0].fan_in];
+        sizes.extend(net.layers.iter().map(|l| l.fan_out));
+        let sv = diagnostics::collapsed_singular_values(&mats, &sizes);
+        for (k, v) in sv.iter().enumerate() {
+            rec.put(None, None, &format!("singular_value_{}", k + 1), *v);
+        }
+    }
+    Ok(())
+}
+
+/// Loss, accuracy and error sums over a whole split, in chunks.
+fn split_totals<D: EngineDevice>(
+    job: &JobConfig,
+    net: &Network<D>,
+    split: &Split,
+    out_dim: usize,
+) -> loss::Totals {
+    let mut tot = loss::Totals::default();
+    let mut tbuf = Vec::new();
+    let idx: Vec<usize> = (0..split.len()).collect();
+    for chunk in idx.chunks(EVAL_CHUNK) {
+        let out = forward_rows(net, split, chunk, &mut Trace::default());
+        loss::targets(&split.targets, chunk, out_dim, &mut tbuf);
+        let classes = split
+            .targets
+            .classes()
+            .map(|c| &c[chunk[0]..chunk[0] + chunk.len()]);
+        tot.add(job.loss, &out, &tbuf, out_dim, classes);
+    }
+    tot
+}
+
+/// The network's output (evaluation mode) for rows `idx` of a split.
+fn forward_rows<D: EngineDevice>(
+    net: &Network<D>,
+    split: &Split,
+    idx: &[usize],
+    trace: &mut Trace,
+) -> Vec<f32> {
+    let d = split.input_dim;
+    let mut xb = Vec::with_capacity(idx.len() * d);
+    for &i in idx {
+        xb.extend_from_slice(split.row(i));
+    }
+    let x: Mat<D, NoneTape> = net.device().tensor_from_vec(xb, (idx.len(), d));
+    net.forward(x, false, trace).as_vec()
+}
+
+/// Activation statistics and dead/saturated units of every hidden layer on the probe set.
+fn probe_stats<D: EngineDevice>(
+    data: &Dataset,
+    net: &Network<D>,
+    probe: &[usize],
+    rec: &mut Recorder,
+    want_stats: bool,
+    want_dead: bool,
+) {
+    let mut trace = Trace {
+        capture: true,
+        ..Trace::default()
+    };
+    forward_rows(net, &data.train, probe, &mut trace);
+    for (k, z) in trace.pre.iter().enumerate() {
+        let l = &net.layers[k];
+        let units = l.fan_out;
+        let (a, d) = match &l.act {
+            None => (z.clone(), vec![1.0f32; z.len()]),
+            Some(act) => {
+                let mut a = vec![0.0f32; z.len()];
+                let mut d = vec![0.0f32; z.len()];
+                let ps: Vec<&[f32]> = l.act_params.iter().map(|p| p.host.as_slice()).collect();
+                let mut dps: Vec<Vec<f32>> = (0..act.learnable().len())
+                    .map(|_| vec![0.0; z.len()])
+                    .collect();
+                let mut dp: Vec<&mut [f32]> = dps.iter_mut().map(Vec::as_mut_slice).collect();
+                act.forward_grad_units(z, &ps, &mut a, &mut d, &mut dp);
+                (a, d)
+            }
+        };
+        let s = diagnostics::layer_stats(&a, &d, units);
+        let layer = Some(k + 1);
+        if want_stats {
+            rec.put(Some("probe"), layer, "act_mean", s.mean);
+            rec.put(Some("probe"), layer, "act_std", s.std);
+            rec.put(Some("probe"), layer, "act_max", s.max);
+            rec.put(Some("probe"), layer, "sparsity", s.sparsity);
+        }
+        if want_dead {
+            rec.put(Some("probe"), layer, "dead_fraction", s.dead);
+            rec.put(Some("probe"), layer, "saturated_fraction", s.saturated);
+        }
+    }
+}
+
+/// The model's output over a grid spanning the data (2-D inputs only).
+fn decision_boundary<D: EngineDevice>(
+    job: &JobConfig,
+    data: &Dataset,
+    net: &Network<D>,
+    epoch: u32,
+    out: &mut Vec<BoundaryPoint>,
+) {
+    let Some(b) = &data.bounds else { return };
+    if data.input_dim != 2 {
+        return;
+    }
+    let pts = diagnostics::grid([b.min[0], b.min[1]], [b.max[0], b.max[1]], BOUNDARY_RES);
+    let n = pts.len() / 2;
+    let x: Mat<D, NoneTape> = net.device().tensor_from_vec(pts.clone(), (n, 2));
+    let y = net.forward(x, false, &mut Trace::default()).as_vec();
+    let od = y.len() / n.max(1);
+    let logits = matches!(job.loss, LossConfig::Bce);
+    for i in 0..n {
+        let o = &y[i * od..(i + 1) * od];
+        let value = match (data.task, od) {
+            (Task::Regression, _) => o[0],
+            (_, 1) if logits => 1.0 / (1.0 + (-o[0]).exp()),
+            (_, 1) => o[0],
+            (_, 2) => 1.0 / (1.0 + (o[0] - o[1]).exp()),
+            _ => loss::argmax(o) as f32,
+        };
+        out.push(BoundaryPoint {
+            epoch,
+            x: pts[2 * i],
+            y: pts[2 * i + 1],
+            value,
+        });
+    }
+}

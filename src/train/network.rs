@@ -1,0 +1,364 @@
+//! The network: an MLP built on dfdx tensors with runtime shapes.
+//!
+//! dfdx 0.13's `nn::Linear` fixes its sizes at compile time, but a sweep
+//! chooses depth and widths in a TOML file, so each layer here is a pair of
+//! tensors with `usize` dimensions (`W` is `fan_in × fan_out`, `y = x·W + b`),
+//! with optional normalisation, the activation (a compiled formula), and
+//! dropout. Every parameter also keeps a host copy that the optimizer updates
+//! in place ([`Param`]); the forward pass runs on dfdx's tape, and backward
+//! is dfdx's.
+
+use dfdx::shapes::{Axis, HasShape, Shape};
+use dfdx::tensor::{Gradients, Merge, NoneTape, Tape, Tensor};
+use dfdx::tensor_ops::{BroadcastTo, MeanTo, TryMatMul, VarTo};
+
+use super::device::{EngineDevice, Mat, Vector};
+use super::init;
+use super::optim::{Optimizer, State};
+use super::TrainError;
+use crate::activation::Compiled;
+use crate::config::job::{ActivationConfig, JobConfig, Norm};
+
+/// Epsilon of batch and layer normalisation (PyTorch's default).
+const NORM_EPS: f64 = 1e-5;
+/// Weight of the newest batch in batch norm's running statistics.
+const BN_MOMENTUM: f32 = 0.1;
+
+/// A trainable tensor with its host copy and optimizer state.
+#[derive(Debug)]
+pub struct Param<D: EngineDevice, S: Shape> {
+    /// The values: the source of truth, copied to `t` after each update.
+    pub host: Vec<f32>,
+    /// The tensor the forward pass uses.
+    pub t: Tensor<S, f32, D>,
+    state: State,
+}
+
+impl<D: EngineDevice, S: Shape> Param<D, S> {
+    fn new(dev: &D, host: Vec<f32>, shape: S) -> Param<D, S> {
+        let t = dev.tensor_from_vec(host.clone(), shape);
+        Param {
+            host,
+            t,
+            state: State::default(),
+        }
+    }
+
+    /// Applies one optimizer step from `grads`; returns the squared gradient norm.
+    fn step(&mut self, grads: &mut Gradients<f32, D>, opt: &Optimizer) -> Result<f64, TrainError> {
+        let Param { host, t, state } = self;
+        let sq = D::with_grad(grads, t, |g| opt.update(host, g, state))?;
+        self.t.copy_from(&self.host);
+        Ok(sq)
+    }
+
+    /// Copies the host values to the tensor (after editing `host` directly).
+    pub fn sync(&mut self) {
+        self.t.copy_from(&self.host);
+    }
+
+    /// The gradient of this parameter as a host vector.
+    pub fn grad(&self, grads: &mut Gradients<f32, D>) -> Result<Vec<f32>, TrainError> {
+        D::with_grad(grads, &self.t, |g| g.to_vec())
+    }
+}
+
+/// Batch or layer normalisation: scale and shift, and batch norm's running statistics.
+#[derive(Debug)]
+pub struct NormLayer<D: EngineDevice> {
+    kind: Norm,
+    /// Per-unit scale (starts at 1).
+    pub gamma: Param<D, (usize,)>,
+    /// Per-unit shift (starts at 0).
+    pub beta: Param<D, (usize,)>,
+    running_mean: Vec<f32>,
+    running_var: Vec<f32>,
+}
+
+/// One linear layer and what follows it.
+#[derive(Debug)]
+pub struct Layer<D: EngineDevice> {
+    /// Weights, `fan_in × fan_out`.
+    pub w: Param<D, (usize, usize)>,
+    /// Biases.
+    pub b: Param<D, (usize,)>,
+    /// Normalisation before the activation (hidden layers only).
+    pub norm: Option<NormLayer<D>>,
+    /// The activation after this layer; `None` is the identity.
+    pub act: Option<Compiled>,
+    /// Per-unit learnable parameters of `act`, one vector per name in
+    /// [`Compiled::learnable`].
+    pub act_params: Vec<Param<D, (usize,)>>,
+    /// Inputs.
+    pub fan_in: usize,
+    /// Outputs.
+    pub fan_out: usize,
+}
+
+/// What a forward pass reports besides its output.
+#[derive(Debug, Default)]
+pub struct Trace {
+    /// Capture each hidden layer's pre-activation (after normalisation).
+    pub capture: bool,
+    /// The captured pre-activations, row-major `rows × units`, per hidden layer.
+    pub pre: Vec<Vec<f32>>,
+    /// Batch norm's batch mean and variance per normalised layer (training).
+    pub batch_stats: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Rows of the last batch passed forward.
+    pub rows: usize,
+}
+
+/// The MLP.
+#[derive(Debug)]
+pub struct Network<D: EngineDevice> {
+    /// Layers from input to output.
+    pub layers: Vec<Layer<D>>,
+    dropout: f64,
+    dev: D,
+}
+
+/// True for an activation that is exactly `x` (skipped, not run).
+pub fn is_identity(a: &ActivationConfig) -> bool {
+    a.learnable.is_empty()
+        && a.formula
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .eq("x".chars())
+}
+
+impl<D: EngineDevice> Network<D> {
+    /// Builds the network of a job with its initial weights.
+    pub fn new(dev: &D, job: &JobConfig) -> Result<Network<D>, TrainError> {
+        let sizes = job.layer_sizes();
+        let depth = sizes.len() - 1;
+        let hidden = compile(&job.activation)?;
+        let output = compile(&job.output_activation)?;
+        let mut layers = Vec::with_capacity(depth);
+        for i in 0..depth {
+            let (fi, fo) = (sizes[i], sizes[i + 1]);
+            let (w, b) = init::layer(job.init, job.seed, i, fi, fo, job.bias_init);
+            let last = i + 1 == depth;
+            let act = if last { output.clone() } else { hidden.clone() };
+            let norm = match job.norm {
+                Norm::None => None,
+                _ if last => None,
+                kind => Some(NormLayer {
+                    kind,
+                    gamma: Param::new(dev, vec![1.0; fo], (fo,)),
+                    beta: Param::new(dev, vec![0.0; fo], (fo,)),
+                    running_mean: vec![0.0; fo],
+                    running_var: vec![1.0; fo],
+                }),
+            };
+            let act_params = match &act {
+                Some(c) => c
+                    .initial_params()
+                    .iter()
+                    .map(|&v| Param::new(dev, vec![v; fo], (fo,)))
+                    .collect(),
+                None => Vec::new(),
+            };
+            layers.push(Layer {
+                w: Param::new(dev, w, (fi, fo)),
+                b: Param::new(dev, b, (fo,)),
+                norm,
+                act,
+                act_params,
+                fan_in: fi,
+                fan_out: fo,
+            });
+        }
+        Ok(Network {
+            layers,
+            dropout: job.dropout,
+            dev: dev.clone(),
+        })
+    }
+
+    /// The device.
+    pub fn device(&self) -> &D {
+        &self.dev
+    }
+
+    /// The forward pass. `train` selects batch statistics and dropout.
+    pub fn forward<T>(&self, x: Mat<D, T>, train: bool, trace: &mut Trace) -> Mat<D, T>
+    where
+        T: Tape<f32, D> + Merge<T> + Merge<NoneTape>,
+    {
+        let last = self.layers.len() - 1;
+        let mut h = x;
+        trace.rows = h.shape().0;
+        for (i, l) in self.layers.iter().enumerate() {
+            let rows = h.shape().0;
+            let shape = (rows, l.fan_out);
+            let z = h.matmul(l.w.t.retaped::<T>());
+            let mut z = z + l.b.t.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
+            if let Some(n) = &l.norm {
+                z = self.normalise(n, z, train, trace);
+            }
+            if trace.capture && i < last {
+                trace.pre.push(z.retaped::<NoneTape>().as_vec());
+            }
+            if let Some(act) = &l.act {
+                let ps: Vec<Vector<D, T>> = l.act_params.iter().map(|p| p.t.retaped()).collect();
+                z = D::activate(act, z, ps);
+            }
+            if train && self.dropout > 0.0 && i < last {
+                z = z.dropout(self.dropout);
+            }
+            h = z;
+        }
+        h
+    }
+
+    fn normalise<T>(
+        &self,
+        n: &NormLayer<D>,
+        z: Mat<D, T>,
+        train: bool,
+        trace: &mut Trace,
+    ) -> Mat<D, T>
+    where
+        T: Tape<f32, D> + Merge<T> + Merge<NoneTape>,
+    {
+        let shape = *z.shape();
+        let gamma = n
+            .gamma
+            .t
+            .retaped::<T>()
+            .broadcast_like::<_, Axis<0>>(&shape);
+        let beta = n.beta.t.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
+        match n.kind {
+            Norm::Layer => z.normalize::<Axis<1>>(NORM_EPS) * gamma + beta,
+            Norm::Batch if train => {
+                let plain = z.retaped::<NoneTape>();
+                let mean = plain.clone().mean::<(usize,), Axis<0>>().as_vec();
+                let var = plain.var::<(usize,), Axis<0>>().as_vec();
+                trace.batch_stats.push((mean, var));
+                z.normalize::<Axis<0>>(NORM_EPS) * gamma + beta
+            }
+            _ => {
+                // Evaluation: the running statistics, folded into a scale and
+                // a shift that are constants for the tape.
+                let u = shape.1;
+                let inv: Vec<f32> = n
+                    .running_var
+                    .iter()
+                    .map(|v| 1.0 / (v + NORM_EPS as f32).sqrt())
+                    .collect();
+                let shift: Vec<f32> = n
+                    .running_mean
+                    .iter()
+                    .zip(&inv)
+                    .map(|(m, s)| -m * s)
+                    .collect();
+                let inv: Vector<D, NoneTape> = self.dev.tensor_from_vec(inv, (u,));
+                let shift: Vector<D, NoneTape> = self.dev.tensor_from_vec(shift, (u,));
+                let zn = z * inv.broadcast_like::<_, Axis<0>>(&shape)
+                    + shift.broadcast_like::<_, Axis<0>>(&shape);
+                zn * gamma + beta
+            }
+        }
+    }
+
+    /// One optimizer step over every parameter; returns each layer's squared
+    /// weight-gradient norm.
+    pub fn step(
+        &mut self,
+        grads: &mut Gradients<f32, D>,
+        opt: &Optimizer,
+        trace: &Trace,
+    ) -> Result<Vec<f64>, TrainError> {
+        let mut sq = Vec::with_capacity(self.layers.len());
+        let mut stats = trace.batch_stats.iter();
+        for l in &mut self.layers {
+            sq.push(l.w.step(grads, opt)?);
+            l.b.step(grads, opt)?;
+            for p in &mut l.act_params {
+                p.step(grads, opt)?;
+            }
+            if let Some(n) = &mut l.norm {
+                n.gamma.step(grads, opt)?;
+                n.beta.step(grads, opt)?;
+                if let (Norm::Batch, Some((mean, var))) = (n.kind, stats.next()) {
+                    // PyTorch keeps the unbiased variance in the running estimate.
+                    let rows = trace.rows;
+                    let unbias = if rows > 1 {
+                        rows as f32 / (rows as f32 - 1.0)
+                    } else {
+                        1.0
+                    };
+                    for (r, m) in n.running_mean.iter_mut().zip(mean) {
+                        *r = (1.0 - BN_MOMENTUM) * *r + BN_MOMENTUM * m;
+                    }
+                    for (r, v) in n.running_var.iter_mut().zip(var) {
+                        *r = (1.0 - BN_MOMENTUM) * *r + BN_MOMENTUM * v * unbias;
+                    }
+                }
+            }
+        }
+        Ok(sq)
+    }
+
+    /// Every parameter tensor's host values, in a fixed order (for tests and
+    /// finite differences): per layer `w`, `b`, activation parameters, then
+    /// `gamma`, `beta`.
+    pub fn params_mut(&mut self) -> Vec<ParamRef<'_, D>> {
+        let mut out = Vec::new();
+        for l in &mut self.layers {
+            out.push(ParamRef::Matrix(&mut l.w));
+            out.push(ParamRef::Vector(&mut l.b));
+            for p in &mut l.act_params {
+                out.push(ParamRef::Vector(p));
+            }
+            if let Some(n) = &mut l.norm {
+                out.push(ParamRef::Vector(&mut n.gamma));
+                out.push(ParamRef::Vector(&mut n.beta));
+            }
+        }
+        out
+    }
+}
+
+/// A mutable view of one parameter of either shape.
+pub enum ParamRef<'a, D: EngineDevice> {
+    /// A weight matrix.
+    Matrix(&'a mut Param<D, (usize, usize)>),
+    /// A vector (bias, scale, shift, activation parameter).
+    Vector(&'a mut Param<D, (usize,)>),
+}
+
+impl<D: EngineDevice> ParamRef<'_, D> {
+    /// The host values.
+    pub fn host(&mut self) -> &mut Vec<f32> {
+        match self {
+            ParamRef::Matrix(p) => &mut p.host,
+            ParamRef::Vector(p) => &mut p.host,
+        }
+    }
+
+    /// Copies host values to the tensor.
+    pub fn sync(&mut self) {
+        match self {
+            ParamRef::Matrix(p) => p.sync(),
+            ParamRef::Vector(p) => p.sync(),
+        }
+    }
+
+    /// The parameter's gradient.
+    pub fn grad(&self, grads: &mut Gradients<f32, D>) -> Result<Vec<f32>, TrainError> {
+        match self {
+            ParamRef::Matrix(p) => p.grad(grads),
+            ParamRef::Vector(p) => p.grad(grads),
+        }
+    }
+}
+
+fn compile(a: &ActivationConfig) -> Result<Option<Compiled>, TrainError> {
+    if is_identity(a) {
+        return Ok(None);
+    }
+    Compiled::new(a)
+        .map(Some)
+        .map_err(|e| TrainError::Activation(a.name.clone(), e.to_string()))
+}
