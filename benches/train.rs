@@ -1,0 +1,171 @@
+//! Training speed and memory of the engine, for comparison with PyTorch.
+//!
+//! `cargo bench --bench train` runs every case; `cargo bench --bench train --
+//! CASE` runs one: `mnist` (seconds per epoch of 784-256-256-256-256-10,
+//! batch 64, Adam, one thread), `tiny` (optimizer steps per second of
+//! 2-16-16-16-1, tanh, batch 32), `rss` (peak resident memory of one MNIST
+//! job, then of two in parallel, each in a fresh process).
+//!
+//! The PyTorch peers: `python3 ../shared/bench/torch_reference.py --depth 5
+//! --width 256 --batch 64 --epochs 1 --threads 1` and `python3
+//! benches/torch_tiny.py`. Run them in the same sitting; compare ratios.
+
+use std::process::Command;
+use std::time::Instant;
+
+use actsweep::config::job::JobConfig;
+use actsweep::plan::Plan;
+use actsweep::{data, train};
+
+fn job(toml: &str) -> JobConfig {
+    let sweep = actsweep::config::parse("bench.toml", "bench", toml).expect("bench sweep parses");
+    let mut plan = Plan::new(&sweep).expect("bench sweep plans");
+    plan.jobs.remove(0).config
+}
+
+fn mnist_job(epochs: usize, seed: u64) -> JobConfig {
+    job(&format!(
+        r#"
+name = "bench"
+[defaults]
+dataset = "mnist"
+depth = 5
+width = 256
+activation = "relu"
+init = "he_normal"
+optimizer = {{ name = "adam", lr = 1e-3 }}
+batch_size = 64
+epochs = {epochs}
+seeds = [{seed}]
+record = []
+[experiments.mnist]
+"#
+    ))
+}
+
+fn run(job: &JobConfig) -> train::Outcome {
+    let d =
+        data::load(&job.dataset).expect("dataset (set ACTSWEEP_DATA to the folder holding mnist/)");
+    train::train(job, &d, &mut |_| {}).expect("job trains")
+}
+
+fn metric(o: &train::Outcome, name: &str, split: Option<&str>) -> f64 {
+    o.metrics
+        .iter()
+        .rev()
+        .find(|m| m.metric == name && m.split == split)
+        .map_or(f64::NAN, |m| m.value)
+}
+
+fn mnist() {
+    let j = mnist_job(2, 0);
+    let o = run(&j);
+    let secs: Vec<f64> = o
+        .metrics
+        .iter()
+        .filter(|m| m.metric == "epoch_seconds")
+        .map(|m| m.value)
+        .collect();
+    println!(
+        "mnist 784-256x4-10 batch 64 adam, 1 thread: {} s/epoch (epochs: {:?}), test accuracy {:.4}",
+        fmt(secs.iter().copied().fold(f64::INFINITY, f64::min)),
+        secs.iter().map(|s| fmt(*s)).collect::<Vec<_>>(),
+        metric(&o, "accuracy", Some("test")),
+    );
+}
+
+fn tiny() {
+    let j = job(r#"
+name = "bench"
+[defaults]
+dataset = { name = "xor", samples = 40000, test_fraction = 0.2 }
+depth = 4
+width = 16
+activation = "tanh"
+loss = "bce"
+optimizer = { name = "adam", lr = 1e-3 }
+batch_size = 32
+epochs = 3
+seeds = [0]
+record = []
+[experiments.tiny]
+"#);
+    let o = run(&j);
+    let steps_per_epoch = (32000f64 / 32.0).ceil();
+    let best = o
+        .metrics
+        .iter()
+        .filter(|m| m.metric == "epoch_seconds")
+        .map(|m| steps_per_epoch / m.value)
+        .fold(0.0, f64::max);
+    println!(
+        "tiny 2-16-16-16-1 tanh batch 32 adam, 1 thread: {:.0} steps/s (best of {} epochs), test accuracy {:.4}",
+        best,
+        o.epochs_completed,
+        metric(&o, "accuracy", Some("test")),
+    );
+}
+
+/// Peak RSS of this process in MB (VmHWM), where /proc has it.
+fn peak_rss_mb() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn rss_child(parallel: usize) {
+    let jobs: Vec<JobConfig> = (0..parallel as u64).map(|s| mnist_job(1, s)).collect();
+    std::thread::scope(|s| {
+        for j in &jobs {
+            s.spawn(move || run(j));
+        }
+    });
+    println!("{:.0}", peak_rss_mb().unwrap_or(f64::NAN));
+}
+
+fn rss() {
+    let exe = std::env::current_exe().expect("own path");
+    for n in [1, 2] {
+        let out = Command::new(&exe)
+            .args(["--bench", "rss-child", &n.to_string()])
+            .output()
+            .expect("child runs");
+        let mb = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        println!("rss: {n} MNIST job(s) in parallel, 1 epoch: peak {mb} MB");
+    }
+}
+
+fn fmt(s: f64) -> String {
+    format!("{s:.3}")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // nextest lists bench targets as test binaries: run only under `cargo bench`.
+    if !args.iter().any(|a| a == "--bench") {
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "rss-child") {
+        let n = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(1);
+        rss_child(n);
+        return;
+    }
+    let only: Vec<&str> = args[1..]
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let want = |c: &str| only.is_empty() || only.contains(&c);
+    let t = Instant::now();
+    if want("tiny") {
+        tiny();
+    }
+    if want("mnist") {
+        mnist();
+    }
+    if want("rss") {
+        rss();
+    }
+    eprintln!("bench train: {:.1} s", t.elapsed().as_secs_f64());
+}
