@@ -38,6 +38,49 @@ pub enum Command {
     /// List every activation (built-in and the file's) with formula,
     /// parameters and description; `--plot` draws them with their derivatives.
     Activations(ActivationsArgs),
+    /// Train the jobs of a sweep file into results/<name>/ (skipping done
+    /// jobs) and merge the tidy tables.
+    Run(RunArgs),
+    /// Merge the per-job results of several results folders (e.g. the
+    /// shards of one sweep) into tidy tables.
+    Collect(CollectArgs),
+}
+
+/// `actsweep run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The sweep file.
+    pub file: PathBuf,
+    /// Folder holding the sweep's results folder.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub out: PathBuf,
+    /// Jobs to train at once (each on one thread). Default: the number of cores.
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Keep only jobs whose FIELD equals VALUE (as in `plan`).
+    #[arg(long, value_name = "FIELD=VALUE")]
+    pub only: Vec<String>,
+    /// Retrain the selected jobs even when their results exist.
+    #[arg(long)]
+    pub force: bool,
+    /// Run part I of N of the plan (jobs I, I+N, I+2N, ... counting from 1),
+    /// e.g. one task of a Slurm job array each; then `actsweep collect`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Log lines instead of a live progress bar.
+    #[arg(long)]
+    pub no_bar: bool,
+}
+
+/// `actsweep collect`.
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Results folders (each holding a `jobs/` folder).
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the merged tables. Default: the first folder.
+    #[arg(long, value_name = "DIR")]
+    pub into: Option<PathBuf>,
 }
 
 /// `actsweep activations`.
@@ -84,10 +127,93 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let quiet = cli.quiet > 0;
     match cli.command {
         Command::Plan(args) => plan(args),
         Command::Activations(args) => activations(args),
+        Command::Run(args) => run_sweep(args, quiet),
+        Command::Collect(args) => collect(args),
     }
+}
+
+fn run_sweep(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    use crate::run::{self, Options, ProgressMode, Shard};
+    let (sweep, plan) = load_plan(&args.file)?;
+    for w in &sweep.warnings {
+        tracing::warn!("{w}");
+    }
+    let selection = Selection::parse(&args.only)?;
+    let jobs = selection.apply(&plan.jobs)?;
+    let shard = match &args.shard {
+        Some(s) => Some(Shard::parse(s).map_err(UserError)?),
+        None => None,
+    };
+    let threads = match args.jobs {
+        Some(0) => return Err(UserError("--jobs must be at least 1".into()).into()),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let opts = Options {
+        out: args.out.clone(),
+        jobs: threads,
+        force: args.force,
+        shard,
+        progress: if quiet {
+            ProgressMode::Quiet
+        } else if args.no_bar {
+            ProgressMode::Lines
+        } else {
+            ProgressMode::Auto
+        },
+    };
+    let s = run::run(&sweep, &plan, &jobs, &opts)
+        .with_context(|| format!("cannot run {}", args.file.display()))?;
+    let mut err = std::io::stderr().lock();
+    if !quiet {
+        let _ = writeln!(
+            err,
+            "{} jobs selected: {} trained ({} ok), {} already done; {:.1} s\nresults in {} ({} jobs, {} metric rows)",
+            s.selected,
+            s.ran,
+            s.ok,
+            s.skipped,
+            s.seconds,
+            s.dir.display(),
+            s.merged.jobs,
+            s.merged.metrics
+        );
+    }
+    if s.failed.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let _ = writeln!(err, "{} job(s) did not finish:", s.failed.len());
+    for (label, status, msg) in &s.failed {
+        let _ = writeln!(err, "  {label}: {} — {msg}", status.as_str());
+    }
+    Ok(ExitCode::from(1))
+}
+
+fn collect(args: CollectArgs) -> anyhow::Result<ExitCode> {
+    let into = args.into.clone().unwrap_or_else(|| args.dirs[0].clone());
+    for d in &args.dirs {
+        if !d.join("jobs").is_dir() {
+            return Err(UserError(format!(
+                "{} is not a results folder (it has no jobs/ folder)",
+                d.display()
+            ))
+            .into());
+        }
+    }
+    let m = crate::run::collect(&args.dirs, &into)
+        .with_context(|| format!("cannot merge results into {}", into.display()))?;
+    eprintln!(
+        "merged {} jobs ({} metric rows, {} boundary rows) into {}",
+        m.jobs,
+        m.metrics,
+        m.boundaries,
+        into.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn activations(args: ActivationsArgs) -> anyhow::Result<ExitCode> {
@@ -202,6 +328,10 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
             || c.is::<LoadError>()
             || c.is::<SelectionError>()
             || c.is::<UserError>()
+            || matches!(
+                c.downcast_ref::<crate::run::RunError>(),
+                Some(crate::run::RunError::Lock(_))
+            )
     });
     if user {
         2
@@ -232,10 +362,24 @@ fn init_logging(verbose: u8, quiet: u8) {
         Ok(f) => f,
         Err(_) => EnvFilter::new("warn"),
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use std::io::IsTerminal;
+    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::prelude::*;
+    let terminal = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .without_time()
+        .with_filter(filter);
+    // The run log in the results folder (see `logfile`): info and above,
+    // with timestamps, whatever the terminal shows.
+    let file = tracing_subscriber::fmt::layer()
+        .with_writer(crate::logfile::LogFile)
+        .with_ansi(false)
+        .with_target(false)
+        .with_filter(LevelFilter::INFO);
+    let _ = tracing_subscriber::registry()
+        .with(terminal)
+        .with(file)
         .try_init();
 }

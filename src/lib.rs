@@ -14,11 +14,16 @@
 //! - [`activation`]: the activation library (formulas as data).
 //! - [`data`]: datasets, loaded once per process and shared.
 //! - [`train`]: the training engine on dfdx, with the diagnostics.
+//! - [`run`]: the runner: parallel jobs, resume, shards, locks, progress.
+//! - [`results`]: the results store: atomic per-job files, merged Parquet tables.
 //! - [`cli`]: the command line; `main.rs` only calls [`cli::main`].
 
 pub mod activation;
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod logfile;
 pub mod plan;
+pub mod results;
+pub mod run;
 pub mod train;

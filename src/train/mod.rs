@@ -182,13 +182,26 @@ pub fn train(
         .num_threads(1)
         .build()
         .map_err(|e| TrainError::Thread(e.to_string()))?;
-    pool.install(|| match chosen {
-        Chosen::Cpu => run::<dfdx::tensor::Cpu>(job, data, progress),
-        #[cfg(feature = "cuda")]
-        Chosen::Cuda => run::<dfdx::tensor::Cuda>(job, data, progress),
-        #[cfg(not(feature = "cuda"))]
-        Chosen::Cuda => Err(TrainError::CudaNotBuilt),
-    })
+    // A plain thread enters the one-thread pool. Called from a worker of
+    // another rayon pool (the runner's), `install` would let that worker
+    // steal and start further jobs while it waits, nesting them on its stack;
+    // a plain thread just blocks.
+    let joined = std::thread::scope(|s| {
+        s.spawn(|| {
+            pool.install(|| match chosen {
+                Chosen::Cpu => run::<dfdx::tensor::Cpu>(job, data, progress),
+                #[cfg(feature = "cuda")]
+                Chosen::Cuda => run::<dfdx::tensor::Cuda>(job, data, progress),
+                #[cfg(not(feature = "cuda"))]
+                Chosen::Cuda => Err(TrainError::CudaNotBuilt),
+            })
+        })
+        .join()
+    });
+    match joined {
+        Ok(r) => r,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 }
 
 /// Where the metrics of one epoch go.

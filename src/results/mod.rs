@@ -1,0 +1,666 @@
+//! The results store: per-job files written as jobs end, and the merged tidy
+//! tables (`runs.parquet`, `metrics.parquet`, `boundaries.parquet`).
+//!
+//! The layout and every column are documented in `docs/results.md`. Two
+//! rules shape this module:
+//!
+//! - **Atomic files.** Everything is written to a temporary file in the same
+//!   folder and renamed into place ([`atomic_write`]), so a run killed at any
+//!   moment leaves either the old file or the new one, never half of one.
+//! - **The run record is the commit point.** A job writes its metrics (and
+//!   boundary grid) first and its `jobs/<id>.json` record last; a job is done
+//!   exactly when that record exists. Resuming skips done jobs; merging reads
+//!   only done jobs. Merged tables are a pure function of the set of records,
+//!   sorted by plan position, so a resumed sweep merges to the same tables as
+//!   an uninterrupted one.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::config::job::JobConfig;
+use crate::train::{BoundaryPoint, Metric};
+
+/// Errors of the results store.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    /// A file could not be written or read.
+    #[error("{action} {path}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// Polars could not build, write or read a table.
+    #[error("table {path}")]
+    Polars {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: PolarsError,
+    },
+    /// A run record did not parse.
+    #[error("run record {path} is not valid")]
+    Record {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> ResultsError + 'a {
+    move |source| ResultsError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn pl_err(path: &Path) -> impl FnOnce(PolarsError) -> ResultsError + '_ {
+    move |source| ResultsError::Polars {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `path` atomically: `write` fills a temporary file in the same
+/// folder, which is flushed to disk and renamed over `path`.
+pub fn atomic_write(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> Result<(), ResultsError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.tmp-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        write(&mut f)?;
+        f.flush()?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(io_err("cannot write", path))
+}
+
+/// Writes a table as Parquet, atomically.
+pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<(), ResultsError> {
+    let mut err = None;
+    atomic_write(path, |f| {
+        ParquetWriter::new(f).finish(df).map(|_| ()).map_err(|e| {
+            err = Some(e);
+            io::Error::other("parquet")
+        })
+    })
+    .map_err(|e| match err.take() {
+        Some(source) => ResultsError::Polars {
+            path: path.to_path_buf(),
+            source,
+        },
+        None => e,
+    })
+}
+
+/// Reads a Parquet table.
+pub fn read_parquet(path: &Path) -> Result<DataFrame, ResultsError> {
+    let f = File::open(path).map_err(io_err("cannot open", path))?;
+    ParquetReader::new(f).finish().map_err(pl_err(path))
+}
+
+/// How a job ended, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Trained every epoch.
+    Ok,
+    /// The loss became NaN or infinite.
+    Diverged,
+    /// An error or a panic stopped it.
+    Failed,
+}
+
+impl JobStatus {
+    /// `ok`, `diverged`, `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Ok => "ok",
+            JobStatus::Diverged => "diverged",
+            JobStatus::Failed => "failed",
+        }
+    }
+}
+
+/// One job's run record: `jobs/<id>.json`, one row of `runs.parquet`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// The job's id.
+    pub job_id: String,
+    /// Position in the plan.
+    pub index: u32,
+    /// Experiment name.
+    pub experiment: String,
+    /// `experiment/axis=value,...,seed=N`.
+    pub label: String,
+    /// The job's seed.
+    pub seed: u64,
+    /// Grid assignment (axis, value label), seed included.
+    pub axes: Vec<(String, String)>,
+    /// The resolved configuration.
+    pub config: JobConfig,
+    /// How it ended.
+    pub status: JobStatus,
+    /// Why it failed or diverged.
+    pub error: Option<String>,
+    /// The epoch whose loss was not finite.
+    pub diverged_epoch: Option<u32>,
+    /// Epochs that finished.
+    pub epochs_completed: u32,
+    /// `cpu`, `cuda:0`, or empty when the job never started training.
+    pub device: String,
+    /// Threads the job ran on.
+    pub threads: u32,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    /// RFC 3339, UTC.
+    pub finished_at: String,
+    /// Wall time of the job, evaluation included.
+    pub wall_seconds: f64,
+    /// Time in training steps.
+    pub train_seconds: f64,
+    /// Training samples per second of training time.
+    pub samples_per_second: Option<f64>,
+    /// The actsweep version that ran it.
+    pub actsweep_version: String,
+    /// Commit of the working directory's repository, when known.
+    pub git_commit: Option<String>,
+    /// Whether `jobs/<id>.boundary.parquet` exists.
+    pub has_boundary: bool,
+}
+
+/// A results folder: `<out>/<sweep name>/`.
+#[derive(Debug, Clone)]
+pub struct ResultsDir {
+    root: PathBuf,
+}
+
+impl ResultsDir {
+    /// The folder (not created).
+    pub fn new(root: impl Into<PathBuf>) -> ResultsDir {
+        ResultsDir { root: root.into() }
+    }
+
+    /// Creates the folder and its `jobs/`.
+    pub fn create(&self) -> Result<(), ResultsError> {
+        let jobs = self.jobs_dir();
+        fs::create_dir_all(&jobs).map_err(io_err("cannot create", &jobs))
+    }
+
+    /// The folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Per-job files.
+    pub fn jobs_dir(&self) -> PathBuf {
+        self.root.join("jobs")
+    }
+
+    fn record_path(&self, id: &str) -> PathBuf {
+        self.jobs_dir().join(format!("{id}.json"))
+    }
+
+    fn metrics_path(&self, id: &str) -> PathBuf {
+        self.jobs_dir().join(format!("{id}.metrics.parquet"))
+    }
+
+    fn boundary_path(&self, id: &str) -> PathBuf {
+        self.jobs_dir().join(format!("{id}.boundary.parquet"))
+    }
+
+    /// True when the job's record exists (the job is done).
+    pub fn is_done(&self, id: &str) -> bool {
+        self.record_path(id).is_file()
+    }
+
+    /// The recorded status of a done job; `None` when it is not done (or
+    /// its record cannot be read, which a rerun then rewrites).
+    pub fn status(&self, id: &str) -> Option<JobStatus> {
+        let bytes = fs::read(self.record_path(id)).ok()?;
+        serde_json::from_slice::<JobRecord>(&bytes)
+            .ok()
+            .map(|r| r.status)
+    }
+
+    /// Writes one job's results: metrics, boundary, then the record.
+    pub fn write_job(
+        &self,
+        record: &JobRecord,
+        metrics: &[Metric],
+        boundary: &[BoundaryPoint],
+    ) -> Result<(), ResultsError> {
+        let id = &record.job_id;
+        let mp = self.metrics_path(id);
+        let mut df = metrics_frame(id, metrics).map_err(pl_err(&mp))?;
+        write_parquet(&mp, &mut df)?;
+        if record.has_boundary {
+            let bp = self.boundary_path(id);
+            let mut df = boundary_frame(id, boundary).map_err(pl_err(&bp))?;
+            write_parquet(&bp, &mut df)?;
+        }
+        let rp = self.record_path(id);
+        let json = serde_json::to_vec_pretty(record).map_err(|source| ResultsError::Record {
+            path: rp.clone(),
+            source,
+        })?;
+        atomic_write(&rp, |f| f.write_all(&json))
+    }
+
+    /// Every done job's record in this folder (temporary files ignored).
+    pub fn records(&self) -> Result<Vec<JobRecord>, ResultsError> {
+        let dir = self.jobs_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err("cannot list", &dir)(e)),
+        };
+        let mut out = Vec::new();
+        for e in entries {
+            let e = e.map_err(io_err("cannot list", &dir))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !name.ends_with(".json") {
+                continue;
+            }
+            let path = e.path();
+            let bytes = fs::read(&path).map_err(io_err("cannot read", &path))?;
+            let rec: JobRecord = serde_json::from_slice(&bytes)
+                .map_err(|source| ResultsError::Record { path, source })?;
+            out.push(rec);
+        }
+        Ok(out)
+    }
+}
+
+/// A job's done results in one of several folders.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The record.
+    pub record: JobRecord,
+    /// The folder holding it.
+    pub dir: ResultsDir,
+}
+
+/// The done jobs of several folders, one per id (the first folder wins),
+/// sorted by plan position and id; `keep` filters by id when given.
+pub fn gather(
+    dirs: &[ResultsDir],
+    keep: Option<&HashSet<String>>,
+) -> Result<Vec<Found>, ResultsError> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for d in dirs {
+        for r in d.records()? {
+            if keep.is_some_and(|k| !k.contains(&r.job_id)) || !seen.insert(r.job_id.clone()) {
+                continue;
+            }
+            out.push(Found {
+                record: r,
+                dir: d.clone(),
+            });
+        }
+    }
+    out.sort_by(|a, b| (a.record.index, &a.record.job_id).cmp(&(b.record.index, &b.record.job_id)));
+    Ok(out)
+}
+
+/// Row counts of the merged tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Merged {
+    /// Jobs (rows of `runs.parquet`).
+    pub jobs: usize,
+    /// Rows of `metrics.parquet`.
+    pub metrics: usize,
+    /// Rows of `boundaries.parquet`.
+    pub boundaries: usize,
+}
+
+/// Writes `runs.parquet`, `metrics.parquet` and `boundaries.parquet` into
+/// `into` from the found jobs.
+pub fn merge(found: &[Found], into: &Path) -> Result<Merged, ResultsError> {
+    fs::create_dir_all(into).map_err(io_err("cannot create", into))?;
+    let records: Vec<&JobRecord> = found.iter().map(|f| &f.record).collect();
+    let runs_path = into.join("runs.parquet");
+    let mut runs = runs_frame(&records).map_err(pl_err(&runs_path))?;
+    write_parquet(&runs_path, &mut runs)?;
+
+    let metrics_path = into.join("metrics.parquet");
+    let mut metrics = metrics_frame("", &[]).map_err(pl_err(&metrics_path))?;
+    for f in found {
+        let p = f.dir.metrics_path(&f.record.job_id);
+        let df = read_parquet(&p)?;
+        metrics.vstack_mut_owned(df).map_err(pl_err(&p))?;
+    }
+    metrics.rechunk_mut();
+    write_parquet(&metrics_path, &mut metrics)?;
+
+    let boundary_path = into.join("boundaries.parquet");
+    let mut bounds = boundary_frame("", &[]).map_err(pl_err(&boundary_path))?;
+    for f in found.iter().filter(|f| f.record.has_boundary) {
+        let p = f.dir.boundary_path(&f.record.job_id);
+        let df = read_parquet(&p)?;
+        bounds.vstack_mut_owned(df).map_err(pl_err(&p))?;
+    }
+    bounds.rechunk_mut();
+    write_parquet(&boundary_path, &mut bounds)?;
+    Ok(Merged {
+        jobs: runs.height(),
+        metrics: metrics.height(),
+        boundaries: bounds.height(),
+    })
+}
+
+/// A job's metrics as a table (the `metrics.parquet` columns).
+pub fn metrics_frame(job_id: &str, metrics: &[Metric]) -> PolarsResult<DataFrame> {
+    let n = metrics.len();
+    DataFrame::new(
+        n,
+        vec![
+            Column::new("job_id".into(), vec![job_id; n]),
+            Column::new(
+                "epoch".into(),
+                metrics.iter().map(|m| m.epoch).collect::<Vec<u32>>(),
+            ),
+            Column::new(
+                "split".into(),
+                metrics
+                    .iter()
+                    .map(|m| m.split)
+                    .collect::<Vec<Option<&str>>>(),
+            ),
+            Column::new(
+                "layer".into(),
+                metrics
+                    .iter()
+                    .map(|m| m.layer)
+                    .collect::<Vec<Option<u32>>>(),
+            ),
+            Column::new(
+                "metric".into(),
+                metrics
+                    .iter()
+                    .map(|m| m.metric.as_str())
+                    .collect::<Vec<&str>>(),
+            ),
+            Column::new(
+                "value".into(),
+                metrics.iter().map(|m| m.value).collect::<Vec<f64>>(),
+            ),
+        ],
+    )
+}
+
+/// A job's boundary grid as a table (the `boundaries.parquet` columns).
+pub fn boundary_frame(job_id: &str, pts: &[BoundaryPoint]) -> PolarsResult<DataFrame> {
+    let n = pts.len();
+    DataFrame::new(
+        n,
+        vec![
+            Column::new("job_id".into(), vec![job_id; n]),
+            Column::new(
+                "epoch".into(),
+                pts.iter().map(|p| p.epoch).collect::<Vec<u32>>(),
+            ),
+            Column::new("x".into(), pts.iter().map(|p| p.x).collect::<Vec<f32>>()),
+            Column::new("y".into(), pts.iter().map(|p| p.y).collect::<Vec<f32>>()),
+            Column::new(
+                "value".into(),
+                pts.iter().map(|p| p.value).collect::<Vec<f32>>(),
+            ),
+        ],
+    )
+}
+
+/// The `runs.parquet` table: fixed columns, `axis.<name>` per grid axis,
+/// `config.<field>` per resolved field (typed by its values).
+pub fn runs_frame(records: &[&JobRecord]) -> PolarsResult<DataFrame> {
+    let n = records.len();
+    let s =
+        |f: &dyn Fn(&JobRecord) -> String| records.iter().map(|r| f(r)).collect::<Vec<String>>();
+    let mut cols = vec![
+        Column::new("job_id".into(), s(&|r| r.job_id.clone())),
+        Column::new(
+            "index".into(),
+            records.iter().map(|r| r.index).collect::<Vec<u32>>(),
+        ),
+        Column::new("experiment".into(), s(&|r| r.experiment.clone())),
+        Column::new("label".into(), s(&|r| r.label.clone())),
+        Column::new(
+            "seed".into(),
+            records.iter().map(|r| r.seed as i64).collect::<Vec<i64>>(),
+        ),
+        Column::new(
+            "axes".into(),
+            s(&|r| {
+                r.axes
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }),
+        ),
+    ];
+    // Axis columns, in first-seen order (the seed has its own column).
+    let mut axis_names: Vec<String> = Vec::new();
+    for r in records {
+        for (k, _) in &r.axes {
+            if k != "seed" && !axis_names.contains(k) {
+                axis_names.push(k.clone());
+            }
+        }
+    }
+    for a in &axis_names {
+        let vals: Vec<Option<String>> = records
+            .iter()
+            .map(|r| r.axes.iter().find(|(k, _)| k == a).map(|(_, v)| v.clone()))
+            .collect();
+        cols.push(Column::new(format!("axis.{a}").into(), vals));
+    }
+    cols.extend([
+        Column::new("status".into(), s(&|r| r.status.as_str().to_string())),
+        Column::new(
+            "error".into(),
+            records.iter().map(|r| r.error.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "diverged_epoch".into(),
+            records
+                .iter()
+                .map(|r| r.diverged_epoch)
+                .collect::<Vec<Option<u32>>>(),
+        ),
+        Column::new(
+            "epochs_completed".into(),
+            records
+                .iter()
+                .map(|r| r.epochs_completed)
+                .collect::<Vec<u32>>(),
+        ),
+        Column::new("device".into(), s(&|r| r.device.clone())),
+        Column::new(
+            "threads".into(),
+            records.iter().map(|r| r.threads).collect::<Vec<u32>>(),
+        ),
+        Column::new("started_at".into(), s(&|r| r.started_at.clone())),
+        Column::new("finished_at".into(), s(&|r| r.finished_at.clone())),
+        Column::new(
+            "wall_seconds".into(),
+            records.iter().map(|r| r.wall_seconds).collect::<Vec<f64>>(),
+        ),
+        Column::new(
+            "train_seconds".into(),
+            records
+                .iter()
+                .map(|r| r.train_seconds)
+                .collect::<Vec<f64>>(),
+        ),
+        Column::new(
+            "samples_per_second".into(),
+            records
+                .iter()
+                .map(|r| r.samples_per_second)
+                .collect::<Vec<Option<f64>>>(),
+        ),
+        Column::new(
+            "actsweep_version".into(),
+            s(&|r| r.actsweep_version.clone()),
+        ),
+        Column::new(
+            "git_commit".into(),
+            records
+                .iter()
+                .map(|r| r.git_commit.clone())
+                .collect::<Vec<_>>(),
+        ),
+    ]);
+    // Config columns: the union of every job's flattened fields.
+    let flats: Vec<BTreeMap<String, serde_json::Value>> = records
+        .iter()
+        .map(|r| r.config.flat().into_iter().collect())
+        .collect();
+    let mut keys: Vec<String> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for r in records {
+        for (k, _) in r.config.flat() {
+            if seen.insert(k.clone()) {
+                keys.push(k);
+            }
+        }
+    }
+    for k in &keys {
+        let vals: Vec<Option<&serde_json::Value>> = flats
+            .iter()
+            .map(|f| f.get(k).filter(|v| !v.is_null()))
+            .collect();
+        cols.push(typed_column(&format!("config.{k}"), &vals));
+    }
+    DataFrame::new(n, cols)
+}
+
+/// A column from JSON scalars: i64 when all are integers, f64 when all are
+/// numbers, bool when all are booleans, else strings.
+fn typed_column(name: &str, vals: &[Option<&serde_json::Value>]) -> Column {
+    use serde_json::Value;
+    let present = || vals.iter().flatten();
+    if present().all(|v| v.is_i64() || v.is_u64()) {
+        let v: Vec<Option<i64>> = vals.iter().map(|v| v.and_then(|v| v.as_i64())).collect();
+        Column::new(name.into(), v)
+    } else if present().all(|v| v.is_number()) {
+        let v: Vec<Option<f64>> = vals.iter().map(|v| v.and_then(Value::as_f64)).collect();
+        Column::new(name.into(), v)
+    } else if present().all(|v| v.is_boolean()) {
+        let v: Vec<Option<bool>> = vals.iter().map(|v| v.and_then(Value::as_bool)).collect();
+        Column::new(name.into(), v)
+    } else {
+        let v: Vec<Option<String>> = vals
+            .iter()
+            .map(|v| {
+                v.map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+            })
+            .collect();
+        Column::new(name.into(), v)
+    }
+}
+
+/// Seconds since the Unix epoch as RFC 3339 UTC (`2026-11-23T10:00:00.123Z`).
+pub fn rfc3339(unix: f64) -> String {
+    let secs = unix.floor() as i64;
+    let millis = ((unix - secs as f64) * 1000.0).floor() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + (m <= 2) as i64;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        assert_eq!(rfc3339(0.0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400.5), "2000-02-29T00:00:00.500Z");
+        assert_eq!(rfc3339(1_795_435_200.0), "2026-11-23T12:00:00.000Z");
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_temporary_on_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.txt");
+        atomic_write(&p, |f| f.write_all(b"one")).unwrap();
+        let r = atomic_write(&p, |f| {
+            f.write_all(b"half")?;
+            Err(io::Error::other("killed"))
+        });
+        assert!(r.is_err());
+        assert_eq!(fs::read_to_string(&p).unwrap(), "one");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn typed_columns_pick_the_narrowest_type() {
+        let one = serde_json::json!(1);
+        let half = serde_json::json!(0.5);
+        let yes = serde_json::json!(true);
+        let s = serde_json::json!("relu");
+        assert_eq!(
+            typed_column("a", &[Some(&one), None]).dtype(),
+            &DataType::Int64
+        );
+        assert_eq!(
+            typed_column("a", &[Some(&one), Some(&half)]).dtype(),
+            &DataType::Float64
+        );
+        assert_eq!(typed_column("a", &[Some(&yes)]).dtype(), &DataType::Boolean);
+        assert_eq!(
+            typed_column("a", &[Some(&s), Some(&one)]).dtype(),
+            &DataType::String
+        );
+    }
+}

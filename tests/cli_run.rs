@@ -1,0 +1,422 @@
+//! `actsweep run` and `collect` through the real binary: resume after
+//! SIGKILL, failure isolation and exit codes, the lock, shards, and the
+//! schema of the Parquet tables.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+use polars::prelude::*;
+
+const SWEEP: &str = r#"
+name = "tiny"
+[defaults]
+dataset = { name = "xor", samples = 300 }
+depth = 3
+width = 8
+loss = "bce"
+epochs = 30
+batch_size = 16
+seeds = 3
+[experiments.acts]
+grid.activation = ["tanh", "relu", "softsign", "linear"]
+[experiments.moons]
+dataset = { name = "two_moons", samples = 200 }
+record = ["decision_boundary", "dead_units"]
+grid.width = [4, 8]
+"#;
+
+fn write_sweep(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("sweep.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn actsweep(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("actsweep").unwrap();
+    c.current_dir(dir);
+    c
+}
+
+fn run(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = actsweep(dir).arg("run").args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn strs(df: &DataFrame, name: &str) -> Vec<String> {
+    let c = df.column(name).unwrap().str().unwrap().clone();
+    (0..c.len())
+        .map(|i| c.get(i).unwrap_or("").to_string())
+        .collect()
+}
+
+fn read(path: &Path) -> DataFrame {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ParquetReader::new(f).finish().unwrap()
+}
+
+/// The merged tables without what legitimately differs between two runs
+/// (clock times, speeds), sorted.
+fn comparable(results: &Path) -> (DataFrame, DataFrame, DataFrame) {
+    let runs = read(&results.join("runs.parquet"))
+        .drop_many([
+            "started_at",
+            "finished_at",
+            "wall_seconds",
+            "train_seconds",
+            "samples_per_second",
+        ])
+        .sort(["job_id"], Default::default())
+        .unwrap();
+    let metrics = read(&results.join("metrics.parquet"))
+        .lazy()
+        .filter(
+            col("metric")
+                .neq(lit("epoch_seconds"))
+                .and(col("metric").neq(lit("samples_per_second"))),
+        )
+        .sort(
+            ["job_id", "epoch", "split", "layer", "metric"],
+            Default::default(),
+        )
+        .collect()
+        .unwrap();
+    let bounds = read(&results.join("boundaries.parquet"))
+        .sort(["job_id", "epoch", "y", "x"], Default::default())
+        .unwrap();
+    (runs, metrics, bounds)
+}
+
+#[test]
+fn killed_runs_resume_to_the_same_tables() {
+    let base = tempfile::tempdir().unwrap();
+    let file = write_sweep(base.path(), SWEEP);
+    let (code, err) = run(base.path(), &["sweep.toml", "--out", "full", "--jobs", "2"]);
+    assert_eq!(code, 0, "{err}");
+    let want = comparable(&base.path().join("full/tiny"));
+    assert_eq!(want.0.height(), 18);
+
+    // Kill at several moments, each time resuming the same folder; the
+    // delays are random, and printed for a rerun.
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    let mut state = seed | 1;
+    let mut kills = 0;
+    for round in 0..4 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let delay = Duration::from_millis(20 + state % 400);
+        let mut child = actsweep(base.path())
+            .args([
+                "run",
+                file.to_str().unwrap(),
+                "--out",
+                "resumed",
+                "--jobs",
+                "2",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        let status = child.wait().unwrap();
+        eprintln!("round {round}: killed after {delay:?} (seed {seed}): {status:?}");
+    }
+    let (code, err) = run(
+        base.path(),
+        &["sweep.toml", "--out", "resumed", "--jobs", "2"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let got = comparable(&base.path().join("resumed/tiny"));
+    assert_eq!(got.0, want.0, "runs differ (seed {seed}, {kills} kills)");
+    assert_eq!(got.1, want.1, "metrics differ (seed {seed}, {kills} kills)");
+    assert_eq!(
+        got.2, want.2,
+        "boundaries differ (seed {seed}, {kills} kills)"
+    );
+    // No temporary file survives in the folders a reader looks at.
+    for entry in std::fs::read_dir(base.path().join("resumed/tiny")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.contains(".tmp-"), "left behind: {name}");
+    }
+}
+
+#[test]
+fn a_diverging_job_is_recorded_and_the_others_finish() {
+    let base = tempfile::tempdir().unwrap();
+    write_sweep(
+        base.path(),
+        r#"
+name = "boom"
+[defaults]
+dataset = { name = "xor", samples = 100 }
+depth = 2
+width = 4
+loss = "bce"
+epochs = 3
+seeds = [0]
+[experiments.e]
+grid.optimizer = [{ name = "sgd", lr = 0.1 }, { name = "sgd", lr = 1e30 }, { name = "adam", lr = 0.01 }]
+"#,
+    );
+    let (code, err) = run(base.path(), &["sweep.toml", "--jobs", "2", "-q"]);
+    assert_eq!(code, 1, "{err}");
+    let runs = read(&base.path().join("results/boom/runs.parquet"))
+        .sort(["index"], Default::default())
+        .unwrap();
+    let status = strs(&runs, "status");
+    assert_eq!(status, ["ok", "diverged", "ok"]);
+    let epoch = runs.column("diverged_epoch").unwrap().u32().unwrap().get(1);
+    assert_eq!(epoch, Some(1));
+    // A rerun trains nothing (divergence is deterministic) and still says so.
+    let (code, err) = run(base.path(), &["sweep.toml", "--jobs", "2"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("0 trained") && err.contains("diverged"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_failing_job_is_isolated_and_retried_on_rerun() {
+    let base = tempfile::tempdir().unwrap();
+    write_sweep(
+        base.path(),
+        r#"
+name = "missing"
+[defaults]
+depth = 2
+width = 4
+epochs = 1
+seeds = [0]
+[experiments.ok]
+dataset = { name = "xor", samples = 50 }
+[experiments.nomnist]
+dataset = { name = "mnist", path = "no/such/folder", mirrors = [] }
+"#,
+    );
+    let out = actsweep(base.path())
+        .args(["run", "sweep.toml", "--jobs", "1"])
+        .env("ACTSWEEP_DATA", base.path().join("nothing"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("nomnist/seed=0: failed"), "{err}");
+    let runs = read(&base.path().join("results/missing/runs.parquet"));
+    let status = strs(&runs, "status");
+    assert_eq!(status, ["ok", "failed"]);
+    let msg = runs
+        .column("error")
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(1)
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("no/such/folder"), "{msg}");
+    // Failed jobs are retried; the ok one is not.
+    let out = actsweep(base.path())
+        .args(["run", "sweep.toml", "--jobs", "1"])
+        .env("ACTSWEEP_DATA", base.path().join("nothing"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 trained (0 ok), 1 already done"), "{err}");
+}
+
+#[test]
+fn a_second_run_on_the_same_folder_is_refused() {
+    let base = tempfile::tempdir().unwrap();
+    write_sweep(base.path(), &SWEEP.replace("epochs = 30", "epochs = 400"));
+    let mut first = actsweep(base.path())
+        .args(["run", "sweep.toml", "--jobs", "1", "-q"])
+        .spawn()
+        .unwrap();
+    let lock = base.path().join("results/tiny/run.lock");
+    let t0 = Instant::now();
+    while !lock.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "first run never locked"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (code, err) = run(base.path(), &["sweep.toml", "--jobs", "1"]);
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "in use by another actsweep run (pid {}",
+            first.id()
+        )),
+        "{err}"
+    );
+    // The killed run's lock is stale now: the next run takes it over.
+    let (code, err) = run(
+        base.path(),
+        &[
+            "sweep.toml",
+            "--jobs",
+            "2",
+            "--only",
+            "experiment=moons",
+            "-q",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn shards_collect_to_the_full_run_and_edits_retrain_only_what_changed() {
+    let base = tempfile::tempdir().unwrap();
+    write_sweep(base.path(), SWEEP);
+    assert_eq!(run(base.path(), &["sweep.toml", "--out", "full"]).0, 0);
+    for s in ["1/3", "2/3", "3/3"] {
+        let out = format!("shard{}", &s[..1]);
+        let (code, err) = run(
+            base.path(),
+            &["sweep.toml", "--out", &out, "--shard", s, "-q"],
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    let out = actsweep(base.path())
+        .args([
+            "collect",
+            "shard1/tiny",
+            "shard2/tiny",
+            "shard3/tiny",
+            "--into",
+            "merged",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let a = comparable(&base.path().join("full/tiny"));
+    let b = comparable(&base.path().join("merged"));
+    assert_eq!(
+        a.0.drop("git_commit").unwrap(),
+        b.0.drop("git_commit").unwrap()
+    );
+    assert_eq!(a.1, b.1);
+    assert_eq!(a.2, b.2);
+
+    // Change one field of one experiment: only its jobs train again.
+    write_sweep(
+        base.path(),
+        &SWEEP.replace("grid.width = [4, 8]", "grid.width = [4, 8]\nepochs = 5"),
+    );
+    let (code, err) = run(base.path(), &["sweep.toml", "--out", "full"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("6 trained (6 ok), 12 already done"), "{err}");
+    // The merged tables hold the current plan only: 18 jobs.
+    assert_eq!(
+        read(&base.path().join("full/tiny/runs.parquet")).height(),
+        18
+    );
+}
+
+#[test]
+fn tables_have_the_documented_schema() {
+    let base = tempfile::tempdir().unwrap();
+    write_sweep(base.path(), &SWEEP.replace("seeds = 3", "seeds = 1"));
+    assert_eq!(run(base.path(), &["sweep.toml", "-q"]).0, 0);
+    let dir = base.path().join("results/tiny");
+    let schema = |name: &str| -> Vec<(String, DataType)> {
+        read(&dir.join(name))
+            .schema()
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.clone()))
+            .collect()
+    };
+    let s = |n: &str, t: DataType| (n.to_string(), t);
+    assert_eq!(
+        schema("metrics.parquet"),
+        vec![
+            s("job_id", DataType::String),
+            s("epoch", DataType::UInt32),
+            s("split", DataType::String),
+            s("layer", DataType::UInt32),
+            s("metric", DataType::String),
+            s("value", DataType::Float64),
+        ]
+    );
+    assert_eq!(
+        schema("boundaries.parquet"),
+        vec![
+            s("job_id", DataType::String),
+            s("epoch", DataType::UInt32),
+            s("x", DataType::Float32),
+            s("y", DataType::Float32),
+            s("value", DataType::Float32),
+        ]
+    );
+    let runs = schema("runs.parquet");
+    let fixed = [
+        s("job_id", DataType::String),
+        s("index", DataType::UInt32),
+        s("experiment", DataType::String),
+        s("label", DataType::String),
+        s("seed", DataType::Int64),
+        s("axes", DataType::String),
+        s("axis.activation", DataType::String),
+        s("axis.width", DataType::String),
+        s("status", DataType::String),
+        s("error", DataType::String),
+        s("diverged_epoch", DataType::UInt32),
+        s("epochs_completed", DataType::UInt32),
+        s("device", DataType::String),
+        s("threads", DataType::UInt32),
+        s("started_at", DataType::String),
+        s("finished_at", DataType::String),
+        s("wall_seconds", DataType::Float64),
+        s("train_seconds", DataType::Float64),
+        s("samples_per_second", DataType::Float64),
+        s("actsweep_version", DataType::String),
+        s("git_commit", DataType::String),
+    ];
+    assert_eq!(&runs[..fixed.len()], &fixed[..]);
+    for (name, ty) in [
+        ("config.depth", DataType::Int64),
+        ("config.activation.name", DataType::String),
+        ("config.optimizer.lr", DataType::Float64),
+        ("config.dataset.samples", DataType::Int64),
+        ("config.dropout", DataType::Float64),
+    ] {
+        assert!(
+            runs.contains(&s(name, ty.clone())),
+            "no {name}: {ty:?} in {runs:?}"
+        );
+    }
+    // Epoch 0 is in the metrics; the job folder also has the plan and sweep.
+    let m = read(&dir.join("metrics.parquet"));
+    let epochs = m.column("epoch").unwrap().u32().unwrap().clone();
+    let e0 = (0..epochs.len()).any(|i| epochs.get(i) == Some(0));
+    assert!(e0);
+    assert!(std::fs::read_to_string(dir.join("sweep.toml"))
+        .unwrap()
+        .contains("name = \"tiny\""));
+    assert!(std::fs::read_to_string(dir.join("plan.json"))
+        .unwrap()
+        .contains("\"jobs\""));
+    assert!(std::fs::read_to_string(dir.join("run.log"))
+        .unwrap()
+        .contains("start"));
+}
