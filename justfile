@@ -11,9 +11,9 @@ export ACTSWEEP_DATA := env_var_or_default("ACTSWEEP_DATA", if path_exists(justf
 default:
     @just --list
 
-# Plan a sweep file (training and the report arrive with `run` and `report`).
-sweep FILE="experiments.toml":
-    cargo run --release --quiet -- plan {{FILE}}
+# Train a sweep file into results/<name>/ (skips jobs already done).
+sweep FILE="experiments.toml" *ARGS:
+    cargo run --release --quiet -- run {{FILE}} {{ARGS}}
 
 # Show a sweep file's axes, job counts and work estimate.
 plan FILE="experiments.toml" *ARGS:

@@ -136,6 +136,78 @@ fn rss() {
     }
 }
 
+/// Runs a sweep (given as text) through the runner into a fresh folder.
+fn run_sweep(text: &str, jobs: usize) -> actsweep::run::Summary {
+    let dir = std::env::temp_dir().join(format!("actsweep-bench-{}-{jobs}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let sweep = actsweep::config::parse("bench.toml", "bench", text).expect("bench sweep parses");
+    let plan = Plan::new(&sweep).expect("bench sweep plans");
+    let all: Vec<&actsweep::plan::Job> = plan.jobs.iter().collect();
+    let opts = actsweep::run::Options {
+        out: dir.clone(),
+        jobs,
+        force: false,
+        shard: None,
+        progress: actsweep::run::ProgressMode::Quiet,
+    };
+    let s = actsweep::run::run(&sweep, &plan, &all, &opts).expect("runner");
+    let _ = std::fs::remove_dir_all(&dir);
+    s
+}
+
+fn runner() {
+    // 8 MNIST jobs of one epoch: --jobs 1 vs --jobs 2.
+    let mnist = r#"
+name = "bench-mnist"
+[defaults]
+dataset = "mnist"
+depth = 5
+width = 256
+optimizer = { name = "adam", lr = 1e-3 }
+batch_size = 64
+epochs = 1
+seeds = 8
+[experiments.m]
+"#;
+    // Load MNIST first (once per process), so neither timing includes it.
+    let _ = data::load(&mnist_job(1, 0).dataset).expect("MNIST (set ACTSWEEP_DATA)");
+    let one = run_sweep(mnist, 1);
+    let two = run_sweep(mnist, 2);
+    println!(
+        "runner: 8 MNIST jobs x 1 epoch: --jobs 1 {} s, --jobs 2 {} s, speed-up {:.2}x",
+        fmt(one.seconds),
+        fmt(two.seconds),
+        one.seconds / two.seconds
+    );
+    // 200 small XOR jobs: time outside training per job.
+    let xor = r#"
+name = "bench-xor"
+[defaults]
+dataset = { name = "xor", samples = 200 }
+depth = 3
+width = 8
+loss = "bce"
+epochs = 2
+seeds = 50
+[experiments.x]
+grid.activation = ["tanh", "relu", "softsign", "linear"]
+"#;
+    let t = Instant::now();
+    let sweep = actsweep::config::parse("bench.toml", "bench", xor).expect("parses");
+    let plan = Plan::new(&sweep).expect("plans");
+    let plan_s = t.elapsed().as_secs_f64();
+    let s = run_sweep(xor, 1);
+    let total = s.seconds + plan_s;
+    let n = plan.jobs.len() as f64;
+    println!(
+        "runner: {n} XOR jobs (2 epochs, --jobs 1): {} s, {:.0} jobs/s; outside the jobs \
+         (planning, writing, merging) {:.2} ms/job",
+        fmt(total),
+        n / total,
+        1000.0 * (total - s.job_seconds) / n
+    );
+}
+
 fn fmt(s: f64) -> String {
     format!("{s:.3}")
 }
@@ -166,6 +238,9 @@ fn main() {
     }
     if want("rss") {
         rss();
+    }
+    if want("runner") {
+        runner();
     }
     eprintln!("bench train: {:.1} s", t.elapsed().as_secs_f64());
 }

@@ -126,6 +126,8 @@ pub struct Summary {
     pub merged: Merged,
     /// Wall seconds of the whole run.
     pub seconds: f64,
+    /// Sum of the wall seconds of the jobs trained (data, training, evaluation).
+    pub job_seconds: f64,
 }
 
 /// Runs the selected jobs of a plan into `<out>/<plan name>/`, then merges
@@ -254,6 +256,7 @@ pub fn run(
         failed: failed.into_iter().map(|(_, l, s, m)| (l, s, m)).collect(),
         merged,
         seconds: t0.elapsed().as_secs_f64(),
+        job_seconds: records.iter().map(|r| r.wall_seconds).sum(),
     })
 }
 
