@@ -11,9 +11,13 @@ export ACTSWEEP_DATA := env_var_or_default("ACTSWEEP_DATA", if path_exists(justf
 default:
     @just --list
 
-# Plan a sweep file (training and the report arrive with `run` and `report`).
+# Train a sweep file, then write its report (tables, charts, REPORT.md).
 sweep FILE="experiments.toml":
-    cargo run --release --quiet -- plan {{FILE}}
+    cargo run --release -- run {{FILE}} && cargo run --release -- report {{FILE}}
+
+# Write the report of a sweep's results: results/<name>/report/ (add --check, --readme README.md).
+report FILE="experiments.toml" *ARGS:
+    cargo run --release --quiet -- report {{FILE}} {{ARGS}}
 
 # Show a sweep file's axes, job counts and work estimate.
 plan FILE="experiments.toml" *ARGS:

@@ -14,6 +14,7 @@
 //! - [`activation`]: the activation library (formulas as data).
 //! - [`data`]: datasets, loaded once per process and shared.
 //! - [`train`]: the training engine on dfdx, with the diagnostics.
+//! - [`report`]: aggregation over seeds, Markdown tables, charts, README block.
 //! - [`cli`]: the command line; `main.rs` only calls [`cli::main`].
 
 pub mod activation;
@@ -21,4 +22,5 @@ pub mod cli;
 pub mod config;
 pub mod data;
 pub mod plan;
+pub mod report;
 pub mod train;
