@@ -181,9 +181,30 @@ pub fn fmt_value(v: f64, format: NumFormat, digits: usize) -> String {
     }
 }
 
-fn fmt_cell(s: &Summary, spec: &TableSpec) -> String {
-    let m = fmt_value(s.mean, spec.format, spec.digits);
+/// The format of a value: `percent` applies to accuracies and fractions
+/// only; any other value in a percent table is written `fixed`.
+fn format_for(spec: &TableSpec, value: Option<&str>) -> (NumFormat, usize) {
+    let name = value.or_else(|| spec.query.values.first().map(|v| v.name.as_str()));
+    let fraction = name.is_some_and(|n| {
+        let v = ValueName::parse(n);
+        v.metric.contains("accuracy") || v.metric.ends_with("fraction") || v.metric == "sparsity"
+    });
+    if spec.format == NumFormat::Percent && !fraction {
+        (NumFormat::Fixed, spec.digits.max(4))
+    } else {
+        (spec.format, spec.digits)
+    }
+}
+
+fn fmt_cell(s: &Summary, spec: &TableSpec, value: Option<&str>) -> String {
+    let (format, digits) = format_for(spec, value);
+    let m = fmt_value(s.mean, format, digits);
     if spec.std && s.n > 1 {
+        let spec = &TableSpec {
+            format,
+            digits,
+            ..spec.clone()
+        };
         let sd = match spec.format {
             NumFormat::Percent => format!("{:.*}", spec.digits, s.std * 100.0),
             _ => fmt_value(s.std, spec.format, spec.digits),
@@ -236,6 +257,7 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
     });
 
     let ratio_name = spec.ratio.as_ref().map(|(a, b)| format!("{a}/{b}"));
+    let metric_dim = cells.dims.iter().position(|d| d == &Dim::Metric);
     let mut md = String::new();
     let _ = writeln!(md, "### {}\n", spec.title);
     let mut header: Vec<String> = row_dims.iter().map(|&d| cells.dims[d].name().to_string()).collect();
@@ -257,7 +279,8 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
             let mut k = r.clone();
             k.push(c.clone());
             let s = cells.get(&k);
-            line.push(s.map_or_else(|| "—".into(), |s| fmt_cell(s, spec)));
+            let value = metric_dim.map(|i| k[i].as_str());
+            line.push(s.map_or_else(|| "—".into(), |s| fmt_cell(s, spec, value)));
             measured.push((r.clone(), c.clone(), s.map(|s| s.mean)));
         }
         if let (Some((a, b)), Some(name)) = (&spec.ratio, &ratio_name) {
@@ -375,16 +398,28 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
         let _ = writeln!(md, "| --- | --- | ---: | ---: | --- | --- | --- |");
         for c in &checks {
             let is_ratio = ratio_name.as_deref() == Some(c.column.as_str());
+            let value = spec
+                .query
+                .values
+                .iter()
+                .find(|v| v.name == c.column || c.row.ends_with(v.name.as_str()))
+                .map(|v| v.name.as_str());
+            let (format, digits) = format_for(spec, value);
             let f = |v: f64| {
                 if is_ratio {
                     fmt_ratio(v)
                 } else {
-                    fmt_value(v, spec.format, spec.digits)
+                    fmt_value(v, format, digits)
                 }
             };
             let mut tol = Vec::new();
             if c.expect.tol > 0.0 || c.expect.rel_tol == 0.0 {
-                tol.push(format!("± {}", if is_ratio { format!("{}", c.expect.tol) } else { fmt_tol(c.expect.tol, spec) }));
+                let t = if is_ratio || format != NumFormat::Percent {
+                    format!("{}", c.expect.tol)
+                } else {
+                    fmt_tol(c.expect.tol)
+                };
+                tol.push(format!("± {t}"));
             }
             if c.expect.rel_tol > 0.0 {
                 tol.push(format!("± {}% rel.", c.expect.rel_tol * 100.0));
@@ -408,11 +443,8 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
     }
 }
 
-fn fmt_tol(t: f64, spec: &TableSpec) -> String {
-    match spec.format {
-        NumFormat::Percent => format!("{}%", (t * 100.0 * 1e9).round() / 1e9),
-        _ => format!("{t}"),
-    }
+fn fmt_tol(t: f64) -> String {
+    format!("{}%", (t * 100.0 * 1e9).round() / 1e9)
 }
 
 #[cfg(test)]
