@@ -257,14 +257,21 @@ fn fixture(dir: &Path, text: &str) -> (config::Sweep, Plan, Results) {
     let sweep = config::load(&path).unwrap();
     let plan = Plan::new(&sweep).unwrap();
     let results = results_for(&plan);
-    results.write(&dir.join("results").join(&sweep.name)).unwrap();
+    results
+        .write(&dir.join("results").join(&sweep.name))
+        .unwrap();
     (sweep, plan, results)
 }
 
 fn png_size(path: &Path) -> (u32, u32) {
     let bytes = std::fs::read(path).unwrap();
     assert!(bytes.len() > 1000, "{} is nearly empty", path.display());
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{} is not a PNG", path.display());
+    assert_eq!(
+        &bytes[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        path.display()
+    );
     assert_eq!(&bytes[12..16], b"IHDR");
     let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
     let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
@@ -327,7 +334,18 @@ fn every_chart_kind_renders_at_its_size() {
         assert!(svg.starts_with("<svg") && svg.len() > 500, "{file}.svg");
     }
     let md = std::fs::read_to_string(rdir.join("REPORT.md")).unwrap();
-    assert!(md.contains("![cmp: test_acc by depth](cmp_line.png)"), "{md}");
+    assert!(
+        md.contains("![cmp: test_acc by depth](cmp_line.png)"),
+        "{md}"
+    );
+    // To look at the charts: ACTSWEEP_KEEP_REPORT=/some/dir cargo nextest run --test report
+    if let Ok(keep) = std::env::var("ACTSWEEP_KEEP_REPORT") {
+        std::fs::create_dir_all(&keep).unwrap();
+        for e in std::fs::read_dir(&rdir).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, Path::new(&keep).join(p.file_name().unwrap())).unwrap();
+        }
+    }
 }
 
 #[test]
@@ -340,7 +358,10 @@ fn an_unknown_metric_is_a_clear_error() {
     let e = report::render_tables(&sweep, &plan, &results).unwrap_err();
     assert!(e.is_user());
     let msg = e.to_string();
-    assert!(msg.contains("no metric `test_acc_typo`") && msg.contains("test_acc"), "{msg}");
+    assert!(
+        msg.contains("no metric `test_acc_typo`") && msg.contains("test_acc"),
+        "{msg}"
+    );
 }
 
 fn root() -> PathBuf {
@@ -363,10 +384,18 @@ fn check_passes_on_a_passing_fixture() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("expectations: 2 of 2 pass"), "{stdout}");
     let md = std::fs::read_to_string(dir.path().join("results/fixture/report/REPORT.md")).unwrap();
-    assert!(md.contains("**Expectations: 2 of 2 pass (all pass).**"), "{md}");
+    assert!(
+        md.contains("**Expectations: 2 of 2 pass (all pass).**"),
+        "{md}"
+    );
 }
 
 #[test]
@@ -379,12 +408,21 @@ fn check_fails_on_a_failing_fixture() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("FAIL Checked [relu / test_acc]"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL Checked [relu / test_acc]"),
+        "{stdout}"
+    );
     // Without --check the report is written and the exit code is 0.
-    let out = actsweep(dir.path()).args(["report", "sweep.toml"]).output().unwrap();
+    let out = actsweep(dir.path())
+        .args(["report", "sweep.toml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let md = std::fs::read_to_string(dir.path().join("results/fixture/report/REPORT.md")).unwrap();
-    assert!(md.contains("| relu | test_acc | 94.70% | 50.00% | ± 0.5% | **FAIL** | fixture |"), "{md}");
+    assert!(
+        md.contains("| relu | test_acc | 94.70% | 50.00% | ± 0.5% | **FAIL** | fixture |"),
+        "{md}"
+    );
 }
 
 #[test]
@@ -398,7 +436,12 @@ fn readme_block_is_replaced_and_nothing_else_changes() {
         .args(["report", "sweep.toml", "--readme", "README.md"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let after = std::fs::read_to_string(&readme).unwrap();
     let begin = "<!-- actsweep:begin fixture -->";
     let end = "<!-- actsweep:end fixture -->";
@@ -407,7 +450,10 @@ fn readme_block_is_replaced_and_nothing_else_changes() {
     assert_eq!(head, "# Title\n\nIntro text.\n\n");
     assert_eq!(tail, "\n\n## After\n\ntrailing text, no newline");
     assert!(!block.contains("stale table"));
-    assert!(block.contains("### Checked") && block.contains("| relu |"), "{block}");
+    assert!(
+        block.contains("### Checked") && block.contains("| relu |"),
+        "{block}"
+    );
     // Running again changes nothing.
     actsweep(dir.path())
         .args(["report", "sweep.toml", "--readme", "README.md"])
@@ -427,8 +473,14 @@ fn missing_markers_and_missing_results_are_user_errors() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("<!-- actsweep:begin fixture -->"), "{stderr}");
-    assert_eq!(std::fs::read_to_string(dir.path().join("README.md")).unwrap(), "# no markers\n");
+    assert!(
+        stderr.contains("<!-- actsweep:begin fixture -->"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("README.md")).unwrap(),
+        "# no markers\n"
+    );
 
     let out = actsweep(dir.path())
         .args(["report", "sweep.toml", "--out", "elsewhere"])

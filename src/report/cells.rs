@@ -262,16 +262,19 @@ impl<'a> Context<'a> {
     }
 
     /// The planned jobs of an experiment passing `filter`, with their run (if any).
-    pub fn jobs(&self, experiment: &str, filter: &[(String, String)]) -> Vec<(&'a Job, Option<&'a Run>)> {
+    pub fn jobs(
+        &self,
+        experiment: &str,
+        filter: &[(String, String)],
+    ) -> Vec<(&'a Job, Option<&'a Run>)> {
         self.plan
             .jobs
             .iter()
             .filter(|j| j.experiment == experiment)
             .filter(|j| {
-                filter.iter().all(|(k, v)| {
-                    j.field(k)
-                        .is_some_and(|vals| vals.iter().any(|x| x == v))
-                })
+                filter
+                    .iter()
+                    .all(|(k, v)| j.field(k).is_some_and(|vals| vals.iter().any(|x| x == v)))
             })
             .map(|j| (j, self.runs.get(j.id.as_str()).copied()))
             .collect()
@@ -300,7 +303,8 @@ impl<'a> Context<'a> {
     /// Runs the query.
     pub fn query(&self, q: &Query) -> Result<Cells, ReportError> {
         for v in &q.values {
-            if !self.results.metrics.iter().any(|m| v.matches(m)) && !self.results.metrics.is_empty()
+            if !self.results.metrics.iter().any(|m| v.matches(m))
+                && !self.results.metrics.is_empty()
             {
                 return Err(ReportError::Spec(format!(
                     "experiment {}: no metric `{}` in the results (values present: {})",
@@ -335,7 +339,8 @@ impl<'a> Context<'a> {
             if q.dims.iter().any(|d| d == &Dim::Axis(axis.clone())) {
                 continue;
             }
-            let distinct: BTreeSet<Option<&String>> = ok.iter().map(|r| r.axes.get(&axis)).collect();
+            let distinct: BTreeSet<Option<&String>> =
+                ok.iter().map(|r| r.axes.get(&axis)).collect();
             if distinct.len() > 1 {
                 dims.push(Dim::Axis(axis));
             }
@@ -375,8 +380,12 @@ impl<'a> Context<'a> {
                         let key: Vec<String> = dims
                             .iter()
                             .map(|d| match d {
-                                Dim::Axis(a) => run.axes.get(a).cloned().unwrap_or_else(|| "—".into()),
-                                Dim::Layer => layer.map_or_else(|| "model".into(), |l| l.to_string()),
+                                Dim::Axis(a) => {
+                                    run.axes.get(a).cloned().unwrap_or_else(|| "—".into())
+                                }
+                                Dim::Layer => {
+                                    layer.map_or_else(|| "model".into(), |l| l.to_string())
+                                }
                                 Dim::Epoch => m.epoch.to_string(),
                                 Dim::Metric => v.name.clone(),
                                 Dim::Experiment => q.experiment.clone(),
@@ -406,7 +415,9 @@ impl<'a> Context<'a> {
                 match d {
                     Dim::Axis(a) => {
                         let order = self.axis_values(&q.experiment, a);
-                        got.sort_by_key(|g| order.iter().position(|o| o == g).unwrap_or(usize::MAX));
+                        got.sort_by_key(|g| {
+                            order.iter().position(|o| o == g).unwrap_or(usize::MAX)
+                        });
                     }
                     Dim::Layer | Dim::Epoch => {
                         got.sort_by_key(|g| g.parse::<u64>().unwrap_or(u64::MAX));
@@ -449,7 +460,10 @@ fn pick_epoch<'m>(pts: &[&'m Metric], sel: EpochSel, higher: bool) -> Option<&'m
 }
 
 /// Groups `values` by `keys` with Polars: mean, sample std, n, and the CI.
-pub fn aggregate(keys: Vec<String>, values: Vec<f64>) -> Result<Vec<(String, Summary)>, ReportError> {
+pub fn aggregate(
+    keys: Vec<String>,
+    values: Vec<f64>,
+) -> Result<Vec<(String, Summary)>, ReportError> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
@@ -499,9 +513,15 @@ mod tests {
     #[test]
     fn value_names() {
         let v = ValueName::parse("test_acc");
-        assert_eq!((v.metric.as_str(), v.split.as_deref()), ("accuracy", Some("test")));
+        assert_eq!(
+            (v.metric.as_str(), v.split.as_deref()),
+            ("accuracy", Some("test"))
+        );
         let v = ValueName::parse("probe_dead_fraction");
-        assert_eq!((v.metric.as_str(), v.split.as_deref()), ("dead_fraction", Some("probe")));
+        assert_eq!(
+            (v.metric.as_str(), v.split.as_deref()),
+            ("dead_fraction", Some("probe"))
+        );
         let v = ValueName::parse("grad_norm");
         assert_eq!((v.metric.as_str(), v.split), ("grad_norm_mean", None));
     }

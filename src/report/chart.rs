@@ -127,7 +127,9 @@ impl ChartSpec {
         let experiment = c.experiment.as_ref().map(|e| e.get_ref().clone());
         let has = |a: &str| axes.iter().any(|x| x == a);
         let dim = |s: &Option<toml::Spanned<String>>| -> Result<Option<Dim>, String> {
-            s.as_ref().map(|s| Dim::parse(s.get_ref(), axes)).transpose()
+            s.as_ref()
+                .map(|s| Dim::parse(s.get_ref(), axes))
+                .transpose()
         };
         let default_axis = || {
             if has("activation") {
@@ -159,16 +161,24 @@ impl ChartSpec {
         if series.is_some() && series == Some(x.clone()) {
             return Err(format!("x and series are both `{}`", x.name()));
         }
-        if panels.is_some() && (panels == series || panels == Some(x.clone())) && kind != ChartKind::Curves && kind != ChartKind::Layers && kind != ChartKind::Boundary {
+        if panels.is_some()
+            && (panels == series || panels == Some(x.clone()))
+            && kind != ChartKind::Curves
+            && kind != ChartKind::Layers
+            && kind != ChartKind::Boundary
+        {
             return Err("panels must differ from x and series".into());
         }
-        let y_name = c.y.as_ref().map(|y| y.get_ref().clone()).unwrap_or_else(|| {
-            if kind == ChartKind::Layers {
-                "grad_norm_mean".into()
-            } else {
-                "test_acc".into()
-            }
-        });
+        let y_name =
+            c.y.as_ref()
+                .map(|y| y.get_ref().clone())
+                .unwrap_or_else(|| {
+                    if kind == ChartKind::Layers {
+                        "grad_norm_mean".into()
+                    } else {
+                        "test_acc".into()
+                    }
+                });
         let y = ValueName::parse(&y_name);
         let band = match c.band.as_ref().map(|b| b.get_ref().as_str()) {
             None | Some("std") => Band::Std,
@@ -188,7 +198,10 @@ impl ChartSpec {
             match v {
                 None => Ok(d),
                 Some(v) if (100..=8000).contains(v.get_ref()) => Ok(*v.get_ref() as u32),
-                Some(v) => Err(format!("{what} must be 100 to 8000 pixels, not {}", v.get_ref())),
+                Some(v) => Err(format!(
+                    "{what} must be 100 to 8000 pixels, not {}",
+                    v.get_ref()
+                )),
             }
         };
         let stem = experiment.clone().unwrap_or_else(|| "sweep".into());
@@ -196,14 +209,24 @@ impl ChartSpec {
             .file
             .clone()
             .unwrap_or_else(|| format!("{stem}_{}", kind.name()));
-        if file.is_empty() || !file.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) {
-            return Err(format!("file `{file}` may only use letters, digits, `-`, `_` and `.`"));
+        if file.is_empty()
+            || !file
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+        {
+            return Err(format!(
+                "file `{file}` may only use letters, digits, `-`, `_` and `.`"
+            ));
         }
         let title = c.title.clone().unwrap_or_else(|| match kind {
             ChartKind::Line | ChartKind::Bar => format!("{stem}: {} by {}", y.name, x.name()),
             ChartKind::Curves => format!(
                 "{stem}: {}",
-                metrics.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
+                metrics
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             ChartKind::Layers => format!("{stem}: {} per layer", y.name),
             ChartKind::Boundary => format!("{stem}: decision boundaries"),
@@ -276,7 +299,9 @@ impl Palette {
 
     /// The colour of activation `label`, if it has one.
     pub fn activation(&self, label: &str) -> Option<RGBColor> {
-        self.activations.get(label).map(|&i| COLORS[i % COLORS.len()])
+        self.activations
+            .get(label)
+            .map(|&i| COLORS[i % COLORS.len()])
     }
 
     /// The `i`th colour of the cycle.
@@ -365,13 +390,17 @@ pub fn figure(spec: &ChartSpec, cells: &Cells, palette: &Palette) -> Figure {
     };
     let extras: Vec<usize> = (0..cells.extra).collect();
     let x_labels = &cells.labels[x_idx];
-    let numeric = x_labels.iter().all(|l| l.parse::<f64>().is_ok()) && !(spec.kind == ChartKind::Bar);
+    let numeric =
+        x_labels.iter().all(|l| l.parse::<f64>().is_ok()) && !(spec.kind == ChartKind::Bar);
     let categories = (!numeric).then(|| x_labels.clone());
     let xval = |l: &String| -> f64 {
         if numeric {
             l.parse::<f64>().unwrap_or(f64::NAN)
         } else {
-            x_labels.iter().position(|x| x == l).map_or(f64::NAN, |i| i as f64)
+            x_labels
+                .iter()
+                .position(|x| x == l)
+                .map_or(f64::NAN, |i| i as f64)
         }
     };
 
@@ -396,7 +425,11 @@ pub fn figure(spec: &ChartSpec, cells: &Cells, palette: &Palette) -> Figure {
             }
         }
         if let Some(s) = series_idx {
-            parts.push(k[s].clone());
+            if cells.dims[s] == Dim::Layer {
+                parts.push(format!("layer {}", k[s]));
+            } else {
+                parts.push(k[s].clone());
+            }
         }
         parts.join(", ")
     };
@@ -405,7 +438,12 @@ pub fn figure(spec: &ChartSpec, cells: &Cells, palette: &Palette) -> Figure {
     let pos = |k: &Vec<String>| -> Vec<usize> {
         k.iter()
             .enumerate()
-            .map(|(i, l)| cells.labels[i].iter().position(|x| x == l).unwrap_or(usize::MAX))
+            .map(|(i, l)| {
+                cells.labels[i]
+                    .iter()
+                    .position(|x| x == l)
+                    .unwrap_or(usize::MAX)
+            })
             .collect()
     };
     keys.sort_by_key(|k| {
@@ -427,7 +465,9 @@ pub fn figure(spec: &ChartSpec, cells: &Cells, palette: &Palette) -> Figure {
     });
     let mut panels: Vec<PanelData> = Vec::new();
     for k in keys {
-        let Some(s) = cells.cells.get(k) else { continue };
+        let Some(s) = cells.cells.get(k) else {
+            continue;
+        };
         let pk = panel_key(k);
         let sk = series_key(k);
         let pi = match panels.iter().position(|p| p.title == pk) {
@@ -444,7 +484,8 @@ pub fn figure(spec: &ChartSpec, cells: &Cells, palette: &Palette) -> Figure {
         let si = match panel.series.iter().position(|s| s.name == sk) {
             Some(i) => i,
             None => {
-                let is_act = series_idx.is_some_and(|i| cells.dims[i] == Dim::Axis("activation".into()));
+                let is_act =
+                    series_idx.is_some_and(|i| cells.dims[i] == Dim::Axis("activation".into()));
                 let color = if is_act && (has_panel || extras.is_empty()) {
                     series_idx
                         .and_then(|i| palette.activation(&k[i]))
@@ -538,10 +579,21 @@ where
     let cols = if n <= 3 { n } else { n.div_ceil(2).min(4) };
     let rows = n.div_ceil(cols);
     let areas = plot_area.split_evenly((rows, cols));
-    let tx = |v: f64, log: bool| if log { v.max(f64::MIN_POSITIVE).log10() } else { v };
+    let tx = |v: f64, log: bool| {
+        if log {
+            v.max(f64::MIN_POSITIVE).log10()
+        } else {
+            v
+        }
+    };
     for (panel, area) in fig.panels.iter().zip(areas) {
         // Ranges over means and spreads, in plotted (possibly log) space.
-        let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+        let (mut x0, mut x1, mut y0, mut y1) = (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        );
         for s in &panel.series {
             for (x, m) in &s.points {
                 let d = spread(m, spec.band);
@@ -562,7 +614,10 @@ where
         }
         if fig.categories.is_some() {
             x0 = -0.5;
-            x1 = fig.categories.as_ref().map_or(0.5, |c| c.len() as f64 - 0.5);
+            x1 = fig
+                .categories
+                .as_ref()
+                .map_or(0.5, |c| c.len() as f64 - 0.5);
         }
         if fig.bars && !spec.log_y {
             y0 = y0.min(0.0);
@@ -572,7 +627,14 @@ where
             x1 += 0.5;
         }
         let pad = ((y1 - y0) * 0.06).max(1e-9);
-        let (y0, y1) = (y0 - if fig.bars && !spec.log_y && y0 == 0.0 { 0.0 } else { pad }, y1 + pad);
+        let (y0, y1) = (
+            y0 - if fig.bars && !spec.log_y && y0 == 0.0 {
+                0.0
+            } else {
+                pad
+            },
+            y1 + pad,
+        );
         let mut chart = ChartBuilder::on(&area)
             .caption(&panel.title, ("sans-serif", 15).into_font())
             .margin(8)
@@ -625,8 +687,17 @@ where
                 .filter(|(_, v)| v.mean.is_finite() && (!log_y || v.mean > 0.0))
                 .map(|(x, v)| {
                     let d = spread(v, spec.band);
-                    let lo = if log_y && v.mean - d <= 0.0 { v.mean } else { v.mean - d };
-                    (tx(*x, spec.log_x), tx(lo, log_y), tx(v.mean, log_y), tx(v.mean + d, log_y))
+                    let lo = if log_y && v.mean - d <= 0.0 {
+                        v.mean
+                    } else {
+                        v.mean - d
+                    };
+                    (
+                        tx(*x, spec.log_x),
+                        tx(lo, log_y),
+                        tx(v.mean, log_y),
+                        tx(v.mean + d, log_y),
+                    )
                 })
                 .collect();
             if fig.bars {
@@ -656,7 +727,10 @@ where
                 let mut poly: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.3)).collect();
                 poly.extend(pts.iter().rev().map(|p| (p.0, p.1)));
                 chart
-                    .draw_series(std::iter::once(Polygon::new(poly, s.color.mix(0.18).filled())))
+                    .draw_series(std::iter::once(Polygon::new(
+                        poly,
+                        s.color.mix(0.18).filled(),
+                    )))
                     .map_err(err)?;
             } else if spec.band != Band::None {
                 let cap = (x1 - x0) * 0.008;
@@ -675,7 +749,10 @@ where
                 .map_err(err)?;
             if pts.len() <= 30 {
                 chart
-                    .draw_series(pts.iter().map(|p| Circle::new((p.0, p.2), 3, s.color.filled())))
+                    .draw_series(
+                        pts.iter()
+                            .map(|p| Circle::new((p.0, p.2), 3, s.color.filled())),
+                    )
                     .map_err(err)?;
             }
         }
@@ -708,8 +785,11 @@ where
     let font = ("sans-serif", 13).into_font();
     let mut y = 40;
     for (name, color) in entries {
-        area.draw(&PathElement::new(vec![(8, y), (32, y)], color.stroke_width(3)))
-            .map_err(err)?;
+        area.draw(&PathElement::new(
+            vec![(8, y), (32, y)],
+            color.stroke_width(3),
+        ))
+        .map_err(err)?;
         area.draw(&Text::new(name.clone(), (40, y - 7), font.clone()))
             .map_err(err)?;
         y += 22;
@@ -720,8 +800,12 @@ where
         Band::None => "",
     };
     if !note.is_empty() {
-        area.draw(&Text::new(note, (8, y + 6), ("sans-serif", 11).into_font().color(&RGBColor(90, 90, 90))))
-            .map_err(err)?;
+        area.draw(&Text::new(
+            note,
+            (8, y + 6),
+            ("sans-serif", 11).into_font().color(&RGBColor(90, 90, 90)),
+        ))
+        .map_err(err)?;
     }
     Ok(())
 }
@@ -785,7 +869,12 @@ pub fn boundary_panels(spec: &ChartSpec, ctx: &Context) -> Result<Vec<BoundaryPa
     }
     let mut out = Vec::new();
     for (title, job, seed) in chosen {
-        let pts: Vec<_> = ctx.results.boundaries.iter().filter(|b| b.job_id == job.id).collect();
+        let pts: Vec<_> = ctx
+            .results
+            .boundaries
+            .iter()
+            .filter(|b| b.job_id == job.id)
+            .collect();
         let Some(last) = pts.iter().map(|b| b.epoch).max() else {
             continue;
         };
@@ -821,7 +910,11 @@ pub fn boundary_panels(spec: &ChartSpec, ctx: &Context) -> Result<Vec<BoundaryPa
 }
 
 /// Draws boundary panels to `dir/<file>.svg` and `.png`.
-pub fn draw_boundary(spec: &ChartSpec, panels: &[BoundaryPanel], dir: &Path) -> Result<(), ReportError> {
+pub fn draw_boundary(
+    spec: &ChartSpec,
+    panels: &[BoundaryPanel],
+    dir: &Path,
+) -> Result<(), ReportError> {
     crate::activation::plot::register_fonts();
     let size = (spec.width, spec.height);
     let svg = dir.join(format!("{}.svg", spec.file));
@@ -848,7 +941,12 @@ where
         .map_err(err)?;
     let n = panels.len().max(1);
     let areas = body.split_evenly((1, n));
-    let class_colors = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
+    let class_colors = [
+        RGBColor(31, 119, 180),
+        RGBColor(214, 39, 40),
+        RGBColor(44, 160, 44),
+        RGBColor(148, 103, 189),
+    ];
     for (p, area) in panels.iter().zip(areas) {
         let mut xs: Vec<f32> = p.grid.iter().map(|g| g.0).collect();
         let mut ys: Vec<f32> = p.grid.iter().map(|g| g.1).collect();
@@ -856,7 +954,13 @@ where
         xs.dedup();
         ys.sort_by(f32::total_cmp);
         ys.dedup();
-        let step = |v: &[f32]| if v.len() > 1 { (v[v.len() - 1] - v[0]) / (v.len() - 1) as f32 } else { 0.1 };
+        let step = |v: &[f32]| {
+            if v.len() > 1 {
+                (v[v.len() - 1] - v[0]) / (v.len() - 1) as f32
+            } else {
+                0.1
+            }
+        };
         let (dx, dy) = (step(&xs), step(&ys));
         let (mut x0, mut x1, mut y0, mut y1) = (
             xs.first().copied().unwrap_or(-1.0) - dx / 2.0,
@@ -870,8 +974,17 @@ where
             y0 = y0.min(y);
             y1 = y1.max(y);
         }
-        let (vmin, vmax) = p.grid.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), g| (a.min(g.2), b.max(g.2)));
-        let (vmin, vmax) = if vmin >= 0.0 && vmax <= 1.0 { (0.0, 1.0) } else { (vmin, vmax.max(vmin + 1e-6)) };
+        let (vmin, vmax) = p
+            .grid
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), g| {
+                (a.min(g.2), b.max(g.2))
+            });
+        let (vmin, vmax) = if vmin >= 0.0 && vmax <= 1.0 {
+            (0.0, 1.0)
+        } else {
+            (vmin, vmax.max(vmin + 1e-6))
+        };
         let mut chart = ChartBuilder::on(&area)
             .caption(&p.title, ("sans-serif", 13).into_font())
             .margin(8)
@@ -892,12 +1005,19 @@ where
                 let t = ((v - vmin) / (vmax - vmin)).clamp(0.0, 1.0) as f64;
                 let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * t).round() as u8;
                 let c = RGBColor(mix(198, 250), mix(219, 200), mix(239, 200));
-                Rectangle::new([(x - dx / 2.0, y - dy / 2.0), (x + dx / 2.0, y + dy / 2.0)], c.filled())
+                Rectangle::new(
+                    [(x - dx / 2.0, y - dy / 2.0), (x + dx / 2.0, y + dy / 2.0)],
+                    c.filled(),
+                )
             }))
             .map_err(err)?;
         chart
             .draw_series(p.points.iter().map(|&(x, y, c)| {
-                Circle::new((x, y), 2, class_colors[c as usize % class_colors.len()].filled())
+                Circle::new(
+                    (x, y),
+                    2,
+                    class_colors[c as usize % class_colors.len()].filled(),
+                )
             }))
             .map_err(err)?;
     }

@@ -131,7 +131,13 @@ impl Outcome {
 pub fn run(sweep: &Sweep, plan: &Plan, opts: &Options) -> Result<Outcome, ReportError> {
     let dir = opts.out.join(&sweep.name);
     let results = Results::read(&dir)?;
-    write(sweep, plan, &results, &dir.join("report"), opts.readme.as_deref())
+    write(
+        sweep,
+        plan,
+        &results,
+        &dir.join("report"),
+        opts.readme.as_deref(),
+    )
 }
 
 /// The tables of the report, resolved: declared ones, or the defaults.
@@ -204,7 +210,14 @@ fn default_tables(ctx: &Context) -> Result<Vec<RawTable>, ReportError> {
         let values = values_present(
             ctx,
             &e.name,
-            &["train_acc", "test_acc", "train_loss", "test_loss", "train_mae", "test_mae"],
+            &[
+                "train_acc",
+                "test_acc",
+                "train_loss",
+                "test_loss",
+                "train_mae",
+                "test_mae",
+            ],
         );
         if values.is_empty() {
             continue;
@@ -265,7 +278,11 @@ pub fn palette(plan: &Plan) -> Palette {
 }
 
 /// Renders every table (pure: no files).
-pub fn render_tables(sweep: &Sweep, plan: &Plan, results: &Results) -> Result<Vec<Rendered>, ReportError> {
+pub fn render_tables(
+    sweep: &Sweep,
+    plan: &Plan,
+    results: &Results,
+) -> Result<Vec<Rendered>, ReportError> {
     let ctx = Context::new(plan, results);
     table_specs(sweep, &ctx)?
         .iter()
@@ -409,8 +426,16 @@ fn report_markdown(
     );
     if !checks.is_empty() {
         let passed = checks.iter().filter(|c| c.pass).count();
-        let verdict = if passed == checks.len() { "all pass" } else { "SOME FAIL" };
-        let _ = writeln!(md, "**Expectations: {passed} of {} pass ({verdict}).**\n", checks.len());
+        let verdict = if passed == checks.len() {
+            "all pass"
+        } else {
+            "SOME FAIL"
+        };
+        let _ = writeln!(
+            md,
+            "**Expectations: {passed} of {} pass ({verdict}).**\n",
+            checks.len()
+        );
     }
     if !tables.is_empty() {
         let _ = writeln!(md, "## Tables\n");

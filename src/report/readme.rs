@@ -50,7 +50,8 @@ mod tests {
 
     #[test]
     fn only_the_block_changes() {
-        let text = "# T\n\nbefore\n<!-- actsweep:begin s -->\nold\n<!-- actsweep:end s -->\nafter\n";
+        let text =
+            "# T\n\nbefore\n<!-- actsweep:begin s -->\nold\n<!-- actsweep:end s -->\nafter\n";
         let out = replace_block(text, "s", "new table\n").unwrap();
         assert_eq!(
             out,
@@ -59,6 +60,8 @@ mod tests {
         // Idempotent.
         assert_eq!(replace_block(&out, "s", "new table\n").unwrap(), out);
         assert!(replace_block(text, "other", "x").is_err());
-        assert!(replace_block("<!-- actsweep:end s --><!-- actsweep:begin s -->", "s", "x").is_err());
+        assert!(
+            replace_block("<!-- actsweep:end s --><!-- actsweep:begin s -->", "s", "x").is_err()
+        );
     }
 }

@@ -159,7 +159,9 @@ impl Results {
         for name in axis_names {
             cols.push(col_str(
                 &format!("axis.{name}"),
-                self.runs.iter().map(|r| r.axes.get(name).map(String::as_str)),
+                self.runs
+                    .iter()
+                    .map(|r| r.axes.get(name).map(String::as_str)),
             ));
         }
         cols.push(col_str(
@@ -182,14 +184,20 @@ impl Results {
         let m = &self.metrics;
         let cols = vec![
             col_str("job_id", m.iter().map(|r| Some(r.job_id.as_str()))),
-            Column::new("epoch".into(), m.iter().map(|r| r.epoch).collect::<Vec<u32>>()),
+            Column::new(
+                "epoch".into(),
+                m.iter().map(|r| r.epoch).collect::<Vec<u32>>(),
+            ),
             col_str("split", m.iter().map(|r| r.split.as_deref())),
             Column::new(
                 "layer".into(),
                 m.iter().map(|r| r.layer).collect::<Vec<Option<u32>>>(),
             ),
             col_str("metric", m.iter().map(|r| Some(r.metric.as_str()))),
-            Column::new("value".into(), m.iter().map(|r| r.value).collect::<Vec<f64>>()),
+            Column::new(
+                "value".into(),
+                m.iter().map(|r| r.value).collect::<Vec<f64>>(),
+            ),
         ];
         write_df(&dir.join("metrics.parquet"), cols)?;
 
@@ -197,10 +205,16 @@ impl Results {
             let b = &self.boundaries;
             let cols = vec![
                 col_str("job_id", b.iter().map(|r| Some(r.job_id.as_str()))),
-                Column::new("epoch".into(), b.iter().map(|r| r.epoch).collect::<Vec<u32>>()),
+                Column::new(
+                    "epoch".into(),
+                    b.iter().map(|r| r.epoch).collect::<Vec<u32>>(),
+                ),
                 Column::new("x".into(), b.iter().map(|r| r.x).collect::<Vec<f32>>()),
                 Column::new("y".into(), b.iter().map(|r| r.y).collect::<Vec<f32>>()),
-                Column::new("value".into(), b.iter().map(|r| r.value).collect::<Vec<f32>>()),
+                Column::new(
+                    "value".into(),
+                    b.iter().map(|r| r.value).collect::<Vec<f32>>(),
+                ),
             ];
             write_df(&dir.join("boundaries.parquet"), cols)?;
         }

@@ -54,7 +54,8 @@ impl Summary {
 /// The `p` quantile of Student's t distribution with `df` degrees of freedom
 /// (`p` in (0, 1), `df` > 0). `t_quantile(0.975, 2.0)` is 4.3027.
 pub fn t_quantile(p: f64, df: f64) -> f64 {
-    if !(p > 0.0 && p < 1.0) || !(df > 0.0) {
+    let valid = p > 0.0 && p < 1.0 && df > 0.0;
+    if !valid {
         return f64::NAN;
     }
     if p < 0.5 {

@@ -68,7 +68,13 @@ impl TableSpec {
         if rows == columns {
             return Err(format!("rows and columns are both `{}`", rows.name()));
         }
-        let values: Vec<ValueName> = t.value.get_ref().0.iter().map(|v| ValueName::parse(v)).collect();
+        let values: Vec<ValueName> = t
+            .value
+            .get_ref()
+            .0
+            .iter()
+            .map(|v| ValueName::parse(v))
+            .collect();
         if values.is_empty() {
             return Err("`value` names no metric".into());
         }
@@ -172,7 +178,11 @@ pub struct Rendered {
 /// Writes `v` in `format` with `digits`.
 pub fn fmt_value(v: f64, format: NumFormat, digits: usize) -> String {
     if !v.is_finite() {
-        return if v.is_nan() { "NaN".into() } else { format!("{v}") };
+        return if v.is_nan() {
+            "NaN".into()
+        } else {
+            format!("{v}")
+        };
     }
     match format {
         NumFormat::Percent => format!("{:.*}%", digits, v * 100.0),
@@ -260,7 +270,10 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
     let metric_dim = cells.dims.iter().position(|d| d == &Dim::Metric);
     let mut md = String::new();
     let _ = writeln!(md, "### {}\n", spec.title);
-    let mut header: Vec<String> = row_dims.iter().map(|&d| cells.dims[d].name().to_string()).collect();
+    let mut header: Vec<String> = row_dims
+        .iter()
+        .map(|&d| cells.dims[d].name().to_string())
+        .collect();
     header.extend(columns.iter().cloned());
     header.extend(ratio_name.iter().cloned());
     let _ = writeln!(md, "| {} |", header.join(" | "));
@@ -327,7 +340,11 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
     }
     let _ = writeln!(md, "_{note}_");
     if !cells.excluded.is_empty() {
-        let failed = cells.excluded.iter().filter(|e| e.status != "missing").count();
+        let failed = cells
+            .excluded
+            .iter()
+            .filter(|e| e.status != "missing")
+            .count();
         let missing = cells.excluded.len() - failed;
         let mut parts = Vec::new();
         if failed > 0 {
@@ -346,7 +363,13 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
         for e in &cells.excluded {
             match &e.error {
                 Some(err) => {
-                    let _ = writeln!(md, "- `{}`: {} ({})", e.label, e.status, err.replace('\n', " "));
+                    let _ = writeln!(
+                        md,
+                        "- `{}`: {} ({})",
+                        e.label,
+                        e.status,
+                        err.replace('\n', " ")
+                    );
                 }
                 None => {
                     let _ = writeln!(md, "- `{}`: {}", e.label, e.status);
@@ -394,7 +417,10 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
             "\n**Expectations:** {passed} of {} pass.\n",
             checks.len()
         );
-        let _ = writeln!(md, "| row | column | measured | expected | tolerance | result | source |");
+        let _ = writeln!(
+            md,
+            "| row | column | measured | expected | tolerance | result | source |"
+        );
         let _ = writeln!(md, "| --- | --- | ---: | ---: | --- | --- | --- |");
         for c in &checks {
             let is_ratio = ratio_name.as_deref() == Some(c.column.as_str());
