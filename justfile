@@ -11,9 +11,17 @@ export ACTSWEEP_DATA := env_var_or_default("ACTSWEEP_DATA", if path_exists(justf
 default:
     @just --list
 
-# Train a sweep file into results/<name>/ (skips jobs already done).
+# Train a sweep file, then write its report (tables, charts, REPORT.md). The
+# report is written even when some jobs failed (it lists them); the exit code
+# is then run's.
 sweep FILE="experiments.toml" *ARGS:
-    cargo run --release --quiet -- run {{FILE}} {{ARGS}}
+    cargo build --release --quiet
+    status=0; ./target/release/actsweep run {{FILE}} {{ARGS}} || status=$?; \
+    if [ "$status" -le 1 ]; then ./target/release/actsweep report {{FILE}}; fi; exit $status
+
+# Write the report of a sweep's results: results/<name>/report/ (add --check, --readme README.md).
+report FILE="experiments.toml" *ARGS:
+    cargo run --release --quiet -- report {{FILE}} {{ARGS}}
 
 # Show a sweep file's axes, job counts and work estimate.
 plan FILE="experiments.toml" *ARGS:

@@ -44,6 +44,26 @@ pub enum Command {
     /// Merge the per-job results of several results folders (e.g. the
     /// shards of one sweep) into tidy tables.
     Collect(CollectArgs),
+    /// Aggregate a sweep's results over seeds into tables, charts and
+    /// REPORT.md; check the tables' expectations.
+    Report(ReportArgs),
+}
+
+/// `actsweep report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The sweep file.
+    pub file: PathBuf,
+    /// The results root: reads OUT/<sweep name>/, writes OUT/<sweep name>/report/.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub out: PathBuf,
+    /// Exit with code 1 when any `expect` fails.
+    #[arg(long)]
+    pub check: bool,
+    /// Rewrite the tables block between `<!-- actsweep:begin NAME -->` and
+    /// `<!-- actsweep:end NAME -->` in this file.
+    #[arg(long, value_name = "README")]
+    pub readme: Option<PathBuf>,
 }
 
 /// `actsweep run`.
@@ -133,7 +153,58 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Activations(args) => activations(args),
         Command::Run(args) => run_sweep(args, quiet),
         Command::Collect(args) => collect(args),
+        Command::Report(args) => report_cmd(args),
     }
+}
+
+fn report_cmd(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let (sweep, plan) = load_plan(&args.file)?;
+    for w in &sweep.warnings {
+        tracing::warn!("{w}");
+    }
+    let opts = crate::report::Options {
+        out: args.out.clone(),
+        readme: args.readme.clone(),
+    };
+    let outcome = match crate::report::run(&sweep, &plan, &opts) {
+        Ok(o) => o,
+        Err(e) if e.is_user() => return Err(UserError(e.to_string()).into()),
+        Err(e) => return Err(e.into()),
+    };
+    let failed = outcome.failed();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "wrote {} ({} tables, {} chart files)",
+        outcome.dir.join("REPORT.md").display(),
+        outcome.tables,
+        outcome.charts.len()
+    );
+    if let Some(r) = &args.readme {
+        let _ = writeln!(out, "updated the tables block of {}", r.display());
+    }
+    if !outcome.checks.is_empty() {
+        let _ = writeln!(
+            out,
+            "expectations: {} of {} pass",
+            outcome.checks.len() - failed.len(),
+            outcome.checks.len()
+        );
+        for c in &failed {
+            let measured = c
+                .measured
+                .map_or_else(|| "no data".to_string(), |m| format!("{m}"));
+            let _ = writeln!(
+                out,
+                "  FAIL {} [{} / {}]: measured {measured}, expected {}",
+                c.table, c.row, c.column, c.expect.value
+            );
+        }
+    }
+    if args.check && !failed.is_empty() {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_sweep(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {

@@ -16,6 +16,7 @@
 //! - [`train`]: the training engine on dfdx, with the diagnostics.
 //! - [`run`]: the runner: parallel jobs, resume, shards, locks, progress.
 //! - [`results`]: the results store: atomic per-job files, merged Parquet tables.
+//! - [`report`]: aggregation over seeds, Markdown tables, charts, README block.
 //! - [`cli`]: the command line; `main.rs` only calls [`cli::main`].
 
 pub mod activation;
@@ -24,6 +25,7 @@ pub mod config;
 pub mod data;
 pub mod logfile;
 pub mod plan;
+pub mod report;
 pub mod results;
 pub mod run;
 pub mod train;

@@ -103,7 +103,7 @@ fn gradient_check(toml: &str) -> Result<(), String> {
     let h = 2e-3f32;
     let mut checked = 0;
     for (pi, g) in grads.iter().enumerate() {
-        for k in 0..g.len() {
+        for (k, &gk) in g.iter().enumerate() {
             let orig = net.params_mut()[pi].host()[k];
             let set = |v: f32, net: &mut Network<Cpu>| {
                 let mut ps = net.params_mut();
@@ -116,7 +116,7 @@ fn gradient_check(toml: &str) -> Result<(), String> {
             let down = loss_only(&mut net, &job, &x, &t);
             set(orig, &mut net);
             let fd = (up - down) / (2.0 * h as f64);
-            let an = g[k] as f64;
+            let an = gk as f64;
             if (fd - an).abs() > 2e-3 + 2e-2 * fd.abs().max(an.abs()) {
                 return Err(format!(
                     "param {pi}[{k}]: finite difference {fd}, tape {an}\n{toml}"
@@ -218,7 +218,8 @@ fn a_job_run_twice_gives_bit_identical_metrics() {
     let mut j = j.clone();
     j.epochs = 5;
     j.dropout = 0.2;
-    let strip = |o: Outcome| -> Vec<(u32, Option<&'static str>, Option<u32>, String, u64)> {
+    type Row = (u32, Option<&'static str>, Option<u32>, String, u64);
+    let strip = |o: Outcome| -> Vec<Row> {
         o.metrics
             .into_iter()
             .filter(|m| !m.metric.contains("second"))
@@ -243,7 +244,7 @@ fn a_huge_learning_rate_diverges_and_keeps_earlier_epochs() {
     let o = run(&j);
     match o.status {
         Status::Diverged { epoch } => {
-            assert!(epoch >= 1 && epoch <= 20);
+            assert!((1..=20).contains(&epoch));
             assert_eq!(o.epochs_completed, epoch - 1);
             // Epoch 0 (initialisation) is kept.
             assert!(o.metrics.iter().any(|m| m.epoch == 0 && m.metric == "loss"));

@@ -75,7 +75,8 @@ struct Panel {
     df: Vec<f32>,
 }
 
-fn register_fonts() {
+/// Registers DejaVu Sans (compiled in) as `sans-serif`, once per process.
+pub(crate) fn register_fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The bytes are a valid TTF shipped by the `dejavu` crate; if
@@ -92,6 +93,16 @@ fn register_fonts() {
 pub fn draw<'a>(
     defs: impl IntoIterator<Item = &'a Definition>,
     path: &Path,
+) -> Result<(), PlotError> {
+    draw_sized(defs, path, None)
+}
+
+/// [`draw`] at a given image size (width, height); `None` sizes the image
+/// to the panels (300 × 220 each, four per row).
+pub fn draw_sized<'a>(
+    defs: impl IntoIterator<Item = &'a Definition>,
+    path: &Path,
+    size: Option<(u32, u32)>,
 ) -> Result<(), PlotError> {
     let shown = path.display().to_string();
     let format = Format::from_path(path).ok_or_else(|| PlotError::Format(shown.clone()))?;
@@ -123,7 +134,7 @@ pub fn draw<'a>(
     }
     register_fonts();
     let rows = panels.len().div_ceil(COLS).max(1) as u32;
-    let size = (PANEL.0 * COLS as u32, PANEL.1 * rows + TITLE);
+    let size = size.unwrap_or((PANEL.0 * COLS as u32, PANEL.1 * rows + TITLE));
     let err = |e: String| PlotError::Draw {
         path: shown.clone(),
         message: e,

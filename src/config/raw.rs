@@ -492,7 +492,8 @@ pub struct RawTable {
     pub value: Spanned<StringOrList>,
     /// Which epoch: `"last"`, `"best"` or a number. Default: `"last"`.
     pub epoch: Option<Spanned<toml::Value>>,
-    /// Number format: `"percent"`, `"fixed"` or `"scientific"`. Default: `"fixed"`.
+    /// Number format: `"percent"` (accuracies and fractions; other values stay fixed),
+    /// `"fixed"` or `"scientific"`. Default: `"fixed"`.
     pub format: Option<Spanned<String>>,
     /// Digits after the point. Default: 2 (percent), 4 (fixed), 2 (scientific).
     pub digits: Option<Spanned<i64>>,

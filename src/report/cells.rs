@@ -1,0 +1,540 @@
+//! From tidy results to aggregated cells: the one query every table and
+//! chart goes through.
+//!
+//! A [`Query`] names an experiment, the values (`test_acc`, `grad_norm_mean`),
+//! the dimensions that key a cell (grid axes, `layer`, `epoch`, `metric`) and
+//! which epoch to take. Jobs that failed or diverged are set aside and
+//! listed, never averaged in. Grid axes the query does not name but that vary
+//! among the jobs are added in front of the dimensions, so two cells never
+//! silently merge. Values are grouped with Polars by every dimension (the seed
+//! is never one) into mean, sample std and n; the 95% CI comes from
+//! [`super::stats`].
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use polars::prelude::*;
+
+use super::results::{Metric, Results, Run};
+use super::stats::Summary;
+use super::ReportError;
+use crate::config::job::fmt_num;
+use crate::plan::{Job, Plan};
+
+/// What varies along a table's rows or columns, or a chart's series or panels.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Dim {
+    /// A grid axis, by name (`activation`, `depth`, `optimizer.lr`).
+    Axis(String),
+    /// The layer of a per-layer metric.
+    Layer,
+    /// The epoch.
+    Epoch,
+    /// The value (metric) name.
+    Metric,
+    /// The experiment itself (one value): for experiments without axes.
+    Experiment,
+}
+
+impl Dim {
+    /// Parses a dimension name against an experiment's axes.
+    pub fn parse(name: &str, axes: &[String]) -> Result<Dim, String> {
+        match name {
+            "layer" => Ok(Dim::Layer),
+            "epoch" => Ok(Dim::Epoch),
+            "metric" => Ok(Dim::Metric),
+            "experiment" => Ok(Dim::Experiment),
+            a if axes.iter().any(|x| x == a) => Ok(Dim::Axis(a.to_string())),
+            other => {
+                let known: Vec<&str> = axes
+                    .iter()
+                    .map(String::as_str)
+                    .chain(["layer", "epoch", "metric"])
+                    .collect();
+                Err(format!(
+                    "`{other}` is not an axis of this experiment, `layer`, `epoch` or `metric` (known: {})",
+                    known.join(", ")
+                ))
+            }
+        }
+    }
+
+    /// The name shown in headers and legends.
+    pub fn name(&self) -> &str {
+        match self {
+            Dim::Axis(a) => a,
+            Dim::Layer => "layer",
+            Dim::Epoch => "epoch",
+            Dim::Metric => "metric",
+            Dim::Experiment => "experiment",
+        }
+    }
+}
+
+/// A value name as written in tables and charts: `<split>_<metric>` with
+/// `acc` short for `accuracy`, or a bare split-less metric.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueName {
+    /// As written (`test_acc`).
+    pub name: String,
+    /// The metric column's value (`accuracy`).
+    pub metric: String,
+    /// The split (`test`), or none.
+    pub split: Option<String>,
+}
+
+impl ValueName {
+    /// Parses `test_acc`, `train_loss`, `probe_dead_fraction`, `grad_norm_mean`.
+    /// `grad_norm` is accepted for `grad_norm_mean`.
+    pub fn parse(name: &str) -> ValueName {
+        for split in ["train", "test", "probe"] {
+            if let Some(rest) = name.strip_prefix(split).and_then(|r| r.strip_prefix('_')) {
+                let metric = if rest == "acc" { "accuracy" } else { rest };
+                return ValueName {
+                    name: name.to_string(),
+                    metric: metric.to_string(),
+                    split: Some(split.to_string()),
+                };
+            }
+        }
+        let metric = if name == "grad_norm" {
+            "grad_norm_mean"
+        } else {
+            name
+        };
+        ValueName {
+            name: name.to_string(),
+            metric: metric.to_string(),
+            split: None,
+        }
+    }
+
+    fn matches(&self, m: &Metric) -> bool {
+        m.metric == self.metric && m.split == self.split
+    }
+
+    /// True when larger is better (accuracies); `best` takes the maximum then.
+    pub fn higher_is_better(&self) -> bool {
+        self.metric.contains("accuracy")
+    }
+}
+
+/// Which epoch of each job's series a cell takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpochSel {
+    /// The last epoch recorded.
+    Last,
+    /// The best epoch of that value (highest accuracy, lowest anything else).
+    Best,
+    /// This epoch.
+    At(u32),
+}
+
+impl EpochSel {
+    /// Parses `"last"`, `"best"` or a non-negative integer.
+    pub fn parse(v: Option<&toml::Value>) -> Result<EpochSel, String> {
+        match v {
+            None => Ok(EpochSel::Last),
+            Some(toml::Value::String(s)) if s == "last" => Ok(EpochSel::Last),
+            Some(toml::Value::String(s)) if s == "best" => Ok(EpochSel::Best),
+            Some(toml::Value::Integer(i)) if *i >= 0 && *i <= u32::MAX as i64 => {
+                Ok(EpochSel::At(*i as u32))
+            }
+            Some(other) => Err(format!(
+                "epoch must be \"last\", \"best\" or a number >= 0, not {other}"
+            )),
+        }
+    }
+}
+
+/// A job left out of the averages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Excluded {
+    /// Its label.
+    pub label: String,
+    /// `failed`, `diverged`, or `missing` (planned but not in the results).
+    pub status: String,
+    /// Why.
+    pub error: Option<String>,
+}
+
+/// What to aggregate.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// The experiment.
+    pub experiment: String,
+    /// The values; several only with [`Dim::Metric`] among the dimensions.
+    pub values: Vec<ValueName>,
+    /// The dimensions keying a cell.
+    pub dims: Vec<Dim>,
+    /// Which epoch (ignored when [`Dim::Epoch`] is a dimension).
+    pub epoch: EpochSel,
+    /// `field = value` pairs every job must match (see [`Job::field`]).
+    pub filter: Vec<(String, String)>,
+}
+
+/// Aggregated cells.
+#[derive(Debug, Clone)]
+pub struct Cells {
+    /// Every dimension: the varying axes the query did not name, then the query's.
+    pub dims: Vec<Dim>,
+    /// How many leading dimensions were added.
+    pub extra: usize,
+    /// The ordered labels of each dimension (only those with data).
+    pub labels: Vec<Vec<String>>,
+    /// Cell key (one label per dimension) to its summary.
+    pub cells: HashMap<Vec<String>, Summary>,
+    /// Jobs of the experiment (after the filter) left out of the averages.
+    pub excluded: Vec<Excluded>,
+    /// Jobs averaged in.
+    pub included: usize,
+}
+
+impl Cells {
+    /// The summary at `key`.
+    pub fn get(&self, key: &[String]) -> Option<&Summary> {
+        self.cells.get(key)
+    }
+
+    /// The range of n over the cells.
+    pub fn n_range(&self) -> Option<(usize, usize)> {
+        let lo = self.cells.values().map(|s| s.n).min()?;
+        let hi = self.cells.values().map(|s| s.n).max()?;
+        Some((lo, hi))
+    }
+}
+
+/// The plan and the results, indexed for queries.
+pub struct Context<'a> {
+    /// The expanded sweep (job order, axis value order, fields for filters).
+    pub plan: &'a Plan,
+    /// The tidy results.
+    pub results: &'a Results,
+    runs: HashMap<&'a str, &'a Run>,
+    jobs: HashMap<&'a str, &'a Job>,
+    metrics: HashMap<&'a str, Vec<&'a Metric>>,
+}
+
+impl<'a> Context<'a> {
+    /// Indexes `results` by job id.
+    pub fn new(plan: &'a Plan, results: &'a Results) -> Context<'a> {
+        let mut metrics: HashMap<&str, Vec<&Metric>> = HashMap::new();
+        for m in &results.metrics {
+            metrics.entry(m.job_id.as_str()).or_default().push(m);
+        }
+        Context {
+            plan,
+            results,
+            runs: results
+                .runs
+                .iter()
+                .map(|r| (r.job_id.as_str(), r))
+                .collect(),
+            jobs: plan.jobs.iter().map(|j| (j.id.as_str(), j)).collect(),
+            metrics,
+        }
+    }
+
+    /// The grid axes of an experiment (the seed excluded), in file order.
+    pub fn axes(&self, experiment: &str) -> Vec<String> {
+        self.plan
+            .experiments
+            .iter()
+            .find(|e| e.name == experiment)
+            .map(|e| {
+                e.axes
+                    .iter()
+                    .map(|a| a.name.clone())
+                    .filter(|a| a != "seed")
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The plan's value labels of an axis, in file order.
+    fn axis_values(&self, experiment: &str, axis: &str) -> Vec<String> {
+        self.plan
+            .experiments
+            .iter()
+            .find(|e| e.name == experiment)
+            .and_then(|e| e.axes.iter().find(|a| a.name == axis))
+            .map(|a| a.values.clone())
+            .unwrap_or_default()
+    }
+
+    /// The planned jobs of an experiment passing `filter`, with their run (if any).
+    pub fn jobs(
+        &self,
+        experiment: &str,
+        filter: &[(String, String)],
+    ) -> Vec<(&'a Job, Option<&'a Run>)> {
+        self.plan
+            .jobs
+            .iter()
+            .filter(|j| j.experiment == experiment)
+            .filter(|j| {
+                filter
+                    .iter()
+                    .all(|(k, v)| j.field(k).is_some_and(|vals| vals.iter().any(|x| x == v)))
+            })
+            .map(|j| (j, self.runs.get(j.id.as_str()).copied()))
+            .collect()
+    }
+
+    /// The planned job with this id.
+    pub fn job(&self, id: &str) -> Option<&'a Job> {
+        self.jobs.get(id).copied()
+    }
+
+    /// Every (metric, split) present in the results, as value names.
+    pub fn known_values(&self) -> Vec<String> {
+        let set: BTreeSet<String> = self
+            .results
+            .metrics
+            .iter()
+            .map(|m| match &m.split {
+                Some(s) if m.metric == "accuracy" => format!("{s}_acc"),
+                Some(s) => format!("{s}_{}", m.metric),
+                None => m.metric.clone(),
+            })
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// Runs the query.
+    pub fn query(&self, q: &Query) -> Result<Cells, ReportError> {
+        for v in &q.values {
+            if !self.results.metrics.iter().any(|m| v.matches(m))
+                && !self.results.metrics.is_empty()
+            {
+                return Err(ReportError::Spec(format!(
+                    "experiment {}: no metric `{}` in the results (values present: {})",
+                    q.experiment,
+                    v.name,
+                    self.known_values().join(", ")
+                )));
+            }
+        }
+        let jobs = self.jobs(&q.experiment, &q.filter);
+        let mut excluded = Vec::new();
+        let mut ok: Vec<&Run> = Vec::new();
+        for (job, run) in &jobs {
+            match run {
+                None => excluded.push(Excluded {
+                    label: job.label.clone(),
+                    status: "missing".into(),
+                    error: None,
+                }),
+                Some(r) if r.status != "ok" => excluded.push(Excluded {
+                    label: r.label.clone(),
+                    status: r.status.clone(),
+                    error: r.error.clone(),
+                }),
+                Some(r) => ok.push(r),
+            }
+        }
+
+        // Axes that vary among the kept jobs but key no dimension.
+        let mut dims = Vec::new();
+        for axis in self.axes(&q.experiment) {
+            if q.dims.iter().any(|d| d == &Dim::Axis(axis.clone())) {
+                continue;
+            }
+            let distinct: BTreeSet<Option<&String>> =
+                ok.iter().map(|r| r.axes.get(&axis)).collect();
+            if distinct.len() > 1 {
+                dims.push(Dim::Axis(axis));
+            }
+        }
+        let extra = dims.len();
+        dims.extend(q.dims.iter().cloned());
+        let by_epoch = dims.contains(&Dim::Epoch);
+        let by_layer = dims.contains(&Dim::Layer);
+
+        let mut keys: Vec<String> = Vec::new();
+        let mut vals: Vec<f64> = Vec::new();
+        let mut seen: Vec<Vec<String>> = vec![Vec::new(); dims.len()];
+        let empty = Vec::new();
+        for run in &ok {
+            let ms = self.metrics.get(run.job_id.as_str()).unwrap_or(&empty);
+            for v in &q.values {
+                // Each (layer) series of this value in this job.
+                let mut series: BTreeMap<Option<u32>, Vec<&Metric>> = BTreeMap::new();
+                for m in ms.iter().filter(|m| v.matches(m)) {
+                    series.entry(m.layer).or_default().push(m);
+                }
+                if !by_layer && series.keys().any(Option::is_some) {
+                    return Err(ReportError::Spec(format!(
+                        "experiment {}: `{}` is a per-layer metric; use `layer` as rows, columns, series or panels",
+                        q.experiment, v.name
+                    )));
+                }
+                for (layer, pts) in series {
+                    let chosen: Vec<&Metric> = if by_epoch {
+                        pts
+                    } else {
+                        pick_epoch(&pts, q.epoch, v.higher_is_better())
+                            .into_iter()
+                            .collect()
+                    };
+                    for m in chosen {
+                        let key: Vec<String> = dims
+                            .iter()
+                            .map(|d| match d {
+                                Dim::Axis(a) => {
+                                    run.axes.get(a).cloned().unwrap_or_else(|| "—".into())
+                                }
+                                Dim::Layer => {
+                                    layer.map_or_else(|| "model".into(), |l| l.to_string())
+                                }
+                                Dim::Epoch => m.epoch.to_string(),
+                                Dim::Metric => v.name.clone(),
+                                Dim::Experiment => q.experiment.clone(),
+                            })
+                            .collect();
+                        for (i, k) in key.iter().enumerate() {
+                            if !seen[i].contains(k) {
+                                seen[i].push(k.clone());
+                            }
+                        }
+                        keys.push(key.join("\u{1f}"));
+                        vals.push(m.value);
+                    }
+                }
+            }
+        }
+
+        let cells = aggregate(keys, vals)?
+            .into_iter()
+            .map(|(k, s)| (k.split('\u{1f}').map(str::to_string).collect(), s))
+            .collect();
+
+        let labels = dims
+            .iter()
+            .zip(seen)
+            .map(|(d, mut got)| {
+                match d {
+                    Dim::Axis(a) => {
+                        let order = self.axis_values(&q.experiment, a);
+                        got.sort_by_key(|g| {
+                            order.iter().position(|o| o == g).unwrap_or(usize::MAX)
+                        });
+                    }
+                    Dim::Layer | Dim::Epoch => {
+                        got.sort_by_key(|g| g.parse::<u64>().unwrap_or(u64::MAX));
+                    }
+                    Dim::Metric => {
+                        got.sort_by_key(|g| q.values.iter().position(|v| &v.name == g));
+                    }
+                    Dim::Experiment => {}
+                }
+                got
+            })
+            .collect();
+        Ok(Cells {
+            dims,
+            extra,
+            labels,
+            cells,
+            excluded,
+            included: ok.len(),
+        })
+    }
+}
+
+/// The metric row of one job's series at the chosen epoch.
+fn pick_epoch<'m>(pts: &[&'m Metric], sel: EpochSel, higher: bool) -> Option<&'m Metric> {
+    match sel {
+        EpochSel::Last => pts.iter().max_by_key(|m| m.epoch).copied(),
+        EpochSel::At(e) => pts.iter().find(|m| m.epoch == e).copied(),
+        EpochSel::Best => pts
+            .iter()
+            .filter(|m| m.value.is_finite())
+            .max_by(|a, b| {
+                let o = a.value.total_cmp(&b.value);
+                // Ties go to the earlier epoch.
+                let o = if higher { o } else { o.reverse() };
+                o.then(b.epoch.cmp(&a.epoch))
+            })
+            .copied(),
+    }
+}
+
+/// Groups `values` by `keys` with Polars: mean, sample std, n, and the CI.
+pub fn aggregate(
+    keys: Vec<String>,
+    values: Vec<f64>,
+) -> Result<Vec<(String, Summary)>, ReportError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let df = DataFrame::new_infer_height(vec![
+        Column::new("key".into(), keys),
+        Column::new("value".into(), values),
+    ])?;
+    let out = df
+        .lazy()
+        .group_by([col("key")])
+        .agg([
+            col("value").mean().alias("mean"),
+            col("value").std(1).alias("std"),
+            col("value").count().cast(DataType::Float64).alias("n"),
+        ])
+        .collect()?;
+    let keys = out.column("key")?.str()?.clone();
+    let means = out.column("mean")?.f64()?.clone();
+    let stds = out.column("std")?.f64()?.clone();
+    let ns = out.column("n")?.f64()?.clone();
+    let mut res = Vec::with_capacity(out.height());
+    for i in 0..out.height() {
+        let (Some(k), Some(n)) = (keys.get(i), ns.get(i)) else {
+            continue;
+        };
+        let mean = means.get(i).unwrap_or(f64::NAN);
+        let std = stds.get(i).unwrap_or(0.0);
+        res.push((k.to_string(), Summary::from_parts(mean, std, n as usize)));
+    }
+    Ok(res)
+}
+
+/// A filter value as a label: strings as written, numbers as the plan prints them.
+pub fn value_label(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Float(f) => fmt_num(*f),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_names() {
+        let v = ValueName::parse("test_acc");
+        assert_eq!(
+            (v.metric.as_str(), v.split.as_deref()),
+            ("accuracy", Some("test"))
+        );
+        let v = ValueName::parse("probe_dead_fraction");
+        assert_eq!(
+            (v.metric.as_str(), v.split.as_deref()),
+            ("dead_fraction", Some("probe"))
+        );
+        let v = ValueName::parse("grad_norm");
+        assert_eq!((v.metric.as_str(), v.split), ("grad_norm_mean", None));
+    }
+
+    #[test]
+    fn polars_aggregation() {
+        let keys = vec!["a".to_string(), "a".into(), "b".into()];
+        let mut got = aggregate(keys, vec![1.0, 3.0, 5.0]).unwrap();
+        got.sort_by(|x, y| x.0.cmp(&y.0));
+        assert_eq!(got[0].1.mean, 2.0);
+        assert!((got[0].1.std - 2f64.sqrt()).abs() < 1e-12);
+        assert_eq!(got[0].1.n, 2);
+        assert_eq!(got[1].1.n, 1);
+        assert_eq!(got[1].1.std, 0.0);
+    }
+}

@@ -1,0 +1,488 @@
+//! Tables: a `[[tables]]` entry resolved into a [`TableSpec`], and the pure
+//! function [`render`] from aggregated [`Cells`] to Markdown text plus the
+//! outcome of its `expect` checks. Nothing here touches the disk, so every
+//! table kind is snapshot-tested on fixture data.
+
+use std::fmt::Write as _;
+
+use super::cells::{value_label, Cells, Dim, EpochSel, Query, ValueName};
+use super::stats::Summary;
+use crate::config::raw::RawTable;
+
+/// How numbers are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumFormat {
+    /// `97.81%` (the value times 100).
+    Percent,
+    /// `0.0312`.
+    Fixed,
+    /// `2.45e-3`.
+    Scientific,
+}
+
+/// One reference value on a cell or a group of cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expect {
+    /// Row label; none = every row.
+    pub row: Option<String>,
+    /// Column label (or the ratio column's `a/b`); none = every column.
+    pub column: Option<String>,
+    /// The reference value, in the metric's own units (0.978, not 97.8).
+    pub value: f64,
+    /// Allowed absolute difference.
+    pub tol: f64,
+    /// Allowed relative difference.
+    pub rel_tol: f64,
+    /// Where the reference comes from.
+    pub source: String,
+}
+
+/// A resolved `[[tables]]` entry.
+#[derive(Debug, Clone)]
+pub struct TableSpec {
+    /// Heading.
+    pub title: String,
+    /// What to aggregate (dims = [rows, columns]).
+    pub query: Query,
+    /// Number format.
+    pub format: NumFormat,
+    /// Digits after the point.
+    pub digits: usize,
+    /// `mean ± std` cells.
+    pub std: bool,
+    /// Ratio column `a/b` between two column labels.
+    pub ratio: Option<(String, String)>,
+    /// Reference values.
+    pub expect: Vec<Expect>,
+}
+
+impl TableSpec {
+    /// Resolves a `[[tables]]` entry against the experiment's axes.
+    pub fn from_raw(t: &RawTable, axes: &[String]) -> Result<TableSpec, String> {
+        let exp = t.experiment.get_ref().clone();
+        let rows = Dim::parse(t.rows.get_ref(), axes)?;
+        let columns = match &t.columns {
+            Some(c) => Dim::parse(c.get_ref(), axes)?,
+            None => Dim::Metric,
+        };
+        if rows == columns {
+            return Err(format!("rows and columns are both `{}`", rows.name()));
+        }
+        let values: Vec<ValueName> = t
+            .value
+            .get_ref()
+            .0
+            .iter()
+            .map(|v| ValueName::parse(v))
+            .collect();
+        if values.is_empty() {
+            return Err("`value` names no metric".into());
+        }
+        if values.len() > 1 && rows != Dim::Metric && columns != Dim::Metric {
+            return Err("several values need `metric` as rows or columns".into());
+        }
+        let epoch = EpochSel::parse(t.epoch.as_ref().map(|e| e.get_ref()))?;
+        let format = match t.format.as_ref().map(|f| f.get_ref().as_str()) {
+            None | Some("fixed") => NumFormat::Fixed,
+            Some("percent") => NumFormat::Percent,
+            Some("scientific") => NumFormat::Scientific,
+            Some(other) => {
+                return Err(format!(
+                    "format `{other}` is not one of percent, fixed, scientific"
+                ))
+            }
+        };
+        let digits = match &t.digits {
+            Some(d) if (0..=12).contains(d.get_ref()) => *d.get_ref() as usize,
+            Some(d) => return Err(format!("digits must be 0 to 12, not {}", d.get_ref())),
+            None if format == NumFormat::Fixed => 4,
+            None => 2,
+        };
+        let ratio = match &t.ratio {
+            None => None,
+            Some(r) => match r.get_ref().as_slice() {
+                [a, b] => Some((a.clone(), b.clone())),
+                _ => return Err("ratio must name two column labels: [\"a\", \"b\"]".into()),
+            },
+        };
+        let filter = filter_pairs(t.filter.as_ref().map(|f| f.get_ref()));
+        let mut expect = Vec::new();
+        for e in &t.expect {
+            let e = e.get_ref();
+            if e.tol.is_none() && e.rel_tol.is_none() {
+                return Err("an `expect` entry needs `tol` or `rel_tol`".into());
+            }
+            expect.push(Expect {
+                row: e.row.as_ref().map(value_label),
+                column: e.column.as_ref().map(value_label),
+                value: e.value.0,
+                tol: e.tol.map_or(0.0, |t| t.0),
+                rel_tol: e.rel_tol.map_or(0.0, |t| t.0),
+                source: e.source.clone(),
+            });
+        }
+        let title = t.title.clone().unwrap_or_else(|| {
+            let names: Vec<&str> = values.iter().map(|v| v.name.as_str()).collect();
+            format!("{exp}: {}", names.join(", "))
+        });
+        Ok(TableSpec {
+            title,
+            query: Query {
+                experiment: exp,
+                values,
+                dims: vec![rows, columns],
+                epoch,
+                filter,
+            },
+            format,
+            digits,
+            std: t.std.unwrap_or(true),
+            ratio,
+            expect,
+        })
+    }
+}
+
+/// `filter = { depth = 5 }` as label pairs.
+pub fn filter_pairs(t: Option<&toml::Table>) -> Vec<(String, String)> {
+    t.map(|t| t.iter().map(|(k, v)| (k.clone(), value_label(v))).collect())
+        .unwrap_or_default()
+}
+
+/// The outcome of one expectation on one cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    /// The table's title.
+    pub table: String,
+    /// Row label (extra axes joined in front).
+    pub row: String,
+    /// Column label.
+    pub column: String,
+    /// The measured mean (none when the cell is empty).
+    pub measured: Option<f64>,
+    /// The expectation.
+    pub expect: Expect,
+    /// Within tolerance.
+    pub pass: bool,
+}
+
+/// A rendered table.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// Markdown: heading, table, notes, expectation results.
+    pub markdown: String,
+    /// Every expectation checked.
+    pub checks: Vec<Check>,
+}
+
+/// Writes `v` in `format` with `digits`.
+pub fn fmt_value(v: f64, format: NumFormat, digits: usize) -> String {
+    if !v.is_finite() {
+        return if v.is_nan() {
+            "NaN".into()
+        } else {
+            format!("{v}")
+        };
+    }
+    match format {
+        NumFormat::Percent => format!("{:.*}%", digits, v * 100.0),
+        NumFormat::Fixed => format!("{v:.digits$}"),
+        NumFormat::Scientific => format!("{v:.digits$e}"),
+    }
+}
+
+/// The format of a value: `percent` applies to accuracies and fractions
+/// only; any other value in a percent table is written `fixed`.
+fn format_for(spec: &TableSpec, value: Option<&str>) -> (NumFormat, usize) {
+    let name = value.or_else(|| spec.query.values.first().map(|v| v.name.as_str()));
+    let fraction = name.is_some_and(|n| {
+        let v = ValueName::parse(n);
+        v.metric.contains("accuracy") || v.metric.ends_with("fraction") || v.metric == "sparsity"
+    });
+    if spec.format == NumFormat::Percent && !fraction {
+        (NumFormat::Fixed, spec.digits.max(4))
+    } else {
+        (spec.format, spec.digits)
+    }
+}
+
+fn fmt_cell(s: &Summary, spec: &TableSpec, value: Option<&str>) -> String {
+    let (format, digits) = format_for(spec, value);
+    let m = fmt_value(s.mean, format, digits);
+    if spec.std && s.n > 1 {
+        let spec = &TableSpec {
+            format,
+            digits,
+            ..spec.clone()
+        };
+        let sd = match spec.format {
+            NumFormat::Percent => format!("{:.*}", spec.digits, s.std * 100.0),
+            _ => fmt_value(s.std, spec.format, spec.digits),
+        };
+        format!("{m} ± {sd}")
+    } else {
+        m
+    }
+}
+
+fn fmt_ratio(r: f64) -> String {
+    if !r.is_finite() {
+        "—".into()
+    } else if r.abs() >= 100.0 {
+        format!("{r:.0}×")
+    } else if r.abs() >= 10.0 {
+        format!("{r:.1}×")
+    } else {
+        format!("{r:.2}×")
+    }
+}
+
+/// Renders the table and checks its expectations. Pure: same cells, same text.
+pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
+    let nd = cells.dims.len();
+    let col_dim = nd - 1;
+    let row_dims: Vec<usize> = (0..col_dim).collect();
+    let columns = &cells.labels[col_dim];
+
+    // Rows: every combination of row labels that has at least one cell.
+    let mut rows: Vec<Vec<String>> = vec![Vec::new()];
+    for &d in &row_dims {
+        rows = rows
+            .into_iter()
+            .flat_map(|p| {
+                cells.labels[d].iter().map(move |l| {
+                    let mut q = p.clone();
+                    q.push(l.clone());
+                    q
+                })
+            })
+            .collect();
+    }
+    rows.retain(|r| {
+        columns.iter().any(|c| {
+            let mut k = r.clone();
+            k.push(c.clone());
+            cells.get(&k).is_some()
+        })
+    });
+
+    let ratio_name = spec.ratio.as_ref().map(|(a, b)| format!("{a}/{b}"));
+    let metric_dim = cells.dims.iter().position(|d| d == &Dim::Metric);
+    let mut md = String::new();
+    let _ = writeln!(md, "### {}\n", spec.title);
+    let mut header: Vec<String> = row_dims
+        .iter()
+        .map(|&d| cells.dims[d].name().to_string())
+        .collect();
+    header.extend(columns.iter().cloned());
+    header.extend(ratio_name.iter().cloned());
+    let _ = writeln!(md, "| {} |", header.join(" | "));
+    let aligns: Vec<&str> = header
+        .iter()
+        .enumerate()
+        .map(|(i, _)| if i < row_dims.len() { "---" } else { "---:" })
+        .collect();
+    let _ = writeln!(md, "| {} |", aligns.join(" | "));
+
+    // Measured values for checks: (row key, column label) -> mean.
+    let mut measured: Vec<(Vec<String>, String, Option<f64>)> = Vec::new();
+    for r in &rows {
+        let mut line: Vec<String> = r.clone();
+        for c in columns {
+            let mut k = r.clone();
+            k.push(c.clone());
+            let s = cells.get(&k);
+            let value = metric_dim.map(|i| k[i].as_str());
+            line.push(s.map_or_else(|| "—".into(), |s| fmt_cell(s, spec, value)));
+            measured.push((r.clone(), c.clone(), s.map(|s| s.mean)));
+        }
+        if let (Some((a, b)), Some(name)) = (&spec.ratio, &ratio_name) {
+            let get = |c: &String| {
+                let mut k = r.clone();
+                k.push(c.clone());
+                cells.get(&k).map(|s| s.mean)
+            };
+            let ratio = match (get(a), get(b)) {
+                (Some(x), Some(y)) => Some(x / y),
+                _ => None,
+            };
+            line.push(ratio.map_or_else(|| "—".into(), fmt_ratio));
+            measured.push((r.clone(), name.clone(), ratio));
+        }
+        let _ = writeln!(md, "| {} |", line.join(" | "));
+    }
+    md.push('\n');
+
+    // Notes: what the cells are, and who was left out.
+    let mut note = if spec.std {
+        "Cells: mean ± std over seeds".to_string()
+    } else {
+        "Cells: mean over seeds".to_string()
+    };
+    match cells.n_range() {
+        Some((lo, hi)) if lo == hi => {
+            let _ = write!(note, " (n = {lo})");
+        }
+        Some((lo, hi)) => {
+            let _ = write!(note, " (n = {lo} to {hi})");
+        }
+        None => note = "No results for this table.".into(),
+    }
+    let epoch_note = match spec.query.epoch {
+        _ if spec.query.dims.contains(&Dim::Epoch) => String::new(),
+        EpochSel::Last => "; last epoch".into(),
+        EpochSel::Best => "; best epoch of each run".into(),
+        EpochSel::At(e) => format!("; epoch {e}"),
+    };
+    if cells.n_range().is_some() {
+        note.push_str(&epoch_note);
+        note.push('.');
+    }
+    let _ = writeln!(md, "_{note}_");
+    if !cells.excluded.is_empty() {
+        let failed = cells
+            .excluded
+            .iter()
+            .filter(|e| e.status != "missing")
+            .count();
+        let missing = cells.excluded.len() - failed;
+        let mut parts = Vec::new();
+        if failed > 0 {
+            parts.push(format!("{failed} failed or diverged"));
+        }
+        if missing > 0 {
+            parts.push(format!("{missing} not run yet"));
+        }
+        let _ = writeln!(
+            md,
+            "\n**Not averaged in:** {} of {} jobs ({}):\n",
+            cells.excluded.len(),
+            cells.excluded.len() + cells.included,
+            parts.join(", ")
+        );
+        for e in &cells.excluded {
+            match &e.error {
+                Some(err) => {
+                    let _ = writeln!(
+                        md,
+                        "- `{}`: {} ({})",
+                        e.label,
+                        e.status,
+                        err.replace('\n', " ")
+                    );
+                }
+                None => {
+                    let _ = writeln!(md, "- `{}`: {}", e.label, e.status);
+                }
+            }
+        }
+    }
+
+    // Expectations.
+    let mut checks = Vec::new();
+    for e in &spec.expect {
+        let mut hit = false;
+        for (r, c, m) in &measured {
+            let row_ok = e.row.as_ref().is_none_or(|x| r.last() == Some(x));
+            let col_ok = e.column.as_ref().is_none_or(|x| x == c);
+            if !(row_ok && col_ok) {
+                continue;
+            }
+            hit = true;
+            let pass = m.is_some_and(|m| (m - e.value).abs() <= e.tol + e.rel_tol * e.value.abs());
+            checks.push(Check {
+                table: spec.title.clone(),
+                row: r.join(", "),
+                column: c.clone(),
+                measured: *m,
+                expect: e.clone(),
+                pass,
+            });
+        }
+        if !hit {
+            checks.push(Check {
+                table: spec.title.clone(),
+                row: e.row.clone().unwrap_or_else(|| "*".into()),
+                column: e.column.clone().unwrap_or_else(|| "*".into()),
+                measured: None,
+                expect: e.clone(),
+                pass: false,
+            });
+        }
+    }
+    if !checks.is_empty() {
+        let passed = checks.iter().filter(|c| c.pass).count();
+        let _ = writeln!(
+            md,
+            "\n**Expectations:** {passed} of {} pass.\n",
+            checks.len()
+        );
+        let _ = writeln!(
+            md,
+            "| row | column | measured | expected | tolerance | result | source |"
+        );
+        let _ = writeln!(md, "| --- | --- | ---: | ---: | --- | --- | --- |");
+        for c in &checks {
+            let is_ratio = ratio_name.as_deref() == Some(c.column.as_str());
+            let value = spec
+                .query
+                .values
+                .iter()
+                .find(|v| v.name == c.column || c.row.ends_with(v.name.as_str()))
+                .map(|v| v.name.as_str());
+            let (format, digits) = format_for(spec, value);
+            let f = |v: f64| {
+                if is_ratio {
+                    fmt_ratio(v)
+                } else {
+                    fmt_value(v, format, digits)
+                }
+            };
+            let mut tol = Vec::new();
+            if c.expect.tol > 0.0 || c.expect.rel_tol == 0.0 {
+                let t = if is_ratio || format != NumFormat::Percent {
+                    format!("{}", c.expect.tol)
+                } else {
+                    fmt_tol(c.expect.tol)
+                };
+                tol.push(format!("± {t}"));
+            }
+            if c.expect.rel_tol > 0.0 {
+                tol.push(format!("± {}% rel.", c.expect.rel_tol * 100.0));
+            }
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                c.row,
+                c.column,
+                c.measured.map_or_else(|| "no data".into(), f),
+                f(c.expect.value),
+                tol.join(" + "),
+                if c.pass { "pass" } else { "**FAIL**" },
+                c.expect.source
+            );
+        }
+    }
+    Rendered {
+        markdown: md,
+        checks,
+    }
+}
+
+fn fmt_tol(t: f64) -> String {
+    format!("{}%", (t * 100.0 * 1e9).round() / 1e9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(fmt_value(0.97812, NumFormat::Percent, 2), "97.81%");
+        assert_eq!(fmt_value(0.0312, NumFormat::Fixed, 3), "0.031");
+        assert_eq!(fmt_value(0.002451, NumFormat::Scientific, 2), "2.45e-3");
+        assert_eq!(fmt_ratio(204.2), "204×");
+        assert_eq!(fmt_ratio(4.17), "4.17×");
+    }
+}

@@ -1,0 +1,510 @@
+//! The report on a small fixture results set, built here from the plan of a
+//! fixture sweep (no training): snapshot tests of every table kind, every
+//! chart kind rendered to SVG and PNG of the declared size, `--check` passing
+//! and failing, and the README block replaced with nothing outside changed.
+
+use std::path::{Path, PathBuf};
+
+use actsweep::config;
+use actsweep::config::job::Record;
+use actsweep::plan::Plan;
+use actsweep::report::results::{BoundaryPoint, Metric, Run};
+use actsweep::report::{self, Results};
+use assert_cmd::Command;
+
+const BASE: &str = r#"
+name = "fixture"
+description = "A fixture sweep for report tests."
+
+[defaults]
+dataset = { name = "xor", samples = 200 }
+depth = 2
+width = 4
+epochs = 3
+seeds = 3
+
+[experiments.cmp]
+grid.activation = ["relu", "linear"]
+grid.depth = [2, 3]
+
+[experiments.moons]
+dataset = { name = "two_moons", samples = 200 }
+grid.activation = ["relu", "linear"]
+seeds = 1
+record = ["decision_boundary"]
+"#;
+
+const TABLES: &str = r#"
+[[tables]]
+experiment = "cmp"
+title = "Accuracy and loss (percent, metric columns)"
+rows = "activation"
+columns = "metric"
+value = ["train_acc", "test_acc", "train_loss"]
+format = "percent"
+filter = { depth = 2 }
+
+[[tables]]
+experiment = "cmp"
+title = "Test loss by depth (fixed, axis columns)"
+rows = "depth"
+columns = "activation"
+value = "test_loss"
+digits = 3
+
+[[tables]]
+experiment = "cmp"
+title = "Gradient norms at epoch 2 (scientific, ratio)"
+rows = "layer"
+columns = "activation"
+value = "grad_norm"
+epoch = 2
+format = "scientific"
+ratio = ["relu", "linear"]
+filter = { depth = 3 }
+
+[[tables]]
+experiment = "cmp"
+title = "Test accuracy per epoch (mean only)"
+rows = "epoch"
+columns = "activation"
+value = "test_acc"
+std = false
+format = "percent"
+digits = 1
+filter = { depth = 2 }
+
+[[tables]]
+experiment = "cmp"
+title = "Best test accuracy (every axis)"
+rows = "activation"
+value = "test_acc"
+epoch = "best"
+format = "percent"
+"#;
+
+const CHARTS: &str = r#"
+[[charts]]
+kind = "line"
+experiment = "cmp"
+x = "depth"
+y = "test_acc"
+series = "activation"
+width = 640
+height = 400
+
+[[charts]]
+kind = "line"
+experiment = "cmp"
+file = "cmp_epochs"
+x = "epoch"
+y = "test_loss"
+band = "ci95"
+log_y = true
+filter = { depth = 2 }
+
+[[charts]]
+kind = "bar"
+experiment = "cmp"
+x = "activation"
+series = "depth"
+y = "test_acc"
+width = 700
+height = 420
+
+[[charts]]
+kind = "curves"
+experiment = "cmp"
+metrics = ["train_loss", "test_loss"]
+panels = "activation"
+filter = { depth = 3 }
+
+[[charts]]
+kind = "layers"
+experiment = "cmp"
+y = "grad_norm_mean"
+filter = { depth = 3 }
+width = 900
+height = 360
+
+[[charts]]
+kind = "boundary"
+experiment = "moons"
+width = 820
+height = 400
+
+[[charts]]
+kind = "activations"
+activations = ["relu", "linear", "tanh"]
+width = 600
+height = 300
+"#;
+
+fn expect_block(value: f64) -> String {
+    format!(
+        r#"
+[[tables]]
+experiment = "cmp"
+title = "Checked"
+rows = "activation"
+columns = "metric"
+value = "test_acc"
+format = "percent"
+filter = {{ depth = 2 }}
+expect = [
+  {{ row = "relu", column = "test_acc", value = {value}, tol = 0.005, source = "fixture" }},
+  {{ row = "linear", value = 0.895, rel_tol = 0.01 }},
+]
+"#
+    )
+}
+
+fn activation_base(a: &str) -> f64 {
+    if a == "relu" {
+        0.97
+    } else {
+        0.92
+    }
+}
+
+/// Fixture results for every planned job: accuracy rises over epochs, ReLU
+/// above linear, deeper slightly worse, seeds spread by 0.002; one linear job
+/// diverged.
+fn results_for(plan: &Plan) -> Results {
+    let mut r = Results::default();
+    for job in &plan.jobs {
+        let axes: std::collections::BTreeMap<String, String> = job
+            .axes
+            .iter()
+            .filter(|(k, _)| k != "seed")
+            .cloned()
+            .collect();
+        let act = axes.get("activation").cloned().unwrap_or_default();
+        let depth = job.config.depth as f64;
+        let seed = job.config.seed as f64;
+        let diverged = job.experiment == "cmp" && act == "linear" && depth == 3.0 && seed == 2.0;
+        r.runs.push(Run {
+            job_id: job.id.clone(),
+            experiment: job.experiment.clone(),
+            label: job.label.clone(),
+            seed: seed as i64,
+            axes,
+            status: if diverged { "diverged" } else { "ok" }.into(),
+            error: diverged.then(|| "loss became NaN in epoch 2".to_string()),
+            epochs_completed: if diverged { 1 } else { 3 },
+        });
+        let last = if diverged { 1 } else { 3 };
+        for epoch in 0..=last {
+            let acc = activation_base(&act) - 0.01 * (depth - 2.0) - 0.1 / (epoch as f64 + 1.0)
+                + 0.002 * seed;
+            for (split, shift) in [("train", 0.01), ("test", 0.0)] {
+                let a = acc + shift;
+                for (metric, v) in [("accuracy", a), ("loss", 1.0 - a)] {
+                    r.metrics.push(Metric {
+                        job_id: job.id.clone(),
+                        epoch,
+                        split: Some(split.into()),
+                        layer: None,
+                        metric: metric.into(),
+                        value: v,
+                    });
+                }
+            }
+            if epoch >= 1 {
+                for layer in 1..=job.config.depth as u32 {
+                    let scale = if act == "relu" { 1e-3 } else { 1e-5 };
+                    r.metrics.push(Metric {
+                        job_id: job.id.clone(),
+                        epoch,
+                        split: None,
+                        layer: Some(layer),
+                        metric: "grad_norm_mean".into(),
+                        value: scale * layer as f64 * (1.0 + 0.1 * seed) / epoch as f64,
+                    });
+                }
+            }
+        }
+        if job.config.record.contains(&Record::DecisionBoundary) {
+            for e in [0u32, 3] {
+                for i in 0..20 {
+                    for j in 0..20 {
+                        let x = -1.5 + 4.0 * i as f32 / 19.0;
+                        let y = -1.0 + 2.5 * j as f32 / 19.0;
+                        let v = if act == "relu" {
+                            1.0 / (1.0 + (-(4.0 * (y - 0.5 * (x * 2.0).sin()))).exp())
+                        } else {
+                            1.0 / (1.0 + (-(y - 0.2 * x)).exp())
+                        };
+                        r.boundaries.push(BoundaryPoint {
+                            job_id: job.id.clone(),
+                            epoch: e,
+                            x,
+                            y,
+                            value: v,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    r
+}
+
+/// Writes `sweep.toml` and its fixture results under `dir`.
+fn fixture(dir: &Path, text: &str) -> (config::Sweep, Plan, Results) {
+    let path = dir.join("sweep.toml");
+    std::fs::write(&path, text).unwrap();
+    let sweep = config::load(&path).unwrap();
+    let plan = Plan::new(&sweep).unwrap();
+    let results = results_for(&plan);
+    results
+        .write(&dir.join("results").join(&sweep.name))
+        .unwrap();
+    (sweep, plan, results)
+}
+
+fn png_size(path: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).unwrap();
+    assert!(bytes.len() > 1000, "{} is nearly empty", path.display());
+    assert_eq!(
+        &bytes[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        path.display()
+    );
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    (w, h)
+}
+
+#[test]
+fn every_table_kind_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sweep, plan, _) = fixture(dir.path(), &format!("{BASE}{TABLES}"));
+    // Through the disk: what `report` reads is what the fixture wrote.
+    let results = Results::read(&dir.path().join("results/fixture")).unwrap();
+    let tables = report::render_tables(&sweep, &plan, &results).unwrap();
+    assert_eq!(tables.len(), 5);
+    let names = [
+        "table_percent_metric_columns",
+        "table_fixed_axis_columns",
+        "table_scientific_ratio",
+        "table_epoch_rows_mean_only",
+        "table_best_epoch_extra_axis",
+    ];
+    for (t, name) in tables.iter().zip(names) {
+        insta::assert_snapshot!(name, t.markdown);
+    }
+}
+
+#[test]
+fn default_report_without_tables_or_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sweep, plan, results) = fixture(dir.path(), BASE);
+    let tables = report::render_tables(&sweep, &plan, &results).unwrap();
+    let all: Vec<&str> = tables.iter().map(|t| t.markdown.as_str()).collect();
+    insta::assert_snapshot!("default_tables", all.join("\n"));
+    let out = report::write(&sweep, &plan, &results, &dir.path().join("report"), None).unwrap();
+    assert_eq!(out.tables, 2);
+    for name in ["cmp_curves.png", "moons_curves.png"] {
+        assert_eq!(png_size(&dir.path().join("report").join(name)), (800, 500));
+    }
+}
+
+#[test]
+fn every_chart_kind_renders_at_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sweep, plan, results) = fixture(dir.path(), &format!("{BASE}{CHARTS}"));
+    let rdir = dir.path().join("report");
+    let out = report::write(&sweep, &plan, &results, &rdir, None).unwrap();
+    let expected = [
+        ("cmp_line", (640, 400)),
+        ("cmp_epochs", (800, 500)),
+        ("cmp_bar", (700, 420)),
+        ("cmp_curves", (800, 500)),
+        ("cmp_layers", (900, 360)),
+        ("moons_boundary", (820, 400)),
+        ("sweep_activations", (600, 300)),
+    ];
+    assert_eq!(out.charts.len(), 2 * expected.len());
+    for (file, size) in expected {
+        assert_eq!(png_size(&rdir.join(format!("{file}.png"))), size, "{file}");
+        let svg = std::fs::read_to_string(rdir.join(format!("{file}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.len() > 500, "{file}.svg");
+    }
+    let md = std::fs::read_to_string(rdir.join("REPORT.md")).unwrap();
+    assert!(
+        md.contains("![cmp: test_acc by depth](cmp_line.png)"),
+        "{md}"
+    );
+    // To look at the charts: ACTSWEEP_KEEP_REPORT=/some/dir cargo nextest run --test report
+    if let Ok(keep) = std::env::var("ACTSWEEP_KEEP_REPORT") {
+        std::fs::create_dir_all(&keep).unwrap();
+        for e in std::fs::read_dir(&rdir).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, Path::new(&keep).join(p.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn an_unknown_metric_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{BASE}\n[[tables]]\nexperiment = \"cmp\"\nrows = \"activation\"\nvalue = \"test_acc_typo\"\n"
+    );
+    let (sweep, plan, results) = fixture(dir.path(), &text);
+    let e = report::render_tables(&sweep, &plan, &results).unwrap_err();
+    assert!(e.is_user());
+    let msg = e.to_string();
+    assert!(
+        msg.contains("no metric `test_acc_typo`") && msg.contains("test_acc"),
+        "{msg}"
+    );
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn actsweep(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("actsweep").unwrap();
+    c.env_remove("RUST_LOG").current_dir(dir);
+    c
+}
+
+#[test]
+fn check_passes_on_a_passing_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    // relu depth 2, last epoch: 0.97 - 0.025 + mean seed shift 0.002 = 0.947.
+    fixture(dir.path(), &format!("{BASE}{}", expect_block(0.947)));
+    let out = actsweep(dir.path())
+        .args(["report", "sweep.toml", "--check"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("expectations: 2 of 2 pass"), "{stdout}");
+    let md = std::fs::read_to_string(dir.path().join("results/fixture/report/REPORT.md")).unwrap();
+    assert!(
+        md.contains("**Expectations: 2 of 2 pass (all pass).**"),
+        "{md}"
+    );
+}
+
+#[test]
+fn check_fails_on_a_failing_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    fixture(dir.path(), &format!("{BASE}{}", expect_block(0.5)));
+    let out = actsweep(dir.path())
+        .args(["report", "sweep.toml", "--check"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL Checked [relu / test_acc]"),
+        "{stdout}"
+    );
+    // Without --check the report is written and the exit code is 0.
+    let out = actsweep(dir.path())
+        .args(["report", "sweep.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let md = std::fs::read_to_string(dir.path().join("results/fixture/report/REPORT.md")).unwrap();
+    assert!(
+        md.contains("| relu | test_acc | 94.70% | 50.00% | ± 0.5% | **FAIL** | fixture |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn readme_block_is_replaced_and_nothing_else_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    fixture(dir.path(), &format!("{BASE}{}", expect_block(0.947)));
+    let before = "# Title\n\nIntro text.\n\n<!-- actsweep:begin fixture -->\nstale table\n<!-- actsweep:end fixture -->\n\n## After\n\ntrailing text, no newline";
+    let readme = dir.path().join("README.md");
+    std::fs::write(&readme, before).unwrap();
+    let out = actsweep(dir.path())
+        .args(["report", "sweep.toml", "--readme", "README.md"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = std::fs::read_to_string(&readme).unwrap();
+    let begin = "<!-- actsweep:begin fixture -->";
+    let end = "<!-- actsweep:end fixture -->";
+    let (head, rest) = after.split_once(begin).unwrap();
+    let (block, tail) = rest.split_once(end).unwrap();
+    assert_eq!(head, "# Title\n\nIntro text.\n\n");
+    assert_eq!(tail, "\n\n## After\n\ntrailing text, no newline");
+    assert!(!block.contains("stale table"));
+    assert!(
+        block.contains("### Checked") && block.contains("| relu |"),
+        "{block}"
+    );
+    // Running again changes nothing.
+    actsweep(dir.path())
+        .args(["report", "sweep.toml", "--readme", "README.md"])
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(&readme).unwrap(), after);
+}
+
+#[test]
+fn missing_markers_and_missing_results_are_user_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    fixture(dir.path(), BASE);
+    std::fs::write(dir.path().join("README.md"), "# no markers\n").unwrap();
+    let out = actsweep(dir.path())
+        .args(["report", "sweep.toml", "--readme", "README.md"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("<!-- actsweep:begin fixture -->"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("README.md")).unwrap(),
+        "# no markers\n"
+    );
+
+    let out = actsweep(dir.path())
+        .args(["report", "sweep.toml", "--out", "elsewhere"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("runs.parquet not found"), "{stderr}");
+}
+
+#[test]
+fn project_sweep_files_resolve_their_tables_and_charts() {
+    // Every declared table and chart of the project's sweep files resolves
+    // (names, formats, epochs, sizes) against its experiment's axes.
+    let mut files = vec![root().join("experiments.toml")];
+    for e in std::fs::read_dir(root().join("sweeps")).unwrap() {
+        files.push(e.unwrap().path());
+    }
+    for f in files {
+        let sweep = config::load(&f).unwrap();
+        let plan = Plan::new(&sweep).unwrap();
+        let results = Results::default();
+        let ctx = report::cells::Context::new(&plan, &results);
+        report::table_specs(&sweep, &ctx).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        report::chart_specs(&sweep, &ctx).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+    }
+}
