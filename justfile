@@ -39,3 +39,4 @@ bench:
 lint:
     cargo fmt --all -- --check
     cargo clippy --all-targets -- -D warnings
+    cargo check --features cuda --lib
