@@ -168,6 +168,8 @@ fn report_cmd(args: ReportArgs) -> anyhow::Result<ExitCode> {
     };
     let outcome = match crate::report::run(&sweep, &plan, &opts) {
         Ok(o) => o,
+        // Rendered with file, line, column and caret, like any sweep-file error.
+        Err(crate::report::ReportError::Config(c)) => return Err(c.into()),
         Err(e) if e.is_user() => return Err(UserError(e.to_string()).into()),
         Err(e) => return Err(e.into()),
     };

@@ -492,6 +492,41 @@ fn missing_markers_and_missing_results_are_user_errors() {
 }
 
 #[test]
+fn a_misspelt_table_key_points_at_its_line_and_leaves_the_report_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    fixture(dir.path(), &format!("{BASE}{TABLES}"));
+    actsweep(dir.path())
+        .args(["report", "sweep.toml"])
+        .assert()
+        .success();
+    let report = dir.path().join("results/fixture/report/REPORT.md");
+    let before = std::fs::read_to_string(&report).unwrap();
+    // Same sweep (same plan and results), one table's rows misspelt.
+    let bad = format!(
+        "{BASE}{TABLES}\n[[tables]]\nexperiment = \"cmp\"\nrows = \"activaton\"\nvalue = \"test_acc\"\n"
+    );
+    std::fs::write(dir.path().join("sweep.toml"), &bad).unwrap();
+    let line = bad
+        .lines()
+        .position(|l| l == "rows = \"activaton\"")
+        .unwrap()
+        + 1;
+    let out = actsweep(dir.path())
+        .args(["report", "sweep.toml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("sweep.toml:{line}:8")), "{stderr}");
+    assert!(
+        stderr.contains("tables[") && stderr.contains("].rows"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `activation`?"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&report).unwrap(), before);
+}
+
+#[test]
 fn project_sweep_files_resolve_their_tables_and_charts() {
     // Every declared table and chart of the project's sweep files resolves
     // (names, formats, epochs, sizes) against its experiment's axes.

@@ -17,6 +17,7 @@ use polars::prelude::*;
 use super::results::{Metric, Results, Run};
 use super::stats::Summary;
 use super::ReportError;
+use crate::config::diag::{did_you_mean, Diagnostic};
 use crate::config::job::fmt_num;
 use crate::plan::{Job, Plan};
 
@@ -58,6 +59,22 @@ impl Dim {
         }
     }
 
+    /// [`Dim::parse`] for a key of a `[[tables]]`/`[[charts]]` entry: the
+    /// error points at the value in the file and suggests the nearest name.
+    pub fn parse_at(
+        s: &toml::Spanned<String>,
+        axes: &[String],
+        key: &str,
+    ) -> Result<Dim, Diagnostic> {
+        Dim::parse(s.get_ref(), axes).map_err(|m| {
+            let known = axes
+                .iter()
+                .map(String::as_str)
+                .chain(["layer", "epoch", "metric"]);
+            spec_error(key, m, Some(s)).help_opt(did_you_mean(s.get_ref(), known))
+        })
+    }
+
     /// The name shown in headers and legends.
     pub fn name(&self) -> &str {
         match self {
@@ -68,6 +85,16 @@ impl Dim {
             Dim::Experiment => "experiment",
         }
     }
+}
+
+/// A problem with one key of a `[[tables]]` or `[[charts]]` entry, located
+/// at that key's value in the sweep file when there is one.
+pub fn spec_error<T>(
+    key: &str,
+    message: impl Into<String>,
+    at: Option<&toml::Spanned<T>>,
+) -> Diagnostic {
+    Diagnostic::new(message, at.map(toml::Spanned::span)).key(key)
 }
 
 /// A value name as written in tables and charts: `<split>_<metric>` with

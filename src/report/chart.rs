@@ -17,10 +17,11 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::cells::{Cells, Context, Dim, EpochSel, Query, ValueName};
+use super::cells::{spec_error, Cells, Context, Dim, EpochSel, Query, ValueName};
 use super::stats::Summary;
 use super::table::filter_pairs;
 use super::ReportError;
+use crate::config::diag::Diagnostic;
 use crate::config::raw::RawChart;
 
 /// The six chart kinds.
@@ -122,15 +123,15 @@ pub struct ChartSpec {
 
 impl ChartSpec {
     /// Resolves a `[[charts]]` entry against the experiment's axes.
-    pub fn from_raw(c: &RawChart, axes: &[String]) -> Result<ChartSpec, String> {
-        let kind = ChartKind::parse(c.kind.get_ref())?;
+    pub fn from_raw(c: &RawChart, axes: &[String]) -> Result<ChartSpec, Diagnostic> {
+        let kind =
+            ChartKind::parse(c.kind.get_ref()).map_err(|m| spec_error("kind", m, Some(&c.kind)))?;
         let experiment = c.experiment.as_ref().map(|e| e.get_ref().clone());
         let has = |a: &str| axes.iter().any(|x| x == a);
-        let dim = |s: &Option<toml::Spanned<String>>| -> Result<Option<Dim>, String> {
-            s.as_ref()
-                .map(|s| Dim::parse(s.get_ref(), axes))
-                .transpose()
-        };
+        let dim =
+            |s: &Option<toml::Spanned<String>>, key: &str| -> Result<Option<Dim>, Diagnostic> {
+                s.as_ref().map(|s| Dim::parse_at(s, axes, key)).transpose()
+            };
         let default_axis = || {
             if has("activation") {
                 Some(Dim::Axis("activation".into()))
@@ -138,12 +139,12 @@ impl ChartSpec {
                 axes.first().map(|a| Dim::Axis(a.clone()))
             }
         };
-        let x = dim(&c.x)?.unwrap_or(match kind {
+        let x = dim(&c.x, "x")?.unwrap_or(match kind {
             ChartKind::Bar => default_axis().unwrap_or(Dim::Experiment),
             _ => Dim::Epoch,
         });
-        let mut series = dim(&c.series)?;
-        let mut panels = dim(&c.panels)?;
+        let mut series = dim(&c.series, "series")?;
+        let mut panels = dim(&c.panels, "panels")?;
         match kind {
             ChartKind::Line | ChartKind::Bar => {
                 if series.is_none() && c.series.is_none() {
@@ -159,7 +160,11 @@ impl ChartSpec {
             ChartKind::Activations => {}
         }
         if series.is_some() && series == Some(x.clone()) {
-            return Err(format!("x and series are both `{}`", x.name()));
+            return Err(spec_error(
+                "series",
+                format!("x and series are both `{}`", x.name()),
+                c.series.as_ref(),
+            ));
         }
         if panels.is_some()
             && (panels == series || panels == Some(x.clone()))
@@ -167,7 +172,11 @@ impl ChartSpec {
             && kind != ChartKind::Layers
             && kind != ChartKind::Boundary
         {
-            return Err("panels must differ from x and series".into());
+            return Err(spec_error(
+                "panels",
+                "panels must differ from x and series",
+                c.panels.as_ref(),
+            ));
         }
         let y_name =
             c.y.as_ref()
@@ -184,9 +193,16 @@ impl ChartSpec {
             None | Some("std") => Band::Std,
             Some("ci95") => Band::Ci95,
             Some("none") => Band::None,
-            Some(o) => return Err(format!("band `{o}` is not one of std, ci95, none")),
+            Some(o) => {
+                return Err(spec_error(
+                    "band",
+                    format!("band `{o}` is not one of std, ci95, none"),
+                    c.band.as_ref(),
+                ))
+            }
         };
-        let epoch = EpochSel::parse(c.epoch.as_ref().map(|e| e.get_ref()))?;
+        let epoch = EpochSel::parse(c.epoch.as_ref().map(|e| e.get_ref()))
+            .map_err(|m| spec_error("epoch", m, c.epoch.as_ref()))?;
         let metrics: Vec<ValueName> = c
             .metrics
             .clone()
@@ -194,13 +210,14 @@ impl ChartSpec {
             .iter()
             .map(|m| ValueName::parse(m))
             .collect();
-        let px = |v: &Option<toml::Spanned<i64>>, d: u32, what: &str| -> Result<u32, String> {
+        let px = |v: &Option<toml::Spanned<i64>>, d: u32, what: &str| -> Result<u32, Diagnostic> {
             match v {
                 None => Ok(d),
                 Some(v) if (100..=8000).contains(v.get_ref()) => Ok(*v.get_ref() as u32),
-                Some(v) => Err(format!(
-                    "{what} must be 100 to 8000 pixels, not {}",
-                    v.get_ref()
+                Some(v) => Err(spec_error(
+                    what,
+                    format!("{what} must be 100 to 8000 pixels, not {}", v.get_ref()),
+                    Some(v),
                 )),
             }
         };
@@ -214,9 +231,11 @@ impl ChartSpec {
                 .chars()
                 .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
         {
-            return Err(format!(
-                "file `{file}` may only use letters, digits, `-`, `_` and `.`"
-            ));
+            return Err(Diagnostic::new(
+                format!("file `{file}` may only use letters, digits, `-`, `_` and `.`"),
+                None,
+            )
+            .key("file"));
         }
         let title = c.title.clone().unwrap_or_else(|| match kind {
             ChartKind::Line | ChartKind::Bar => format!("{stem}: {} by {}", y.name, x.name()),

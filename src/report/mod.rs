@@ -23,6 +23,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::activation::plot::PlotError;
+use crate::config::diag::{ConfigError, Diagnostic};
 use crate::config::raw::{RawChart, RawTable};
 use crate::config::Sweep;
 use crate::data::DataError;
@@ -42,6 +43,9 @@ pub enum ReportError {
     /// A table or chart asks for something the sweep or its results do not have.
     #[error("{0}")]
     Spec(String),
+    /// A declared `[[tables]]` or `[[charts]]` entry is wrong, with its place in the file.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// Aggregation failed.
     #[error("aggregating results: {0}")]
     Polars(#[from] polars::prelude::PolarsError),
@@ -93,6 +97,7 @@ impl ReportError {
             self,
             ReportError::Results(ResultsError::Missing(_))
                 | ReportError::Spec(_)
+                | ReportError::Config(_)
                 | ReportError::Readme { .. }
         )
     }
@@ -140,28 +145,45 @@ pub fn run(sweep: &Sweep, plan: &Plan, opts: &Options) -> Result<Outcome, Report
     )
 }
 
+/// A table or chart that does not resolve: for an entry of the sweep file, a
+/// [`ConfigError`] naming the file, the key, its line and column; for a
+/// default entry (no place in the file), a plain message.
+fn spec_failure(sweep: &Sweep, declared: bool, entry: &str, mut d: Diagnostic) -> ReportError {
+    let key = match &d.key {
+        Some(k) => format!("{entry}.{k}"),
+        None => entry.to_string(),
+    };
+    if !declared {
+        return ReportError::Spec(format!("{}: default {key}: {}", sweep.file, d.message));
+    }
+    d.key = Some(key);
+    ReportError::Config(ConfigError::single(&sweep.file, sweep.text.clone(), d))
+}
+
 /// The tables of the report, resolved: declared ones, or the defaults.
 pub fn table_specs(sweep: &Sweep, ctx: &Context) -> Result<Vec<TableSpec>, ReportError> {
-    let raws: Vec<RawTable> = if sweep.tables.is_empty() && sweep.charts.is_empty() {
-        default_tables(ctx)?
-    } else {
+    let declared = !(sweep.tables.is_empty() && sweep.charts.is_empty());
+    let raws: Vec<RawTable> = if declared {
         sweep.tables.iter().map(|t| t.get_ref().clone()).collect()
+    } else {
+        default_tables(ctx)?
     };
     raws.iter()
         .enumerate()
         .map(|(i, t)| {
             TableSpec::from_raw(t, &ctx.axes(t.experiment.get_ref()))
-                .map_err(|m| ReportError::Spec(format!("{}: tables[{i}]: {m}", sweep.file)))
+                .map_err(|d| spec_failure(sweep, declared, &format!("tables[{i}]"), d))
         })
         .collect()
 }
 
 /// The charts of the report, resolved: declared ones, or the defaults.
 pub fn chart_specs(sweep: &Sweep, ctx: &Context) -> Result<Vec<ChartSpec>, ReportError> {
-    let raws: Vec<RawChart> = if sweep.tables.is_empty() && sweep.charts.is_empty() {
-        default_charts(ctx)?
-    } else {
+    let declared = !(sweep.tables.is_empty() && sweep.charts.is_empty());
+    let raws: Vec<RawChart> = if declared {
         sweep.charts.iter().map(|c| c.get_ref().clone()).collect()
+    } else {
+        default_charts(ctx)?
     };
     let mut specs: Vec<ChartSpec> = Vec::new();
     for (i, c) in raws.iter().enumerate() {
@@ -171,7 +193,7 @@ pub fn chart_specs(sweep: &Sweep, ctx: &Context) -> Result<Vec<ChartSpec>, Repor
             .map(|e| ctx.axes(e.get_ref()))
             .unwrap_or_default();
         let mut s = ChartSpec::from_raw(c, &axes)
-            .map_err(|m| ReportError::Spec(format!("{}: charts[{i}]: {m}", sweep.file)))?;
+            .map_err(|d| spec_failure(sweep, declared, &format!("charts[{i}]"), d))?;
         // Two charts of one kind on one experiment get distinct files.
         let base = s.file.clone();
         let mut k = 2;

@@ -5,8 +5,9 @@
 
 use std::fmt::Write as _;
 
-use super::cells::{value_label, Cells, Dim, EpochSel, Query, ValueName};
+use super::cells::{spec_error, value_label, Cells, Dim, EpochSel, Query, ValueName};
 use super::stats::Summary;
+use crate::config::diag::Diagnostic;
 use crate::config::raw::RawTable;
 
 /// How numbers are written.
@@ -58,15 +59,19 @@ pub struct TableSpec {
 
 impl TableSpec {
     /// Resolves a `[[tables]]` entry against the experiment's axes.
-    pub fn from_raw(t: &RawTable, axes: &[String]) -> Result<TableSpec, String> {
+    pub fn from_raw(t: &RawTable, axes: &[String]) -> Result<TableSpec, Diagnostic> {
         let exp = t.experiment.get_ref().clone();
-        let rows = Dim::parse(t.rows.get_ref(), axes)?;
+        let rows = Dim::parse_at(&t.rows, axes, "rows")?;
         let columns = match &t.columns {
-            Some(c) => Dim::parse(c.get_ref(), axes)?,
+            Some(c) => Dim::parse_at(c, axes, "columns")?,
             None => Dim::Metric,
         };
         if rows == columns {
-            return Err(format!("rows and columns are both `{}`", rows.name()));
+            return Err(spec_error(
+                "columns",
+                format!("rows and columns are both `{}`", rows.name()),
+                t.columns.as_ref(),
+            ));
         }
         let values: Vec<ValueName> = t
             .value
@@ -76,25 +81,42 @@ impl TableSpec {
             .map(|v| ValueName::parse(v))
             .collect();
         if values.is_empty() {
-            return Err("`value` names no metric".into());
+            return Err(spec_error(
+                "value",
+                "`value` names no metric",
+                Some(&t.value),
+            ));
         }
         if values.len() > 1 && rows != Dim::Metric && columns != Dim::Metric {
-            return Err("several values need `metric` as rows or columns".into());
+            return Err(spec_error(
+                "value",
+                "several values need `metric` as rows or columns",
+                Some(&t.value),
+            ));
         }
-        let epoch = EpochSel::parse(t.epoch.as_ref().map(|e| e.get_ref()))?;
+        let epoch = EpochSel::parse(t.epoch.as_ref().map(|e| e.get_ref()))
+            .map_err(|m| spec_error("epoch", m, t.epoch.as_ref()))?;
         let format = match t.format.as_ref().map(|f| f.get_ref().as_str()) {
             None | Some("fixed") => NumFormat::Fixed,
             Some("percent") => NumFormat::Percent,
             Some("scientific") => NumFormat::Scientific,
             Some(other) => {
-                return Err(format!(
-                    "format `{other}` is not one of percent, fixed, scientific"
+                return Err(spec_error(
+                    "format",
+                    format!("format `{other}` is not one of percent, fixed, scientific"),
+                    t.format.as_ref(),
                 ))
             }
         };
         let digits = match &t.digits {
             Some(d) if (0..=12).contains(d.get_ref()) => *d.get_ref() as usize,
-            Some(d) => return Err(format!("digits must be 0 to 12, not {}", d.get_ref())),
+            Some(d) => {
+                return Err(spec_error(
+                    "digits",
+                    format!("digits must be 0 to 12, not {}", d.get_ref()),
+                    Some(d),
+                ))
+            }
             None if format == NumFormat::Fixed => 4,
             None => 2,
         };
@@ -102,15 +124,25 @@ impl TableSpec {
             None => None,
             Some(r) => match r.get_ref().as_slice() {
                 [a, b] => Some((a.clone(), b.clone())),
-                _ => return Err("ratio must name two column labels: [\"a\", \"b\"]".into()),
+                _ => {
+                    return Err(spec_error(
+                        "ratio",
+                        "ratio must name two column labels: [\"a\", \"b\"]",
+                        Some(r),
+                    ))
+                }
             },
         };
         let filter = filter_pairs(t.filter.as_ref().map(|f| f.get_ref()));
         let mut expect = Vec::new();
-        for e in &t.expect {
-            let e = e.get_ref();
+        for spanned in &t.expect {
+            let e = spanned.get_ref();
             if e.tol.is_none() && e.rel_tol.is_none() {
-                return Err("an `expect` entry needs `tol` or `rel_tol`".into());
+                return Err(spec_error(
+                    "expect",
+                    "an `expect` entry needs `tol` or `rel_tol`",
+                    Some(spanned),
+                ));
             }
             expect.push(Expect {
                 row: e.row.as_ref().map(value_label),
