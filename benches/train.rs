@@ -14,13 +14,19 @@ use std::process::Command;
 use std::time::Instant;
 
 use actsweep::config::job::JobConfig;
+use actsweep::config::Sweep;
 use actsweep::plan::Plan;
 use actsweep::{data, train};
 
-fn job(toml: &str) -> JobConfig {
+/// A sweep given as text, parsed and planned.
+fn plan_of(toml: &str) -> (Sweep, Plan) {
     let sweep = actsweep::config::parse("bench.toml", "bench", toml).expect("bench sweep parses");
-    let mut plan = Plan::new(&sweep).expect("bench sweep plans");
-    plan.jobs.remove(0).config
+    let plan = Plan::new(&sweep).expect("bench sweep plans");
+    (sweep, plan)
+}
+
+fn job(toml: &str) -> JobConfig {
+    plan_of(toml).1.jobs.remove(0).config
 }
 
 fn mnist_job(epochs: usize, seed: u64) -> JobConfig {
@@ -136,12 +142,10 @@ fn rss() {
     }
 }
 
-/// Runs a sweep (given as text) through the runner into a fresh folder.
-fn run_sweep(text: &str, jobs: usize) -> actsweep::run::Summary {
+/// Runs a planned sweep through the runner into a fresh folder.
+fn run_sweep(sweep: &Sweep, plan: &Plan, jobs: usize) -> actsweep::run::Summary {
     let dir = std::env::temp_dir().join(format!("actsweep-bench-{}-{jobs}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let sweep = actsweep::config::parse("bench.toml", "bench", text).expect("bench sweep parses");
-    let plan = Plan::new(&sweep).expect("bench sweep plans");
     let all: Vec<&actsweep::plan::Job> = plan.jobs.iter().collect();
     let opts = actsweep::run::Options {
         out: dir.clone(),
@@ -150,7 +154,7 @@ fn run_sweep(text: &str, jobs: usize) -> actsweep::run::Summary {
         shard: None,
         progress: actsweep::run::ProgressMode::Quiet,
     };
-    let s = actsweep::run::run(&sweep, &plan, &all, &opts).expect("runner");
+    let s = actsweep::run::run(sweep, plan, &all, &opts).expect("runner");
     let _ = std::fs::remove_dir_all(&dir);
     s
 }
@@ -171,8 +175,9 @@ seeds = 8
 "#;
     // Load MNIST first (once per process), so neither timing includes it.
     let _ = data::load(&mnist_job(1, 0).dataset).expect("MNIST (set ACTSWEEP_DATA)");
-    let one = run_sweep(mnist, 1);
-    let two = run_sweep(mnist, 2);
+    let (sweep, plan) = plan_of(mnist);
+    let one = run_sweep(&sweep, &plan, 1);
+    let two = run_sweep(&sweep, &plan, 2);
     println!(
         "runner: 8 MNIST jobs x 1 epoch: --jobs 1 {} s, --jobs 2 {} s, speed-up {:.2}x",
         fmt(one.seconds),
@@ -193,10 +198,9 @@ seeds = 50
 grid.activation = ["tanh", "relu", "softsign", "linear"]
 "#;
     let t = Instant::now();
-    let sweep = actsweep::config::parse("bench.toml", "bench", xor).expect("parses");
-    let plan = Plan::new(&sweep).expect("plans");
+    let (sweep, plan) = plan_of(xor);
     let plan_s = t.elapsed().as_secs_f64();
-    let s = run_sweep(xor, 1);
+    let s = run_sweep(&sweep, &plan, 1);
     let total = s.seconds + plan_s;
     let n = plan.jobs.len() as f64;
     println!(

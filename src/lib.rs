@@ -17,9 +17,11 @@
 //! - [`run`]: the runner: parallel jobs, resume, shards, locks, progress.
 //! - [`results`]: the results store: atomic per-job files, merged Parquet tables.
 //! - [`report`]: aggregation over seeds, Markdown tables, charts, README block.
+//! - [`atomic`]: atomic file writes (temporary file, then rename).
 //! - [`cli`]: the command line; `main.rs` only calls [`cli::main`].
 
 pub mod activation;
+pub mod atomic;
 pub mod cli;
 pub mod config;
 pub mod data;

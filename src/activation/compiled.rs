@@ -219,18 +219,26 @@ impl Compiled {
     }
 }
 
+/// An activation named `t` from a formula, fixed parameters and the names
+/// of the learnable ones (for unit tests here and in the engine).
+#[cfg(test)]
+pub(crate) fn test_config(
+    formula: &str,
+    params: &[(&str, f64)],
+    learnable: &[&str],
+) -> ActivationConfig {
+    ActivationConfig {
+        name: "t".into(),
+        formula: formula.into(),
+        params: params.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        learnable: learnable.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_config as cfg;
     use super::*;
-
-    fn cfg(formula: &str, params: &[(&str, f64)], learnable: &[&str]) -> ActivationConfig {
-        ActivationConfig {
-            name: "t".into(),
-            formula: formula.into(),
-            params: params.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-            learnable: learnable.iter().map(|s| s.to_string()).collect(),
-        }
-    }
 
     #[test]
     fn per_unit_parameters_follow_columns() {

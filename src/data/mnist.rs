@@ -27,7 +27,7 @@
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -524,7 +524,7 @@ fn download_missing(dir: &Path, mirrors: &[String], tried: &mut Vec<String>) -> 
                     .map_err(|e| e.to_string())
                     .and_then(|()| {
                         let target = dir.join(format!("{}.gz", m.name));
-                        write_atomic(&target, &body).map_err(|e| {
+                        crate::atomic::write(&target, &body).map_err(|e| {
                             format!("downloaded, but cannot write {}: {e}", target.display())
                         })
                     }),
@@ -549,29 +549,6 @@ fn download_missing(dir: &Path, mirrors: &[String], tried: &mut Vec<String>) -> 
 async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, reqwest::Error> {
     let resp = client.get(url).send().await?.error_for_status()?;
     Ok(resp.bytes().await?.to_vec())
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same
-/// directory, flushed to disk, then renamed over `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy());
-    let tmp = dir.join(format!(".{name}.{}.part", std::process::id()));
-    let result = write_then_rename(&tmp, path, bytes);
-    if result.is_err() {
-        // Best effort: the error that matters is the one returned.
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut f = std::fs::File::create(tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(tmp, path)
 }
 
 /// Subsets and scales parsed MNIST as `config` asks.
@@ -638,6 +615,7 @@ pub fn pixel_mean_std(pixels: &[u8]) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     fn idx_labels(labels: &[u8]) -> Vec<u8> {
         let mut b = LABELS_MAGIC.to_be_bytes().to_vec();
@@ -755,16 +733,6 @@ mod tests {
         );
         assert_eq!(candidates(None, None).len(), 1);
         assert_eq!(candidates(None, Some(OsStr::new(""))).len(), 1);
-    }
-
-    #[test]
-    fn atomic_write_replaces_and_leaves_no_temp_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("f.gz");
-        write_atomic(&p, b"one").unwrap();
-        write_atomic(&p, b"two").unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -471,13 +471,10 @@ fn report_markdown(
     md.trim_end().to_string() + "\n"
 }
 
-/// Writes `text` to `path` through a temporary file and a rename.
+/// Writes `text` to `path` atomically (see [`crate::atomic`]).
 fn write_file(path: &Path, text: &str) -> Result<(), ReportError> {
-    let io = |source| ReportError::Io {
+    crate::atomic::write(path, text.as_bytes()).map_err(|source| ReportError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let tmp = path.with_extension("tmp~");
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    })
 }

@@ -18,7 +18,6 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -75,34 +74,12 @@ fn pl_err(path: &Path) -> impl FnOnce(PolarsError) -> ResultsError + '_ {
     }
 }
 
-/// Writes `path` atomically: `write` fills a temporary file in the same
-/// folder, which is flushed to disk and renamed over `path`.
+/// Writes `path` atomically (see [`crate::atomic`]), naming the file on failure.
 pub fn atomic_write(
     path: &Path,
     write: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> Result<(), ResultsError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        write(&mut f)?;
-        f.flush()?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(io_err("cannot write", path))
+    crate::atomic::write_with(path, write).map_err(io_err("cannot write", path))
 }
 
 /// Writes a table as Parquet, atomically.
@@ -237,11 +214,6 @@ impl ResultsDir {
 
     fn boundary_path(&self, id: &str) -> PathBuf {
         self.jobs_dir().join(format!("{id}.boundary.parquet"))
-    }
-
-    /// True when the job's record exists (the job is done).
-    pub fn is_done(&self, id: &str) -> bool {
-        self.record_path(id).is_file()
     }
 
     /// The recorded status of a done job; `None` when it is not done (or
@@ -544,19 +516,17 @@ pub fn runs_frame(records: &[&JobRecord]) -> PolarsResult<DataFrame> {
         ),
     ]);
     // Config columns: the union of every job's flattened fields.
-    let flats: Vec<BTreeMap<String, serde_json::Value>> = records
-        .iter()
-        .map(|r| r.config.flat().into_iter().collect())
-        .collect();
+    let flat: Vec<Vec<(String, serde_json::Value)>> =
+        records.iter().map(|r| r.config.flat()).collect();
     let mut keys: Vec<String> = Vec::new();
     let mut seen = BTreeSet::new();
-    for r in records {
-        for (k, _) in r.config.flat() {
-            if seen.insert(k.clone()) {
-                keys.push(k);
-            }
+    for (k, _) in flat.iter().flatten() {
+        if seen.insert(k.as_str()) {
+            keys.push(k.clone());
         }
     }
+    let flats: Vec<BTreeMap<String, serde_json::Value>> =
+        flat.iter().map(|f| f.iter().cloned().collect()).collect();
     for k in &keys {
         let vals: Vec<Option<&serde_json::Value>> = flats
             .iter()
@@ -627,20 +597,6 @@ mod tests {
         assert_eq!(rfc3339(0.0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(951_782_400.5), "2000-02-29T00:00:00.500Z");
         assert_eq!(rfc3339(1_795_435_200.0), "2026-11-23T12:00:00.000Z");
-    }
-
-    #[test]
-    fn atomic_write_leaves_no_temporary_on_failure() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.txt");
-        atomic_write(&p, |f| f.write_all(b"one")).unwrap();
-        let r = atomic_write(&p, |f| {
-            f.write_all(b"half")?;
-            Err(io::Error::other("killed"))
-        });
-        assert!(r.is_err());
-        assert_eq!(fs::read_to_string(&p).unwrap(), "one");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

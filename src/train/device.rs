@@ -201,18 +201,9 @@ fn cuda_available() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::job::ActivationConfig;
+    use crate::activation::compiled::test_config as cfg;
     use dfdx::tensor::{TensorFromVec, Trace};
     use dfdx::tensor_ops::{Backward, SumTo};
-
-    fn cfg(formula: &str, params: &[(&str, f64)], learnable: &[&str]) -> ActivationConfig {
-        ActivationConfig {
-            name: "t".into(),
-            formula: formula.into(),
-            params: params.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-            learnable: learnable.iter().map(|s| s.to_string()).collect(),
-        }
-    }
 
     #[test]
     fn host_route_matches_fused_op_values_and_gradients() {
