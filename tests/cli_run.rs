@@ -420,3 +420,62 @@ fn tables_have_the_documented_schema() {
         .unwrap()
         .contains("start"));
 }
+
+/// Regression: a finished job's results reached the disk only after every
+/// later job had trained (the runner's worker, waiting on polars' writer
+/// pool, stole the next job meanwhile), so a killed run lost them all. With
+/// one worker, the first job must be committed before the second starts.
+#[test]
+fn each_job_is_written_before_the_next_one_starts() {
+    let base = tempfile::tempdir().unwrap();
+    write_sweep(
+        base.path(),
+        &SWEEP
+            .replace("epochs = 30", "epochs = 300")
+            .replace("seeds = 3", "seeds = 1"),
+    );
+    let mut child = actsweep(base.path())
+        .args([
+            "run",
+            "sweep.toml",
+            "--jobs",
+            "1",
+            "--only",
+            "experiment=acts",
+            "-q",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let root = base.path().join("results/tiny");
+    let t0 = Instant::now();
+    loop {
+        let log = std::fs::read_to_string(root.join("run.log")).unwrap_or_default();
+        if log.matches("}: start").count() >= 2 {
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            panic!("the run ended before a second job started:\n{log}");
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no second job:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let records = std::fs::read_dir(root.join("jobs"))
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            let name = name.to_string_lossy();
+            name.ends_with(".json") && !name.starts_with('.')
+        })
+        .count();
+    assert!(
+        records >= 1,
+        "the first job was not committed before the second started"
+    );
+}

@@ -208,14 +208,25 @@ pub fn run(
     pool.install(|| {
         todo.par_iter().with_max_len(1).for_each(|job| {
             let index = position[job.id.as_str()] as u32;
-            let (record, metrics, boundary) = run_job(job, index, commit.as_deref(), &progress);
-            match dir.write_job(&record, &metrics, &boundary) {
-                Ok(()) => {}
-                Err(e) => {
-                    tracing::error!("{}: cannot write results: {e}", job.label);
-                    let mut w = write_error.lock().unwrap_or_else(|e| e.into_inner());
-                    w.get_or_insert(e);
-                }
+            // Train *and write* on a plain thread that this worker joins.
+            // The job's engine and polars' Parquet writer use rayon pools of
+            // their own; a runner worker that waits on another pool steals
+            // further jobs from this one meanwhile, so each finished job's
+            // results sat unwritten on the stack until every later job had
+            // trained. Joining a plain thread just blocks.
+            let one = || {
+                let (record, metrics, boundary) = run_job(job, index, commit.as_deref(), &progress);
+                let written = dir.write_job(&record, &metrics, &boundary);
+                (record, written)
+            };
+            let (record, written) = match std::thread::scope(|s| s.spawn(one).join()) {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            if let Err(e) = written {
+                tracing::error!("{}: cannot write results: {e}", job.label);
+                let mut w = write_error.lock().unwrap_or_else(|e| e.into_inner());
+                w.get_or_insert(e);
             }
             progress.job_done(&record);
             outcomes
