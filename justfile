@@ -11,13 +11,34 @@ export ACTSWEEP_DATA := env_var_or_default("ACTSWEEP_DATA", if path_exists(justf
 default:
     @just --list
 
-# Train a sweep file, then write its report (tables, charts, REPORT.md). The
-# report is written even when some jobs failed (it lists them); the exit code
-# is then run's.
+# The report is written even when some jobs failed (it lists them); the exit
+# code is then run's.
+# Train a sweep file, then write its report (tables, charts, REPORT.md).
 sweep FILE="experiments.toml" *ARGS:
     cargo build --release --quiet
     status=0; ./target/release/actsweep run {{FILE}} {{ARGS}} || status=$?; \
     if [ "$status" -le 1 ]; then ./target/release/actsweep report {{FILE}}; fi; exit $status
+
+# Trains each sweep file, writes its report, puts its tables into README.md
+# (between its actsweep markers) and copies the README's charts to
+# docs/img/. Goes on past failed jobs; exits 1 if any failed.
+# Reproduce every seed study: all sweeps, their reports, the README tables and charts.
+reproduce:
+    cargo build --release --quiet
+    status=0; \
+    for f in experiments.toml sweeps/xor_gradient_flow.toml sweeps/identity_dead_relu.toml \
+             sweeps/activation_zoo.toml sweeps/dead_neurons.toml; do \
+        ./target/release/actsweep run "$f" || status=1; \
+        ./target/release/actsweep report "$f" --readme README.md || status=1; \
+    done; \
+    mkdir -p docs/img; \
+    for c in relu-experiment/depth_sweep_line relu-experiment/gradient_norms_layers \
+             relu-experiment/activation_comparison_bar relu-experiment/two_moons_boundary \
+             xor_gradient_flow/accuracy_comparison xor_gradient_flow/accuracy_zoomed \
+             activation_zoo/zoo_bar dead_neurons/learning_rate_line; do \
+        cp "results/${c%%/*}/report/${c#*/}.png" "docs/img/${c%%/*}-${c#*/}.png" || status=1; \
+    done; \
+    exit $status
 
 # Write the report of a sweep's results: results/<name>/report/ (add --check, --readme README.md).
 report FILE="experiments.toml" *ARGS:

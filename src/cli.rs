@@ -374,6 +374,12 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
 pub fn load_plan(file: &std::path::Path) -> anyhow::Result<(config::Sweep, Plan)> {
     let sweep = config::load(file)?;
     let plan = Plan::new(&sweep)?;
+    match crate::report::check_specs(&sweep, &plan) {
+        Ok(()) => {}
+        Err(crate::report::ReportError::Config(c)) => return Err(c.into()),
+        Err(e) if e.is_user() => return Err(UserError(e.to_string()).into()),
+        Err(e) => return Err(e.into()),
+    }
     tracing::info!(jobs = plan.jobs.len(), "planned {}", file.display());
     Ok((sweep, plan))
 }

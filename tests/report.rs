@@ -451,7 +451,7 @@ fn readme_block_is_replaced_and_nothing_else_changes() {
     assert_eq!(tail, "\n\n## After\n\ntrailing text, no newline");
     assert!(!block.contains("stale table"));
     assert!(
-        block.contains("### Checked") && block.contains("| relu |"),
+        block.contains("\n#### Checked\n") && block.contains("| relu |"),
         "{block}"
     );
     // Running again changes nothing.
@@ -542,4 +542,59 @@ fn project_sweep_files_resolve_their_tables_and_charts() {
         report::table_specs(&sweep, &ctx).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         report::chart_specs(&sweep, &ctx).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
     }
+}
+
+#[test]
+fn a_filter_list_keeps_jobs_matching_any_of_its_values() {
+    let table = |filter: &str| {
+        format!(
+            r#"{BASE}
+[[tables]]
+experiment = "cmp"
+title = "Filtered"
+rows = "depth"
+columns = "activation"
+value = "test_loss"
+{filter}
+"#
+        )
+    };
+    let render = |text: String| {
+        let dir = tempfile::tempdir().unwrap();
+        let (sweep, plan, results) = fixture(dir.path(), &text);
+        let mut t = report::render_tables(&sweep, &plan, &results).unwrap();
+        t.remove(0).markdown
+    };
+    let all = render(table(""));
+    let listed = render(table(
+        r#"filter = { activation = ["relu", "linear"], depth = [2, 3] }"#,
+    ));
+    assert_eq!(all, listed, "a list naming every value keeps every job");
+    let one = render(table(r#"filter = { depth = [3], activation = ["relu"] }"#));
+    assert!(one.contains("| 3 |"), "{one}");
+    assert!(!one.contains("| 2 |"), "{one}");
+    assert!(!one.contains("linear"), "{one}");
+    let none = render(table(r#"filter = { depth = [4, 5] }"#));
+    assert!(!none.contains("| 2 |") && !none.contains("| 3 |"), "{none}");
+}
+
+#[test]
+fn plan_and_run_reject_a_misspelt_report_key_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = format!("{BASE}\n[[charts]]\nkind = \"line\"\nexperiment = \"cmp\"\nx = \"depht\"\n");
+    std::fs::write(dir.path().join("sweep.toml"), &bad).unwrap();
+    for cmd in ["plan", "run"] {
+        let out = actsweep(dir.path())
+            .args([cmd, "sweep.toml"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {stderr}");
+        assert!(stderr.contains("charts[0].x"), "{cmd}: {stderr}");
+        assert!(stderr.contains("did you mean `depth`?"), "{cmd}: {stderr}");
+    }
+    assert!(
+        !dir.path().join("results/fixture").exists(),
+        "run trained before checking the report keys"
+    );
 }

@@ -501,7 +501,8 @@ pub struct RawTable {
     pub std: Option<bool>,
     /// A ratio column: `ratio = ["relu", "linear"]` divides column `relu` by column `linear`. Default: none.
     pub ratio: Option<Spanned<Vec<String>>>,
-    /// Keep only results matching these field values, e.g. `{ depth = 5 }`. Default: all.
+    /// Keep only results matching these field values, e.g. `{ depth = 5 }`; a list keeps
+    /// any of its values (`{ activation = ["tanh", "arctan"] }`). Default: all.
     pub filter: Option<Spanned<toml::Table>>,
     /// Reference values with tolerances, checked by `report --check`. Default: none.
     #[serde(default)]

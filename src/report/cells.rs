@@ -21,6 +21,10 @@ use crate::config::diag::{did_you_mean, Diagnostic};
 use crate::config::job::fmt_num;
 use crate::plan::{Job, Plan};
 
+/// A job filter: (field, accepted value labels); every field must match one
+/// of its labels.
+pub type Filter = Vec<(String, Vec<String>)>;
+
 /// What varies along a table's rows or columns, or a chart's series or panels.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Dim {
@@ -196,7 +200,7 @@ pub struct Query {
     /// Which epoch (ignored when [`Dim::Epoch`] is a dimension).
     pub epoch: EpochSel,
     /// `field = value` pairs every job must match (see [`Job::field`]).
-    pub filter: Vec<(String, String)>,
+    pub filter: Filter,
 }
 
 /// Aggregated cells.
@@ -292,16 +296,17 @@ impl<'a> Context<'a> {
     pub fn jobs(
         &self,
         experiment: &str,
-        filter: &[(String, String)],
+        filter: &[(String, Vec<String>)],
     ) -> Vec<(&'a Job, Option<&'a Run>)> {
         self.plan
             .jobs
             .iter()
             .filter(|j| j.experiment == experiment)
             .filter(|j| {
-                filter
-                    .iter()
-                    .all(|(k, v)| j.field(k).is_some_and(|vals| vals.iter().any(|x| x == v)))
+                filter.iter().all(|(k, want)| {
+                    j.field(k)
+                        .is_some_and(|vals| vals.iter().any(|x| want.contains(x)))
+                })
             })
             .map(|j| (j, self.runs.get(j.id.as_str()).copied()))
             .collect()

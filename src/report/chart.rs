@@ -106,7 +106,7 @@ pub struct ChartSpec {
     /// Activations for `activations` (none = those the sweep uses).
     pub activations: Option<Vec<String>>,
     /// Job filter.
-    pub filter: Vec<(String, String)>,
+    pub filter: super::cells::Filter,
     /// Logarithmic x.
     pub log_x: bool,
     /// Logarithmic y.

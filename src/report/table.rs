@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::cells::{spec_error, value_label, Cells, Dim, EpochSel, Query, ValueName};
+use super::cells::{spec_error, value_label, Cells, Dim, EpochSel, Filter, Query, ValueName};
 use super::stats::Summary;
 use crate::config::diag::Diagnostic;
 use crate::config::raw::RawTable;
@@ -175,10 +175,21 @@ impl TableSpec {
     }
 }
 
-/// `filter = { depth = 5 }` as label pairs.
-pub fn filter_pairs(t: Option<&toml::Table>) -> Vec<(String, String)> {
-    t.map(|t| t.iter().map(|(k, v)| (k.clone(), value_label(v))).collect())
-        .unwrap_or_default()
+/// `filter = { depth = 5, activation = ["tanh", "arctan"] }` as (field,
+/// accepted labels): a list keeps jobs matching any of its values.
+pub fn filter_pairs(t: Option<&toml::Table>) -> Filter {
+    t.map(|t| {
+        t.iter()
+            .map(|(k, v)| {
+                let labels = match v {
+                    toml::Value::Array(items) => items.iter().map(value_label).collect(),
+                    v => vec![value_label(v)],
+                };
+                (k.clone(), labels)
+            })
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 /// The outcome of one expectation on one cell.

@@ -1,0 +1,174 @@
+//! The experiments.toml pipeline end to end, smoke-sized: `sweeps/quick.toml`
+//! is trained through the real binary on an MNIST subset, then
+//! `report --check` must pass its expectations (bands a working engine lands
+//! in, a broken one does not). A second test keeps quick.toml in step with
+//! experiments.toml, so the smoke run keeps exercising what the full study
+//! uses: the same experiments, axes, networks, tables and charts.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use actsweep::config;
+use actsweep::plan::Plan;
+use assert_cmd::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The folder holding `mnist/`: `$ACTSWEEP_DATA`, else `../shared/data`.
+fn data_dir() -> PathBuf {
+    let dir = match std::env::var_os("ACTSWEEP_DATA") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => root().join("../shared/data"),
+    };
+    assert!(
+        dir.join("mnist").is_dir(),
+        "MNIST files not found in {}/mnist: set ACTSWEEP_DATA to the folder holding mnist/",
+        dir.display()
+    );
+    dir
+}
+
+fn actsweep() -> Command {
+    let mut c = Command::cargo_bin("actsweep").unwrap();
+    c.current_dir(root())
+        .env("ACTSWEEP_DATA", data_dir())
+        .env_remove("RUST_LOG");
+    c
+}
+
+#[test]
+fn quick_sweep_runs_and_passes_its_expectations() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let run = actsweep()
+        .args(["run", "sweeps/quick.toml", "--out", dir, "--no-bar", "-q"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "run failed:\n{err}");
+
+    let report = actsweep()
+        .args(["report", "sweeps/quick.toml", "--out", dir, "--check"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&report.stdout);
+    let stderr = String::from_utf8_lossy(&report.stderr);
+    let md = std::fs::read_to_string(out.path().join("quick/report/REPORT.md")).unwrap_or_default();
+    assert!(
+        report.status.success(),
+        "report --check failed:\n{stdout}\n{stderr}\n{md}"
+    );
+    // Every table came out with cells, and every chart was drawn.
+    assert!(md.contains("17 jobs planned, 17 ok"), "{md}");
+    assert!(!md.contains("No results for this table"), "{md}");
+    for chart in [
+        "depth_sweep_line",
+        "gradient_norms_layers",
+        "activation_comparison_bar",
+        "activation_comparison_curves",
+        "two_moons_boundary",
+    ] {
+        let png = out.path().join(format!("quick/report/{chart}.png"));
+        let len = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 5_000, "{} missing or nearly empty", png.display());
+    }
+}
+
+/// What must match between an experiment of the study and of its smoke run.
+fn network_shape(plan: &Plan, experiment: &str) -> BTreeSet<String> {
+    plan.jobs
+        .iter()
+        .filter(|j| j.experiment == experiment)
+        .map(|j| {
+            let c = &j.config;
+            format!(
+                "{:?} {:?} {:?} {:?} {:?} batch={} record={:?} dataset={}",
+                c.activation.name,
+                c.output_activation.name,
+                c.init,
+                c.loss,
+                c.optimizer,
+                c.batch_size,
+                c.record,
+                c.dataset.name(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn quick_toml_mirrors_experiments_toml() {
+    let load = |p: &str| {
+        let s = config::load(&root().join(p)).unwrap();
+        let plan = Plan::new(&s).unwrap();
+        (s, plan)
+    };
+    let (full, full_plan) = load("experiments.toml");
+    let (quick, quick_plan) = load("sweeps/quick.toml");
+
+    let names = |p: &Plan| {
+        p.experiments
+            .iter()
+            .map(|e| e.name.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&full_plan), names(&quick_plan));
+    for (f, q) in full_plan.experiments.iter().zip(&quick_plan.experiments) {
+        let axes = |e: &actsweep::plan::ExperimentPlan| {
+            e.axes.iter().map(|a| a.name.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(axes(f), axes(q), "axes of {}", f.name);
+        for (fa, qa) in f.axes.iter().zip(&q.axes) {
+            if fa.name == "activation" {
+                assert_eq!(fa.values, qa.values, "activations of {}", f.name);
+            }
+        }
+        assert_eq!(
+            network_shape(&full_plan, &f.name),
+            network_shape(&quick_plan, &q.name),
+            "networks of {}",
+            f.name
+        );
+    }
+
+    let tables = |s: &config::Sweep| {
+        s.tables
+            .iter()
+            .map(|t| {
+                let t = t.get_ref();
+                format!(
+                    "{} rows={} columns={:?} value={:?} ratio={:?}",
+                    t.experiment.get_ref(),
+                    t.rows.get_ref(),
+                    t.columns.as_ref().map(|c| c.get_ref().clone()),
+                    t.value.get_ref().0,
+                    t.ratio.as_ref().map(|r| r.get_ref().clone()),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(tables(&full), tables(&quick));
+    let charts = |s: &config::Sweep| {
+        s.charts
+            .iter()
+            .map(|c| {
+                let c = c.get_ref();
+                let opt =
+                    |v: &Option<toml::Spanned<String>>| v.as_ref().map(|v| v.get_ref().clone());
+                format!(
+                    "{} {:?} x={:?} y={:?} series={:?} panels={:?} metrics={:?}",
+                    c.kind.get_ref(),
+                    c.experiment.as_ref().map(|e| e.get_ref().clone()),
+                    opt(&c.x),
+                    opt(&c.y),
+                    opt(&c.series),
+                    opt(&c.panels),
+                    c.metrics,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(charts(&full), charts(&quick));
+}
