@@ -33,9 +33,8 @@ reproduce:
     done; \
     mkdir -p docs/img; \
     for c in relu-experiment/depth_sweep_line relu-experiment/gradient_norms_layers \
-             relu-experiment/activation_comparison_bar relu-experiment/two_moons_boundary \
-             xor_gradient_flow/accuracy_comparison xor_gradient_flow/accuracy_zoomed \
-             activation_zoo/zoo_bar dead_neurons/learning_rate_line; do \
+             relu-experiment/two_moons_boundary xor_gradient_flow/accuracy_comparison \
+             activation_zoo/zoo_learning dead_neurons/learning_rate_line; do \
         cp "results/${c%%/*}/report/${c#*/}.png" "docs/img/${c%%/*}-${c#*/}.png" || status=1; \
     done; \
     exit $status

@@ -598,3 +598,92 @@ fn plan_and_run_reject_a_misspelt_report_key_before_training() {
         "run trained before checking the report keys"
     );
 }
+
+#[test]
+fn a_report_in_the_middle_of_a_run_skips_boundaries_not_yet_trained() {
+    // Regression: `report` on a sweep whose two-moons jobs had not run yet
+    // failed outright ("no decision boundaries"), so no partial report.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, _, mut results) = fixture(dir.path(), &format!("{BASE}{CHARTS}"));
+    let moons: std::collections::HashSet<String> = results
+        .runs
+        .iter()
+        .filter(|r| r.experiment == "moons")
+        .map(|r| r.job_id.clone())
+        .collect();
+    results.runs.retain(|r| !moons.contains(&r.job_id));
+    results.metrics.retain(|m| !moons.contains(&m.job_id));
+    results.boundaries.clear();
+    results.write(&dir.path().join("results/fixture")).unwrap();
+    let out = actsweep(dir.path())
+        .args(["report", "sweep.toml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let md = std::fs::read_to_string(dir.path().join("results/fixture/report/REPORT.md")).unwrap();
+    assert!(
+        md.contains("_Not drawn: no run of this experiment has finished yet._"),
+        "{md}"
+    );
+    assert!(dir
+        .path()
+        .join("results/fixture/report/cmp_line.png")
+        .exists());
+    assert!(!dir
+        .path()
+        .join("results/fixture/report/moons_boundary.png")
+        .exists());
+}
+
+#[test]
+fn a_log_x_epoch_chart_leaves_out_epoch_zero() {
+    // Regression: epoch 0 on a log axis became log10(tiny) = -308 and
+    // squeezed every curve into the right edge.
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{BASE}\n[[charts]]\nkind = \"line\"\nexperiment = \"cmp\"\nx = \"epoch\"\ny = \"test_acc\"\nlog_x = true\nfilter = {{ depth = 2 }}\n"
+    );
+    let (sweep, plan, results) = fixture(dir.path(), &text);
+    let ctx = report::cells::Context::new(&plan, &results);
+    let specs = report::chart_specs(&sweep, &ctx).unwrap();
+    let q = report::chart::query(&specs[0]).unwrap();
+    let cells = ctx.query(&q).unwrap();
+    let fig = report::chart::figure(&specs[0], &cells, &report::palette(&plan));
+    let xs: Vec<f64> = fig
+        .panels
+        .iter()
+        .flat_map(|p| p.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)))
+        .collect();
+    assert!(!xs.is_empty());
+    assert!(xs.iter().all(|&x| x >= 1.0), "{xs:?}");
+    assert!(xs.contains(&3.0), "{xs:?}");
+}
+
+#[test]
+fn an_expectation_row_may_name_the_extra_axes_too() {
+    // Regression: a row label with the extra axes in front ("3, relu", as the
+    // table and the check list print it) matched no cell and always failed.
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"{BASE}
+[[tables]]
+experiment = "cmp"
+title = "Extra axis"
+rows = "activation"
+value = "test_acc"
+expect = [
+  {{ row = "3, relu", value = 0.937, tol = 0.002 }},
+  {{ row = "relu", value = 0.947, tol = 0.002 }},
+]
+"#
+    );
+    let (sweep, plan, results) = fixture(dir.path(), &text);
+    let tables = report::render_tables(&sweep, &plan, &results).unwrap();
+    let checks = &tables[0].checks;
+    let rows: Vec<&str> = checks.iter().map(|c| c.row.as_str()).collect();
+    assert_eq!(rows, ["3, relu", "2, relu", "3, relu"], "{checks:?}");
+    assert!(checks.iter().all(|c| c.measured.is_some()), "{checks:?}");
+    let passed: Vec<bool> = checks.iter().map(|c| c.pass).collect();
+    assert_eq!(passed, [true, true, false], "{checks:?}");
+}

@@ -527,6 +527,11 @@ pub fn figure(spec: &ChartSpec, cells: &Cells, palette: &Palette) -> Figure {
     }
     for p in &mut panels {
         for s in &mut p.series {
+            // A logarithmic x axis has no place for 0 (epoch 0, the network
+            // at initialisation) or below: those points are left out.
+            if spec.log_x && categories.is_none() {
+                s.points.retain(|(x, _)| *x > 0.0);
+            }
             s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
         }
     }
@@ -672,14 +677,14 @@ where
                         String::new()
                     }
                 }
-                None if spec.log_x => format!("{:.2e}", 10f64.powf(*v)),
+                None if spec.log_x => log_tick(*v),
                 None => trim_num(*v),
             }
         };
         let log_y = spec.log_y;
         let yfmt = move |v: &f64| -> String {
             if log_y {
-                format!("{:.0e}", 10f64.powf(*v))
+                log_tick(*v)
             } else {
                 trim_num(*v)
             }
@@ -829,6 +834,24 @@ where
     Ok(())
 }
 
+/// The label of a tick on a log axis at log10 value `v`: three significant
+/// digits in plain notation between 0.001 and 100,000 (1, 3.16, 10, 316),
+/// scientific outside.
+fn log_tick(v: f64) -> String {
+    let x = 10f64.powf(v);
+    let a = x.abs();
+    if !(1e-3..1e5).contains(&a) {
+        return format!("{x:.1e}");
+    }
+    let digits = (2 - a.log10().floor() as i32).max(0) as usize;
+    let s = format!("{x:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 fn trim_num(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
@@ -854,7 +877,9 @@ pub struct BoundaryPanel {
 }
 
 /// Collects the boundary panels: per panel value, the run with the lowest
-/// seed, its grid at the last recorded epoch, and the dataset's points.
+/// seed, its grid at the last recorded epoch, and the dataset's points. No
+/// panels when no run of the experiment has finished yet; an error when runs
+/// finished without recording boundaries.
 pub fn boundary_panels(spec: &ChartSpec, ctx: &Context) -> Result<Vec<BoundaryPanel>, ReportError> {
     let exp = spec.experiment.clone().unwrap_or_default();
     let axes = ctx.axes(&exp);
@@ -885,6 +910,10 @@ pub fn boundary_panels(spec: &ChartSpec, ctx: &Context) -> Result<Vec<BoundaryPa
             Some(_) => {}
             None => chosen.push((title, job, run.seed)),
         }
+    }
+    if chosen.is_empty() {
+        // Nothing finished yet (a report in the middle of a run): no panels.
+        return Ok(Vec::new());
     }
     let mut out = Vec::new();
     for (title, job, seed) in chosen {
@@ -1042,4 +1071,24 @@ where
     }
     root.present().map_err(err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_tick;
+
+    #[test]
+    fn log_ticks_read_as_plain_numbers() {
+        let at = |x: f64| log_tick(x.log10());
+        assert_eq!(at(1.0), "1");
+        assert_eq!(at(10f64.powf(0.5)), "3.16");
+        assert_eq!(at(10.0), "10");
+        assert_eq!(at(31.622_776), "31.6");
+        assert_eq!(at(316.227_76), "316");
+        assert_eq!(at(2000.0), "2000");
+        assert_eq!(at(0.01), "0.01");
+        assert_eq!(at(0.003_162_3), "0.00316");
+        assert_eq!(at(1e-5), "1.0e-5");
+        assert_eq!(at(3e6), "3.0e6");
+    }
 }

@@ -378,6 +378,17 @@ pub fn write(
             }
             ChartKind::Boundary => {
                 let panels = chart::boundary_panels(spec, &ctx)?;
+                if panels.is_empty() {
+                    let _ = writeln!(
+                        chart_md,
+                        "### {}
+
+_Not drawn: no run of this experiment has finished yet._
+",
+                        spec.title
+                    );
+                    continue;
+                }
                 chart::draw_boundary(spec, &panels, dir)?;
             }
             _ => {

@@ -426,7 +426,13 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
     for e in &spec.expect {
         let mut hit = false;
         for (r, c, m) in &measured {
-            let row_ok = e.row.as_ref().is_none_or(|x| r.last() == Some(x));
+            // A row is named by its own label ("relu": every row with it,
+            // whatever the extra axes in front) or by the whole joined label
+            // ("3, relu").
+            let row_ok = e
+                .row
+                .as_ref()
+                .is_none_or(|x| r.last() == Some(x) || r.join(", ") == *x);
             let col_ok = e.column.as_ref().is_none_or(|x| x == c);
             if !(row_ok && col_ok) {
                 continue;
