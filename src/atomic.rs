@@ -1,5 +1,5 @@
 //! Atomic file writes, shared by every stage that writes to disk (the MNIST
-//! download, the results store, the report).
+//! download, the results store, the report and its charts).
 //!
 //! The new contents go to a temporary file in the same folder (so the rename
 //! stays on one file system), which is flushed to disk and renamed over the
@@ -41,6 +41,39 @@ pub fn write_with(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) 
     result
 }
 
+/// For writers that open the file themselves (plotters' backends, which also
+/// pick the image format from the extension): `write` gets a temporary path
+/// beside `path` with the same extension, which is then synced and renamed
+/// over `path`. On failure the temporary is removed and `path` is untouched.
+pub fn write_via(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<(), String> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy());
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{stem}.tmp-{}-v{}{ext}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = write(&tmp).and_then(|()| {
+        let io = |e: io::Error| format!("{}: {e}", path.display());
+        File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
+        fs::rename(&tmp, path).map_err(io)
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Writes `bytes` to `path` atomically (see [`write_with`]).
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_with(path, |f| f.write_all(bytes))
@@ -49,6 +82,32 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_via_keeps_the_extension_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("chart.png");
+        write(&p, b"old").unwrap();
+        write_via(&p, |tmp| {
+            assert_eq!(tmp.extension().unwrap(), "png");
+            assert!(!p.exists() || fs::read(&p).unwrap() == b"old");
+            fs::write(tmp, b"new").map_err(|e| e.to_string())
+        })
+        .unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"new");
+        // A failing writer leaves the old file and no temporary behind.
+        let err = write_via(&p, |tmp| {
+            fs::write(tmp, b"half").unwrap();
+            Err("drawing failed".to_string())
+        });
+        assert_eq!(err, Err("drawing failed".to_string()));
+        assert_eq!(fs::read(&p).unwrap(), b"new");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["chart.png"]);
+    }
 
     #[test]
     fn replaces_and_leaves_no_temp_file() {

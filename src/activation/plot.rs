@@ -139,16 +139,20 @@ pub fn draw_sized<'a>(
         path: shown.clone(),
         message: e,
     };
-    match format {
-        Format::Png => {
-            let root = BitMapBackend::new(path, size).into_drawing_area();
-            draw_on(&root, &panels, rows as usize).map_err(err)
-        }
-        Format::Svg => {
-            let root = SVGBackend::new(path, size).into_drawing_area();
-            draw_on(&root, &panels, rows as usize).map_err(err)
-        }
-    }
+    // To a temporary file renamed into place, as every file actsweep writes.
+    crate::atomic::write_via(path, |tmp| match format {
+        Format::Png => draw_on(
+            &BitMapBackend::new(tmp, size).into_drawing_area(),
+            &panels,
+            rows as usize,
+        ),
+        Format::Svg => draw_on(
+            &SVGBackend::new(tmp, size).into_drawing_area(),
+            &panels,
+            rows as usize,
+        ),
+    })
+    .map_err(err)
 }
 
 fn draw_on<DB: DrawingBackend>(

@@ -551,13 +551,14 @@ pub fn draw_figure(fig: &Figure, dir: &Path) -> Result<(), ReportError> {
     let size = (fig.spec.width, fig.spec.height);
     let svg = dir.join(format!("{}.svg", fig.spec.file));
     let png = dir.join(format!("{}.png", fig.spec.file));
-    {
-        let root = SVGBackend::new(&svg, size).into_drawing_area();
-        figure_on(&root, fig).map_err(|m| ReportError::draw(&svg, m))?;
-    }
-    let root = BitMapBackend::new(&png, size).into_drawing_area();
-    figure_on(&root, fig).map_err(|m| ReportError::draw(&png, m))?;
-    Ok(())
+    crate::atomic::write_via(&svg, |tmp| {
+        figure_on(&SVGBackend::new(tmp, size).into_drawing_area(), fig)
+    })
+    .map_err(|m| ReportError::draw(&svg, m))?;
+    crate::atomic::write_via(&png, |tmp| {
+        figure_on(&BitMapBackend::new(tmp, size).into_drawing_area(), fig)
+    })
+    .map_err(|m| ReportError::draw(&png, m))
 }
 
 const LEGEND_W: u32 = 170;
@@ -967,12 +968,22 @@ pub fn draw_boundary(
     let size = (spec.width, spec.height);
     let svg = dir.join(format!("{}.svg", spec.file));
     let png = dir.join(format!("{}.png", spec.file));
-    {
-        let root = SVGBackend::new(&svg, size).into_drawing_area();
-        boundary_on(&root, spec, panels).map_err(|m| ReportError::draw(&svg, m))?;
-    }
-    let root = BitMapBackend::new(&png, size).into_drawing_area();
-    boundary_on(&root, spec, panels).map_err(|m| ReportError::draw(&png, m))
+    crate::atomic::write_via(&svg, |tmp| {
+        boundary_on(
+            &SVGBackend::new(tmp, size).into_drawing_area(),
+            spec,
+            panels,
+        )
+    })
+    .map_err(|m| ReportError::draw(&svg, m))?;
+    crate::atomic::write_via(&png, |tmp| {
+        boundary_on(
+            &BitMapBackend::new(tmp, size).into_drawing_area(),
+            spec,
+            panels,
+        )
+    })
+    .map_err(|m| ReportError::draw(&png, m))
 }
 
 fn boundary_on<DB: DrawingBackend>(
