@@ -109,6 +109,7 @@ experiment = "cmp"
 x = "activation"
 series = "depth"
 y = "test_acc"
+y_min = 0.8
 width = 700
 height = 420
 
@@ -686,4 +687,87 @@ expect = [
     assert!(checks.iter().all(|c| c.measured.is_some()), "{checks:?}");
     let passed: Vec<bool> = checks.iter().map(|c| c.pass).collect();
     assert_eq!(passed, [true, true, false], "{checks:?}");
+}
+
+#[test]
+fn a_chart_y_range_is_checked_where_it_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    for (keys, key, message) in [
+        (
+            "y_min = 0.5\ny_max = 0.4",
+            "charts[0].y_max",
+            "y_max (0.4) must be above y_min (0.5)",
+        ),
+        (
+            "log_y = true\ny_min = 0",
+            "charts[0].y_min",
+            "above 0 on a log axis",
+        ),
+    ] {
+        let text = format!(
+            "{BASE}\n[[charts]]\nkind = \"line\"\nexperiment = \"cmp\"\nx = \"depth\"\n{keys}\n"
+        );
+        std::fs::write(dir.path().join("sweep.toml"), &text).unwrap();
+        let out = actsweep(dir.path())
+            .args(["plan", "sweep.toml"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(key), "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+        assert!(stderr.contains("sweep.toml:"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_fixed_y_range_leaves_out_means_beyond_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{BASE}\n[[charts]]\nkind = \"line\"\nexperiment = \"cmp\"\nx = \"epoch\"\ny = \"test_acc\"\ny_min = 0.9\nfilter = {{ depth = 2 }}\n"
+    );
+    let (sweep, plan, results) = fixture(dir.path(), &text);
+    let ctx = report::cells::Context::new(&plan, &results);
+    let specs = report::chart_specs(&sweep, &ctx).unwrap();
+    assert_eq!(specs[0].y_min, Some(0.9));
+    let q = report::chart::query(&specs[0]).unwrap();
+    let cells = ctx.query(&q).unwrap();
+    let fig = report::chart::figure(&specs[0], &cells, &report::palette(&plan));
+    // The figure keeps every mean (linear ones included, below 0.9); the
+    // drawing leaves them out. It renders at its size.
+    assert!(fig
+        .panels
+        .iter()
+        .flat_map(|p| &p.series)
+        .any(|s| s.points.iter().any(|(_, m)| m.mean < 0.9)));
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    report::chart::draw_figure(&fig, &out).unwrap();
+    assert_eq!(
+        png_size(&out.join(format!("{}.png", specs[0].file))),
+        (800, 500)
+    );
+    let circles = |fig: &report::chart::Figure| {
+        report::chart::draw_figure(fig, &out).unwrap();
+        std::fs::read_to_string(out.join(format!("{}.svg", specs[0].file)))
+            .unwrap()
+            .matches("<circle")
+            .count()
+    };
+    let mut unbounded = fig.clone();
+    unbounded.spec.y_min = None;
+    let (all, kept) = (circles(&unbounded), circles(&fig));
+    let below = fig
+        .panels
+        .iter()
+        .flat_map(|p| &p.series)
+        .flat_map(|s| &s.points)
+        .filter(|(_, m)| m.mean < 0.9)
+        .count();
+    assert!(below > 0 && all > 0);
+    assert_eq!(
+        kept,
+        all - below,
+        "markers: {all} unbounded, {kept} with y_min"
+    );
 }

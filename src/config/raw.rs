@@ -562,6 +562,11 @@ pub struct RawChart {
     pub log_x: Option<bool>,
     /// Logarithmic vertical axis. Default: false (true for `layers`).
     pub log_y: Option<bool>,
+    /// Lower end of the vertical axis, e.g. `0.9` to zoom a bar chart of
+    /// accuracies (bars then start there). Default: fitted to the data (0 for bars).
+    pub y_min: Option<Spanned<Num>>,
+    /// Upper end of the vertical axis. Default: fitted to the data.
+    pub y_max: Option<Spanned<Num>>,
     /// Horizontal axis label. Default: the axis name.
     pub x_label: Option<String>,
     /// Vertical axis label. Default: the metric name.

@@ -111,6 +111,10 @@ pub struct ChartSpec {
     pub log_x: bool,
     /// Logarithmic y.
     pub log_y: bool,
+    /// Fixed lower end of the y axis.
+    pub y_min: Option<f64>,
+    /// Fixed upper end of the y axis.
+    pub y_max: Option<f64>,
     /// X label.
     pub x_label: String,
     /// Y label.
@@ -221,6 +225,30 @@ impl ChartSpec {
                 )),
             }
         };
+        let log_y = c.log_y.unwrap_or(kind == ChartKind::Layers);
+        let y_min = c.y_min.as_ref().map(|v| v.get_ref().0);
+        let y_max = c.y_max.as_ref().map(|v| v.get_ref().0);
+        for (v, key) in [(&c.y_min, "y_min"), (&c.y_max, "y_max")] {
+            if let Some(v) = v {
+                let x = v.get_ref().0;
+                if !x.is_finite() || (log_y && x <= 0.0) {
+                    return Err(spec_error(
+                        key,
+                        format!("{key} must be a finite number (above 0 on a log axis), not {x}"),
+                        Some(v),
+                    ));
+                }
+            }
+        }
+        if let (Some(lo), Some(hi)) = (y_min, y_max) {
+            if lo >= hi {
+                return Err(spec_error(
+                    "y_max",
+                    format!("y_max ({hi}) must be above y_min ({lo})"),
+                    c.y_max.as_ref(),
+                ));
+            }
+        }
         let stem = experiment.clone().unwrap_or_else(|| "sweep".into());
         let file = c
             .file
@@ -276,7 +304,9 @@ impl ChartSpec {
             activations: c.activations.clone(),
             filter: filter_pairs(c.filter.as_ref().map(|f| f.get_ref())),
             log_x: c.log_x.unwrap_or(false),
-            log_y: c.log_y.unwrap_or(kind == ChartKind::Layers),
+            log_y,
+            y_min,
+            y_max,
             x_label,
             y_label,
             width: px(&c.width, 800, "width")?,
@@ -644,8 +674,24 @@ where
                 .as_ref()
                 .map_or(0.5, |c| c.len() as f64 - 0.5);
         }
-        if fig.bars && !spec.log_y {
+        if fig.bars && !spec.log_y && spec.y_min.is_none() {
             y0 = y0.min(0.0);
+        }
+        // Fixed ends replace the fitted ones before padding, so the padding
+        // follows the range shown.
+        if let Some(v) = spec.y_min {
+            y0 = tx(v, spec.log_y);
+        }
+        if let Some(v) = spec.y_max {
+            y1 = tx(v, spec.log_y);
+        }
+        if y1 <= y0 {
+            // A lone fixed end beyond the data: keep a sliver of range.
+            if spec.y_min.is_some() {
+                y1 = y0 + (y0.abs() * 0.1).max(1e-9);
+            } else {
+                y0 = y1 - (y1.abs() * 0.1).max(1e-9);
+            }
         }
         if x1 - x0 < 1e-12 {
             x0 -= 0.5;
@@ -653,12 +699,12 @@ where
         }
         let pad = ((y1 - y0) * 0.06).max(1e-9);
         let (y0, y1) = (
-            y0 - if fig.bars && !spec.log_y && y0 == 0.0 {
+            y0 - if (fig.bars && !spec.log_y && y0 == 0.0) || spec.y_min.is_some() {
                 0.0
             } else {
                 pad
             },
-            y1 + pad,
+            y1 + if spec.y_max.is_some() { 0.0 } else { pad },
         );
         let mut chart = ChartBuilder::on(&area)
             .caption(&panel.title, ("sans-serif", 15).into_font())
@@ -724,12 +770,20 @@ where
                         tx(v.mean + d, log_y),
                     )
                 })
+                // With fixed ends a mean outside the range is left out (not
+                // drawn at the edge, where it would read as a value); bars
+                // and spreads are cut at the edges.
+                .filter(|p| fig.bars || (y0..=y1).contains(&p.2))
+                .map(|(x, lo, mid, hi)| {
+                    let cut = |v: f64| v.clamp(y0, y1);
+                    (x, cut(lo), cut(mid), cut(hi))
+                })
                 .collect();
             if fig.bars {
                 let bw = 0.8 / m;
                 for (x, lo, mid, hi) in &pts {
                     let left = x - 0.4 + bw * si as f64;
-                    let base = if log_y { y0 } else { 0.0 };
+                    let base = if log_y { y0 } else { y0.max(0.0) };
                     chart
                         .draw_series(std::iter::once(Rectangle::new(
                             [(left, base), (left + bw * 0.92, *mid)],
