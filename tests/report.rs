@@ -637,20 +637,26 @@ fn a_report_in_the_middle_of_a_run_skips_boundaries_not_yet_trained() {
         .exists());
 }
 
+/// The figure of a test-accuracy-by-epoch line chart on the fixture's depth-2
+/// jobs, with `extra` chart keys.
+fn epoch_line_figure(dir: &Path, extra: &str) -> report::chart::Figure {
+    let text = format!(
+        "{BASE}\n[[charts]]\nkind = \"line\"\nexperiment = \"cmp\"\nx = \"epoch\"\ny = \"test_acc\"\n{extra}\nfilter = {{ depth = 2 }}\n"
+    );
+    let (sweep, plan, results) = fixture(dir, &text);
+    let ctx = report::cells::Context::new(&plan, &results);
+    let specs = report::chart_specs(&sweep, &ctx).unwrap();
+    let q = report::chart::query(&specs[0]).unwrap();
+    let cells = ctx.query(&q).unwrap();
+    report::chart::figure(&specs[0], &cells, &report::palette(&plan))
+}
+
 #[test]
 fn a_log_x_epoch_chart_leaves_out_epoch_zero() {
     // Regression: epoch 0 on a log axis became log10(tiny) = -308 and
     // squeezed every curve into the right edge.
     let dir = tempfile::tempdir().unwrap();
-    let text = format!(
-        "{BASE}\n[[charts]]\nkind = \"line\"\nexperiment = \"cmp\"\nx = \"epoch\"\ny = \"test_acc\"\nlog_x = true\nfilter = {{ depth = 2 }}\n"
-    );
-    let (sweep, plan, results) = fixture(dir.path(), &text);
-    let ctx = report::cells::Context::new(&plan, &results);
-    let specs = report::chart_specs(&sweep, &ctx).unwrap();
-    let q = report::chart::query(&specs[0]).unwrap();
-    let cells = ctx.query(&q).unwrap();
-    let fig = report::chart::figure(&specs[0], &cells, &report::palette(&plan));
+    let fig = epoch_line_figure(dir.path(), "log_x = true");
     let xs: Vec<f64> = fig
         .panels
         .iter()
@@ -723,16 +729,9 @@ fn a_chart_y_range_is_checked_where_it_is_written() {
 #[test]
 fn a_fixed_y_range_leaves_out_means_beyond_it() {
     let dir = tempfile::tempdir().unwrap();
-    let text = format!(
-        "{BASE}\n[[charts]]\nkind = \"line\"\nexperiment = \"cmp\"\nx = \"epoch\"\ny = \"test_acc\"\ny_min = 0.9\nfilter = {{ depth = 2 }}\n"
-    );
-    let (sweep, plan, results) = fixture(dir.path(), &text);
-    let ctx = report::cells::Context::new(&plan, &results);
-    let specs = report::chart_specs(&sweep, &ctx).unwrap();
-    assert_eq!(specs[0].y_min, Some(0.9));
-    let q = report::chart::query(&specs[0]).unwrap();
-    let cells = ctx.query(&q).unwrap();
-    let fig = report::chart::figure(&specs[0], &cells, &report::palette(&plan));
+    let fig = epoch_line_figure(dir.path(), "y_min = 0.9");
+    assert_eq!(fig.spec.y_min, Some(0.9));
+    let specs = [fig.spec.clone()];
     // The figure keeps every mean (linear ones included, below 0.9); the
     // drawing leaves them out. It renders at its size.
     assert!(fig
