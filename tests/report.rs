@@ -770,3 +770,60 @@ fn a_fixed_y_range_leaves_out_means_beyond_it() {
         "markers: {all} unbounded, {kept} with y_min"
     );
 }
+
+/// The y-axis tick labels of a two-panel SVG chart, left panel then right
+/// (`width`: the panels' total width in pixels).
+fn y_ticks(svg: &str, width: f64) -> (Vec<String>, Vec<String>) {
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    for chunk in svg.split("<text ").skip(1) {
+        let Some((attrs, rest)) = chunk.split_once('>') else {
+            continue;
+        };
+        if !attrs.contains("text-anchor=\"end\"") {
+            continue;
+        }
+        let x: f64 = attrs
+            .split("x=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        let label = rest
+            .split("</text>")
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        if x < width / 2.0 {
+            left.push(label);
+        } else {
+            right.push(label);
+        }
+    }
+    (left, right)
+}
+
+#[test]
+fn panels_share_one_vertical_scale_unless_told_not_to() {
+    // ReLU's gradient norms are ~100x the linear net's in the fixture: on a
+    // shared scale both panels carry the same ticks, fitted they do not.
+    let dir = tempfile::tempdir().unwrap();
+    let chart = |extra: &str| {
+        format!(
+            "{BASE}\n[[charts]]\nkind = \"layers\"\nexperiment = \"cmp\"\ny = \"grad_norm_mean\"\nfilter = {{ depth = 3 }}\n{extra}\n"
+        )
+    };
+    let mut ticks = Vec::new();
+    for extra in ["", "share_y = false"] {
+        let (sweep, plan, results) = fixture(dir.path(), &chart(extra));
+        let out = dir.path().join("report");
+        report::write(&sweep, &plan, &results, &out, None).unwrap();
+        let svg = std::fs::read_to_string(out.join("cmp_layers.svg")).unwrap();
+        // 800 px less the 170 px legend, split into two panels.
+        ticks.push(y_ticks(&svg, 630.0));
+    }
+    let (shared, fitted) = (&ticks[0], &ticks[1]);
+    assert!(!shared.0.is_empty(), "{shared:?}");
+    assert_eq!(shared.0, shared.1, "shared scale");
+    assert_ne!(fitted.0, fitted.1, "fitted scales");
+}

@@ -562,6 +562,9 @@ pub struct RawChart {
     pub log_x: Option<bool>,
     /// Logarithmic vertical axis. Default: false (true for `layers`).
     pub log_y: Option<bool>,
+    /// One vertical scale for all panels, so they compare at a glance; false fits
+    /// each panel to its own data. Default: true.
+    pub share_y: Option<bool>,
     /// Lower end of the vertical axis, e.g. `0.9` to zoom a bar chart of
     /// accuracies (bars then start there). Default: fitted to the data (0 for bars).
     pub y_min: Option<Spanned<Num>>,

@@ -111,6 +111,8 @@ pub struct ChartSpec {
     pub log_x: bool,
     /// Logarithmic y.
     pub log_y: bool,
+    /// One vertical scale for every panel.
+    pub share_y: bool,
     /// Fixed lower end of the y axis.
     pub y_min: Option<f64>,
     /// Fixed upper end of the y axis.
@@ -305,6 +307,7 @@ impl ChartSpec {
             filter: filter_pairs(c.filter.as_ref().map(|f| f.get_ref())),
             log_x: c.log_x.unwrap_or(false),
             log_y,
+            share_y: c.share_y.unwrap_or(true),
             y_min,
             y_max,
             x_label,
@@ -641,15 +644,15 @@ where
             v
         }
     };
-    for (panel, area) in fig.panels.iter().zip(areas) {
-        // Ranges over means and spreads, in plotted (possibly log) space.
+    // Ranges over means and spreads, in plotted (possibly log) space.
+    let range = |panels: &[PanelData]| {
         let (mut x0, mut x1, mut y0, mut y1) = (
             f64::INFINITY,
             f64::NEG_INFINITY,
             f64::INFINITY,
             f64::NEG_INFINITY,
         );
-        for s in &panel.series {
+        for s in panels.iter().flat_map(|p| &p.series) {
             for (x, m) in &s.points {
                 let d = spread(m, spec.band);
                 let xv = tx(*x, spec.log_x);
@@ -663,6 +666,16 @@ where
                     }
                 }
             }
+        }
+        (x0, x1, y0, y1)
+    };
+    // Panels share one vertical scale unless asked not to, so that panels
+    // (ReLU beside linear) compare at a glance.
+    let (_, _, shared_y0, shared_y1) = range(&fig.panels);
+    for (panel, area) in fig.panels.iter().zip(areas) {
+        let (mut x0, mut x1, mut y0, mut y1) = range(std::slice::from_ref(panel));
+        if spec.share_y && shared_y0.is_finite() {
+            (y0, y1) = (shared_y0, shared_y1);
         }
         if !x0.is_finite() || !y0.is_finite() {
             (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
