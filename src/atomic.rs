@@ -17,28 +17,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// is synced and renamed over `path`. On failure the temporary is removed and
 /// `path` is untouched.
 pub fn write_with(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy());
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        write(&mut f)?;
-        f.flush()?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        // Best effort: the error that matters is the one returned.
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    replace(
+        path,
+        |tmp| {
+            let mut f = File::create(tmp)?;
+            write(&mut f)?;
+            f.flush()?;
+            f.sync_all()
+        },
+        |e| e,
+    )
 }
 
 /// For writers that open the file themselves (plotters' backends, which also
@@ -49,6 +37,26 @@ pub fn write_via(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<(), String>,
 ) -> Result<(), String> {
+    let io = |e: io::Error| format!("{}: {e}", path.display());
+    replace(
+        path,
+        |tmp| {
+            write(tmp)?;
+            File::open(tmp).and_then(|f| f.sync_all()).map_err(io)
+        },
+        io,
+    )
+}
+
+/// The one mechanism behind both writers: `fill` writes (and syncs) a
+/// temporary `.{stem}.tmp-{pid}-{n}.{ext}` beside `path` (the extension kept
+/// for writers that go by it), which is renamed over `path`; on failure the
+/// temporary is removed (best effort: the error that matters is returned).
+fn replace<E>(
+    path: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), E>,
+    io: impl Fn(io::Error) -> E,
+) -> Result<(), E> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
     let stem = path
@@ -59,15 +67,11 @@ pub fn write_via(
         .map(|e| format!(".{}", e.to_string_lossy()))
         .unwrap_or_default();
     let tmp = dir.join(format!(
-        ".{stem}.tmp-{}-v{}{ext}",
+        ".{stem}.tmp-{}-{}{ext}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let result = write(&tmp).and_then(|()| {
-        let io = |e: io::Error| format!("{}: {e}", path.display());
-        File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
-        fs::rename(&tmp, path).map_err(io)
-    });
+    let result = fill(&tmp).and_then(|()| fs::rename(&tmp, path).map_err(io));
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }

@@ -166,13 +166,7 @@ fn report_cmd(args: ReportArgs) -> anyhow::Result<ExitCode> {
         out: args.out.clone(),
         readme: args.readme.clone(),
     };
-    let outcome = match crate::report::run(&sweep, &plan, &opts) {
-        Ok(o) => o,
-        // Rendered with file, line, column and caret, like any sweep-file error.
-        Err(crate::report::ReportError::Config(c)) => return Err(c.into()),
-        Err(e) if e.is_user() => return Err(UserError(e.to_string()).into()),
-        Err(e) => return Err(e.into()),
-    };
+    let outcome = crate::report::run(&sweep, &plan, &opts).map_err(report_error)?;
     let failed = outcome.failed();
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
@@ -374,14 +368,19 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
 pub fn load_plan(file: &std::path::Path) -> anyhow::Result<(config::Sweep, Plan)> {
     let sweep = config::load(file)?;
     let plan = Plan::new(&sweep)?;
-    match crate::report::check_specs(&sweep, &plan) {
-        Ok(()) => {}
-        Err(crate::report::ReportError::Config(c)) => return Err(c.into()),
-        Err(e) if e.is_user() => return Err(UserError(e.to_string()).into()),
-        Err(e) => return Err(e.into()),
-    }
+    crate::report::check_specs(&sweep, &plan).map_err(report_error)?;
     tracing::info!(jobs = plan.jobs.len(), "planned {}", file.display());
     Ok((sweep, plan))
+}
+
+/// A report error as the CLI reports it: a sweep-file problem rendered with
+/// file, line, column and caret like any other; other user errors exit 2.
+fn report_error(e: crate::report::ReportError) -> anyhow::Error {
+    match e {
+        crate::report::ReportError::Config(c) => c.into(),
+        e if e.is_user() => UserError(e.to_string()).into(),
+        e => e.into(),
+    }
 }
 
 /// The message printed for an error: a config error as rendered, anything

@@ -47,6 +47,17 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String) {
     )
 }
 
+/// Starts `actsweep run ARGS` in the background, its output discarded.
+fn spawn_run(dir: &Path, args: &[&str]) -> std::process::Child {
+    actsweep(dir)
+        .arg("run")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn strs(df: &DataFrame, name: &str) -> Vec<String> {
     let c = df.column(name).unwrap().str().unwrap().clone();
     (0..c.len())
@@ -113,19 +124,10 @@ fn killed_runs_resume_to_the_same_tables() {
         state ^= state >> 7;
         state ^= state << 17;
         let delay = Duration::from_millis(20 + state % 400);
-        let mut child = actsweep(base.path())
-            .args([
-                "run",
-                file.to_str().unwrap(),
-                "--out",
-                "resumed",
-                "--jobs",
-                "2",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_run(
+            base.path(),
+            &[file.to_str().unwrap(), "--out", "resumed", "--jobs", "2"],
+        );
         std::thread::sleep(delay);
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
@@ -434,20 +436,17 @@ fn each_job_is_written_before_the_next_one_starts() {
             .replace("epochs = 30", "epochs = 300")
             .replace("seeds = 3", "seeds = 1"),
     );
-    let mut child = actsweep(base.path())
-        .args([
-            "run",
+    let mut child = spawn_run(
+        base.path(),
+        &[
             "sweep.toml",
             "--jobs",
             "1",
             "--only",
             "experiment=acts",
             "-q",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        ],
+    );
     let root = base.path().join("results/tiny");
     let t0 = Instant::now();
     loop {

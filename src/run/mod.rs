@@ -208,21 +208,15 @@ pub fn run(
     pool.install(|| {
         todo.par_iter().with_max_len(1).for_each(|job| {
             let index = position[job.id.as_str()] as u32;
-            // Train *and write* on a plain thread that this worker joins.
-            // The job's engine and polars' Parquet writer use rayon pools of
-            // their own; a runner worker that waits on another pool steals
-            // further jobs from this one meanwhile, so each finished job's
-            // results sat unwritten on the stack until every later job had
-            // trained. Joining a plain thread just blocks.
-            let one = || {
+            // Train *and write* on a plain thread: polars' Parquet writer has
+            // its own rayon pool, and this worker, waiting on it, used to
+            // steal the next jobs first, so each finished job's results sat
+            // unwritten until every later job had trained.
+            let (record, written) = train::on_plain_thread(|| {
                 let (record, metrics, boundary) = run_job(job, index, commit.as_deref(), &progress);
                 let written = dir.write_job(&record, &metrics, &boundary);
                 (record, written)
-            };
-            let (record, written) = match std::thread::scope(|s| s.spawn(one).join()) {
-                Ok(r) => r,
-                Err(panic) => std::panic::resume_unwind(panic),
-            };
+            });
             if let Err(e) = written {
                 tracing::error!("{}: cannot write results: {e}", job.label);
                 let mut w = write_error.lock().unwrap_or_else(|e| e.into_inner());

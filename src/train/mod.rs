@@ -182,23 +182,26 @@ pub fn train(
         .num_threads(1)
         .build()
         .map_err(|e| TrainError::Thread(e.to_string()))?;
-    // A plain thread enters the one-thread pool. Called from a worker of
-    // another rayon pool (the runner's), `install` would let that worker
-    // steal and start further jobs while it waits, nesting them on its stack;
-    // a plain thread just blocks.
-    let joined = std::thread::scope(|s| {
-        s.spawn(|| {
-            pool.install(|| match chosen {
-                Chosen::Cpu => run::<dfdx::tensor::Cpu>(job, data, progress),
-                #[cfg(feature = "cuda")]
-                Chosen::Cuda => run::<dfdx::tensor::Cuda>(job, data, progress),
-                #[cfg(not(feature = "cuda"))]
-                Chosen::Cuda => Err(TrainError::CudaNotBuilt),
-            })
+    // A plain thread enters the one-thread pool (see [`on_plain_thread`]).
+    on_plain_thread(|| {
+        pool.install(|| match chosen {
+            Chosen::Cpu => run::<dfdx::tensor::Cpu>(job, data, progress),
+            #[cfg(feature = "cuda")]
+            Chosen::Cuda => run::<dfdx::tensor::Cuda>(job, data, progress),
+            #[cfg(not(feature = "cuda"))]
+            Chosen::Cuda => Err(TrainError::CudaNotBuilt),
         })
-        .join()
-    });
-    match joined {
+    })
+}
+
+/// Runs `f` on a plain (scoped) thread and waits for it; a panic in `f`
+/// resumes here. For work that waits on a rayon pool (a job's one-thread
+/// pool, polars' writer pool) when called from a worker of another pool (the
+/// runner's): there, `install` lets the waiting worker steal and start
+/// further jobs, nesting them on its stack, while a joined plain thread just
+/// blocks.
+pub fn on_plain_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    match std::thread::scope(|s| s.spawn(f).join()) {
         Ok(r) => r,
         Err(panic) => std::panic::resume_unwind(panic),
     }
