@@ -51,9 +51,18 @@ plan FILE="experiments.toml" *ARGS:
 test:
     cargo nextest run --lib --bins --tests --locked
 
-# Run the benchmarks (release build).
-bench:
-    cargo bench
+# Run the benchmarks (release build), with the PyTorch peers in the same
+# sitting when `just torch` has made .venv-torch (or ACTSWEEP_TORCH_PYTHON
+# names a Python with torch).
+bench *ARGS:
+    if [ -z "${ACTSWEEP_TORCH_PYTHON:-}" ] && [ -x .venv-torch/bin/python ]; then \
+        export ACTSWEEP_TORCH_PYTHON="$PWD/.venv-torch/bin/python"; fi; \
+    cargo bench {{ARGS}}
+
+# Install the PyTorch peers of the benchmarks into .venv-torch (large download).
+torch:
+    python3 -m venv .venv-torch
+    .venv-torch/bin/pip install --quiet torch numpy
 
 # Format check and clippy, as CI runs them.
 lint:

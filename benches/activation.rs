@@ -7,7 +7,9 @@
 //!
 //! One iteration: trace the input, apply the activation, sum, backward. The
 //! `baseline` row does the same without an activation (trace, sum, backward);
-//! the "activation only" ratio subtracts it from both sides.
+//! the "activation only" ratio subtracts it from both sides. Each formula's
+//! peer is dfdx's native op (or its composition); arctan, which dfdx lacks,
+//! is held against the same op running the per-element libm kernels.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -62,10 +64,24 @@ fn main() {
     let relu = compiled("relu");
     let gelu = compiled("gelu");
     let softsign = compiled("softsign");
+    let tanh = compiled("tanh");
+    let arctan = compiled("arctan");
+    // dfdx has no atan: arctan's peer is the same fused op with the
+    // per-element libm kernels the formula op used before its math was
+    // vectorised.
+    let arctan_libm = compiled("arctan").with_reference_math();
     let samples = 31;
     println!(
         "formula activations vs dfdx native, forward + backward (median of {samples} samples)"
     );
+    // (label, peer's variant index, formula's variant index)
+    let pairs = [
+        ("relu", 1, 2),
+        ("gelu", 3, 4),
+        ("softsign", 5, 6),
+        ("tanh", 7, 8),
+        ("arctan", 9, 10),
+    ];
     for (rows, cols) in [(64usize, 256usize), (4096, 256)] {
         let x: M<NoneTape> = dev.sample_normal_like(&(rows, cols));
         let variants: Vec<(&str, Act)> = vec![
@@ -82,6 +98,13 @@ fn main() {
                 "formula softsign",
                 Box::new(|x: M<Taped>| softsign.apply(x)),
             ),
+            ("native tanh()", Box::new(|x: M<Taped>| x.tanh())),
+            ("formula tanh", Box::new(|x: M<Taped>| tanh.apply(x))),
+            (
+                "arctan, libm per element",
+                Box::new(|x: M<Taped>| arctan_libm.apply(x)),
+            ),
+            ("formula arctan", Box::new(|x: M<Taped>| arctan.apply(x))),
         ];
         // Warm up and pick iterations per sample (~3 ms for the baseline).
         for (_, f) in &variants {
@@ -109,10 +132,14 @@ fn main() {
             println!("  {name:<26} {:>10.1} us", m * 1e6);
         }
         let base = med[0];
-        for (label, native, formula) in [("relu", 1, 2), ("gelu", 3, 4), ("softsign", 5, 6)] {
-            let r = med[formula] / med[native];
-            let only = (med[formula] - base) / (med[native] - base);
-            println!("  {label:<9} formula / native: {r:.2}x (activation only, baseline subtracted: {only:.2}x)");
+        for (label, peer, formula) in pairs {
+            let r = med[formula] / med[peer];
+            let only = (med[formula] - base) / (med[peer] - base);
+            println!(
+                "  {label:<9} formula / peer: {r:.2}x, peer / formula {:.2}x \
+                 (activation only, baseline subtracted: {only:.2}x)",
+                1.0 / r
+            );
         }
     }
 }

@@ -149,9 +149,71 @@ fn gradients_match_finite_differences() {
         ("prelu", "huber", ""),
         ("elu", "cross_entropy", "norm = \"layer\""),
         ("tanh", "cross_entropy", "norm = \"batch\""),
+        ("relu", "cross_entropy", "output_activation = \"softsign\""),
+        (
+            "silu",
+            "mse",
+            "norm = \"layer\"\noutput_activation = \"tanh\"",
+        ),
     ] {
         let toml = format!("{SMALL}activation = \"{act}\"\nloss = \"{loss}\"\n{extra}\n");
         failures.extend(gradient_check(&toml).err());
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The gradients of every parameter and the output through the fused layer
+/// op and through dfdx's composition, for one job (same weights, same
+/// dropout masks: each network gets a device seeded alike).
+fn fused_and_unfused(toml: &str) -> Result<(), String> {
+    let job = job(toml);
+    let sizes = job.layer_sizes();
+    let (inp, out) = (sizes[0], *sizes.last().unwrap());
+    let rows = 7;
+    let x: Vec<f32> = (0..rows * inp)
+        .map(|i| ((i * 29 % 23) as f32 / 7.0) - 1.5)
+        .collect();
+    let t: Vec<f32> = (0..rows * out)
+        .map(|i| ((i * 5) % 3 == 0) as u8 as f32)
+        .collect();
+    let grads_of = |fused: bool| {
+        let dev = Cpu::seed_from_u64(11);
+        let mut net = Network::<Cpu>::new(&dev, &job).unwrap();
+        net.set_fused(fused);
+        let xt = dev.tensor_from_vec(x.clone(), (rows, inp));
+        let out = net.forward(xt.clone(), false, &mut train::network::Trace::default());
+        let (l, g) = loss_and_grads(&mut net, &job, &x, &t);
+        (out.as_vec(), l, g)
+    };
+    let (fo, fl, fg) = grads_of(true);
+    let (uo, ul, ug) = grads_of(false);
+    let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 + 1e-4 * a.abs().max(b.abs());
+    if !fo.iter().zip(&uo).all(|(a, b)| close(*a, *b)) {
+        return Err(format!("outputs differ: {fo:?} vs {uo:?}\n{toml}"));
+    }
+    if (fl - ul).abs() > 1e-5 * fl.abs().max(1.0) {
+        return Err(format!("losses differ: {fl} vs {ul}\n{toml}"));
+    }
+    for (pi, (a, b)) in fg.iter().zip(&ug).enumerate() {
+        if a.len() != b.len() || !a.iter().zip(b).all(|(x, y)| close(*x, *y)) {
+            return Err(format!("param {pi}: fused {a:?}\nunfused {b:?}\n{toml}"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn fused_layers_match_the_dfdx_composition_for_every_builtin() {
+    let lib = actsweep::activation::Library::builtin();
+    let names: Vec<String> = lib.names().map(str::to_string).collect();
+    assert!(names.len() >= 8, "{names:?}");
+    let mut failures = Vec::new();
+    for name in &names {
+        for extra in ["", "norm = \"batch\"", "norm = \"layer\"", "dropout = 0.3"] {
+            let toml =
+                format!("{SMALL}activation = \"{name}\"\nloss = \"cross_entropy\"\n{extra}\n");
+            failures.extend(fused_and_unfused(&toml).err());
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
@@ -181,7 +243,7 @@ fn identical_initial_weights_across_activations_different_across_seeds() {
             .unwrap()
             .layers
             .iter()
-            .flat_map(|l| [l.w.host.clone(), l.b.host.clone()])
+            .flat_map(|l| [l.w.host.to_vec(), l.b.host.to_vec()])
             .collect()
     };
     let w0 = weights(&js[0].1);

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use super::formula::compile::{Params, Program};
+use super::formula::compile::{Math, Params, Program};
 use super::formula::diff::{derivative, Wrt};
 use super::formula::parse::{parse, Binding};
 use super::formula::{FormulaError, Graph, Id};
@@ -99,6 +99,15 @@ impl Compiled {
             graph,
             roots,
         })
+    }
+
+    /// The same activation evaluated with per-element libm calls instead of
+    /// the vectorised kernels: the reference for tests and benchmarks.
+    pub fn with_reference_math(mut self) -> Compiled {
+        for p in [&mut self.value, &mut self.value_dx, &mut self.all] {
+            *p = p.clone().with_math(Math::Libm);
+        }
+        self
     }
 
     /// The activation's name.

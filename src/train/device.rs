@@ -9,9 +9,10 @@
 //! without the feature is a clear error, not a silent fallback.
 
 use dfdx::shapes::{Axis, HasShape};
-use dfdx::tensor::{Cpu, Gradients, Merge, PutTape, SplitTape, Tape, Tensor};
+use dfdx::tensor::{Cache, Cpu, Gradients, Merge, NoneTape, PutTape, SplitTape, Tape, Tensor};
 use dfdx::tensor_ops::{BroadcastTo, Device};
 
+use super::dense::{self, Dense};
 use super::TrainError;
 use crate::activation::Compiled;
 use crate::config::job::Device as DeviceChoice;
@@ -35,6 +36,20 @@ pub trait EngineDevice: Device<f32> + Clone + 'static {
     where
         T: Tape<f32, Self> + Merge<T>;
 
+    /// Whether [`EngineDevice::dense`] reads weights and biases from the
+    /// parameters' host copies (so their tensors need no update per step).
+    const DENSE_READS_HOST: bool = false;
+
+    /// One dense layer `act(x·W + b)`; `input_grad` says whether `x` needs a
+    /// gradient (not for the first layer). Default: dfdx's composition.
+    fn dense<T>(x: Mat<Self, T>, p: &Dense<'_, Self>, input_grad: bool) -> Mat<Self, T>
+    where
+        T: Tape<f32, Self> + Merge<T> + Merge<NoneTape>,
+    {
+        let _ = input_grad;
+        dense::unfused(x, p)
+    }
+
     /// Calls `f` with the gradient of `t` (zeros if `t` got none).
     fn with_grad<S: dfdx::shapes::Shape, R>(
         grads: &mut Gradients<f32, Self>,
@@ -44,8 +59,15 @@ pub trait EngineDevice: Device<f32> + Clone + 'static {
 }
 
 impl EngineDevice for Cpu {
+    const DENSE_READS_HOST: bool = true;
+
     fn build(seed: u64) -> Result<Cpu, TrainError> {
-        Ok(Cpu::seed_from_u64(seed))
+        let dev = Cpu::seed_from_u64(seed);
+        // Reuse freed tensor buffers: a training step allocates the same
+        // sizes every time.
+        dev.try_enable_cache()
+            .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+        Ok(dev)
     }
 
     fn label() -> &'static str {
@@ -57,6 +79,13 @@ impl EngineDevice for Cpu {
         T: Tape<f32, Cpu> + Merge<T>,
     {
         act.apply_with::<T, T>(x, params)
+    }
+
+    fn dense<T>(x: Mat<Cpu, T>, p: &Dense<'_, Cpu>, input_grad: bool) -> Mat<Cpu, T>
+    where
+        T: Tape<f32, Cpu> + Merge<T> + Merge<NoneTape>,
+    {
+        dense::fused(x, p, input_grad)
     }
 
     fn with_grad<S: dfdx::shapes::Shape, R>(

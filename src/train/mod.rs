@@ -3,8 +3,8 @@
 //! [`train`] builds the network of a [`JobConfig`] on a dfdx device
 //! ([`network`]), trains it epoch by epoch with the job's optimizer
 //! ([`optim`]) and loss ([`loss`]), and measures what the seed studies
-//! measure ([`diagnostics`]) at epoch 0 (the network at initialisation) and
-//! after every epoch. It returns tidy [`Metric`] rows: one per epoch, split,
+//! measure ([`diagnostics`]) at epoch 0 (the network at initialisation),
+//! every `eval_every` epochs and after the last. It returns tidy [`Metric`] rows: one per epoch, split,
 //! layer and metric.
 //!
 //! Determinism: initial weights depend only on the seed, the layer shapes
@@ -28,6 +28,7 @@
 //! - `singular_value_K` (K from 1, largest first) with `singular_values`
 //!   when every hidden activation is the identity and there is no norm.
 
+pub mod dense;
 pub mod device;
 pub mod diagnostics;
 pub mod init;
@@ -160,8 +161,9 @@ pub struct Progress {
 
 /// Resolution of the decision-boundary grid (points per side).
 pub const BOUNDARY_RES: usize = 50;
-/// Rows per forward pass during evaluation.
-const EVAL_CHUNK: usize = 1024;
+/// Rows per forward pass during evaluation: large, so that the matrix
+/// products run at full speed (no tape is recorded there).
+const EVAL_CHUNK: usize = 8192;
 
 /// Trains one job on `data` (which must be the job's dataset), calling
 /// `progress` after each epoch.
@@ -178,6 +180,7 @@ pub fn train(
         });
     }
     let chosen = device::choose(job.device)?;
+    keep_freed_memory();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
@@ -192,6 +195,30 @@ pub fn train(
             Chosen::Cuda => Err(TrainError::CudaNotBuilt),
         })
     })
+}
+
+/// Tells glibc's allocator to keep freed memory for reuse (once per process).
+///
+/// A training step frees and allocates the same buffers over and over. By
+/// default glibc hands large ones back to the kernel on every free (a
+/// mapping per buffer, or shrinking the thread's arena), so the next step
+/// faults the pages in and clears them again: measured at about a fifth of
+/// a small network's time (`perf`, the tiny benchmark). A fixed mapping
+/// threshold of 256 MiB and no trimming keep the memory in the process; its
+/// peak stays what the largest step needs.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            // SAFETY: mallopt only changes allocator parameters; it is
+            // called once, and glibc serialises it with allocation.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
+                libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+            }
+        });
+    }
 }
 
 /// Runs `f` on a plain (scoped) thread and waits for it; a panic in `f`
@@ -257,7 +284,12 @@ fn run<D: EngineDevice>(
     let mut tbuf = Vec::new();
     for epoch in 1..=job.epochs {
         order.shuffle(&mut rng);
-        let start: Vec<Vec<f32>> = net.layers.iter().map(|l| l.w.host.clone()).collect();
+        // Copy-on-write snapshots: the first update of the epoch copies.
+        let start: Vec<std::sync::Arc<Vec<f32>>> = if job.record.contains(&Record::UpdateRatio) {
+            net.layers.iter().map(|l| l.w.host.clone()).collect()
+        } else {
+            Vec::new()
+        };
         let depth = net.layers.len();
         let mut grad_sum = vec![0.0f64; depth];
         let mut grad_last = vec![0.0f64; depth];
@@ -320,7 +352,7 @@ fn run<D: EngineDevice>(
                 let d: f64 =
                     l.w.host
                         .iter()
-                        .zip(s)
+                        .zip(s.iter())
                         .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
                         .sum();
                 let n: f64 = s.iter().map(|v| (*v as f64).powi(2)).sum();
@@ -332,7 +364,9 @@ fn run<D: EngineDevice>(
                 );
             }
         }
-        evaluate(job, data, &net, &probe, out_dim, &mut rec)?;
+        if epoch % job.eval_every == 0 || epoch == job.epochs {
+            evaluate(job, data, &net, &probe, out_dim, &mut rec)?;
+        }
         completed = epoch;
         progress(Progress {
             epoch,

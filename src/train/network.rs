@@ -6,12 +6,18 @@
 //! with optional normalisation, the activation (a compiled formula), and
 //! dropout. Every parameter also keeps a host copy that the optimizer updates
 //! in place ([`Param`]); the forward pass runs on dfdx's tape, and backward
-//! is dfdx's.
+//! is dfdx's. Each layer's product, bias and activation go through
+//! [`EngineDevice::dense`]: on the CPU one fused op ([`super::dense`]),
+//! elsewhere dfdx's composition; [`Network::fused`] switches the CPU to the
+//! composition too (the reference the tests compare with).
+
+use std::sync::Arc;
 
 use dfdx::shapes::{Axis, HasShape, Shape};
 use dfdx::tensor::{Gradients, Merge, NoneTape, Tape, Tensor};
-use dfdx::tensor_ops::{BroadcastTo, MeanTo, TryMatMul, VarTo};
+use dfdx::tensor_ops::{BroadcastTo, MeanTo, VarTo};
 
+use super::dense::{self, Dense};
 use super::device::{EngineDevice, Mat, Vector};
 use super::init;
 use super::optim::{Optimizer, State};
@@ -28,7 +34,9 @@ const BN_MOMENTUM: f32 = 0.1;
 #[derive(Debug)]
 pub struct Param<D: EngineDevice, S: Shape> {
     /// The values: the source of truth, copied to `t` after each update.
-    pub host: Vec<f32>,
+    /// Shared with the backward pass of a fused layer (which reads the
+    /// weights); the optimizer updates it once that pass has ended.
+    pub host: Arc<Vec<f32>>,
     /// The tensor the forward pass uses.
     pub t: Tensor<S, f32, D>,
     state: State,
@@ -38,17 +46,27 @@ impl<D: EngineDevice, S: Shape> Param<D, S> {
     fn new(dev: &D, host: Vec<f32>, shape: S) -> Param<D, S> {
         let t = dev.tensor_from_vec(host.clone(), shape);
         Param {
-            host,
+            host: Arc::new(host),
             t,
             state: State::default(),
         }
     }
 
-    /// Applies one optimizer step from `grads`; returns the squared gradient norm.
-    fn step(&mut self, grads: &mut Gradients<f32, D>, opt: &Optimizer) -> Result<f64, TrainError> {
+    /// Applies one optimizer step from `grads`; returns the squared gradient
+    /// norm. `sync` copies the new values to the tensor (not needed where
+    /// only the fused layer op reads them, from the host copy).
+    fn step(
+        &mut self,
+        grads: &mut Gradients<f32, D>,
+        opt: &Optimizer,
+        sync: bool,
+    ) -> Result<f64, TrainError> {
         let Param { host, t, state } = self;
+        let host = Arc::make_mut(host);
         let sq = D::with_grad(grads, t, |g| opt.update(host, g, state))?;
-        self.t.copy_from(&self.host);
+        if sync {
+            self.sync();
+        }
         Ok(sq)
     }
 
@@ -113,6 +131,9 @@ pub struct Trace {
 pub struct Network<D: EngineDevice> {
     /// Layers from input to output.
     pub layers: Vec<Layer<D>>,
+    /// Whether layers go through [`EngineDevice::dense`] (the fused op on
+    /// the CPU; default) or dfdx's composition ([`dense::unfused`]).
+    fused: bool,
     dropout: f64,
     dev: D,
 }
@@ -170,9 +191,26 @@ impl<D: EngineDevice> Network<D> {
         }
         Ok(Network {
             layers,
+            fused: true,
             dropout: job.dropout,
             dev: dev.clone(),
         })
+    }
+
+    /// Chooses between [`EngineDevice::dense`] (`true`, the default) and
+    /// dfdx's composition (`false`, the reference for tests and benchmarks).
+    pub fn set_fused(&mut self, fused: bool) {
+        self.fused = fused;
+        for l in &mut self.layers {
+            l.w.sync();
+            l.b.sync();
+        }
+    }
+
+    /// Whether the layers' weight tensors lag their host copies: true where
+    /// only the fused op, which reads the host copies, uses them.
+    fn weights_on_host(&self) -> bool {
+        self.fused && D::DENSE_READS_HOST
     }
 
     /// The device.
@@ -189,19 +227,31 @@ impl<D: EngineDevice> Network<D> {
         let mut h = x;
         trace.rows = h.shape().0;
         for (i, l) in self.layers.iter().enumerate() {
-            let rows = h.shape().0;
-            let shape = (rows, l.fan_out);
-            let z = h.matmul(l.w.t.retaped::<T>());
-            let mut z = z + l.b.t.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
-            if let Some(n) = &l.norm {
-                z = self.normalise(n, z, train, trace);
-            }
-            if trace.capture && i < last {
-                trace.pre.push(z.retaped::<NoneTape>().as_vec());
-            }
-            if let Some(act) = &l.act {
-                let ps: Vec<Vector<D, T>> = l.act_params.iter().map(|p| p.t.retaped()).collect();
-                z = D::activate(act, z, ps);
+            // With normalisation the activation follows it, outside the layer op.
+            let split = l.norm.is_some() || (trace.capture && i < last);
+            let p = Dense {
+                w: &l.w,
+                b: &l.b,
+                act: if split { None } else { l.act.as_ref() },
+                act_params: if split { &[] } else { &l.act_params },
+            };
+            let mut z = if self.fused {
+                D::dense(h, &p, i > 0)
+            } else {
+                dense::unfused(h, &p)
+            };
+            if split {
+                if let Some(n) = &l.norm {
+                    z = self.normalise(n, z, train, trace);
+                }
+                if trace.capture && i < last {
+                    trace.pre.push(z.retaped::<NoneTape>().as_vec());
+                }
+                if let Some(act) = &l.act {
+                    let ps: Vec<Vector<D, T>> =
+                        l.act_params.iter().map(|p| p.t.retaped()).collect();
+                    z = D::activate(act, z, ps);
+                }
             }
             if train && self.dropout > 0.0 && i < last {
                 z = z.dropout(self.dropout);
@@ -271,15 +321,16 @@ impl<D: EngineDevice> Network<D> {
     ) -> Result<Vec<f64>, TrainError> {
         let mut sq = Vec::with_capacity(self.layers.len());
         let mut stats = trace.batch_stats.iter();
+        let sync_weights = !self.weights_on_host();
         for l in &mut self.layers {
-            sq.push(l.w.step(grads, opt)?);
-            l.b.step(grads, opt)?;
+            sq.push(l.w.step(grads, opt, sync_weights)?);
+            l.b.step(grads, opt, sync_weights)?;
             for p in &mut l.act_params {
-                p.step(grads, opt)?;
+                p.step(grads, opt, true)?;
             }
             if let Some(n) = &mut l.norm {
-                n.gamma.step(grads, opt)?;
-                n.beta.step(grads, opt)?;
+                n.gamma.step(grads, opt, true)?;
+                n.beta.step(grads, opt, true)?;
                 if let (Norm::Batch, Some((mean, var))) = (n.kind, stats.next()) {
                     // PyTorch keeps the unbiased variance in the running estimate.
                     let rows = trace.rows;
@@ -332,8 +383,8 @@ impl<D: EngineDevice> ParamRef<'_, D> {
     /// The host values.
     pub fn host(&mut self) -> &mut Vec<f32> {
         match self {
-            ParamRef::Matrix(p) => &mut p.host,
-            ParamRef::Vector(p) => &mut p.host,
+            ParamRef::Matrix(p) => Arc::make_mut(&mut p.host),
+            ParamRef::Vector(p) => Arc::make_mut(&mut p.host),
         }
     }
 

@@ -11,7 +11,17 @@
 //! One program computes several outputs at once (the value, d/dx and the
 //! derivatives for the learnable parameters), sharing every common
 //! sub-expression: forward and backward information in a single pass.
+//!
+//! The functions (exp, ln, tanh, erf, atan, ...) come from [`super::vecmath`]:
+//! branch-free approximations with measured error bounds, which the
+//! compiler vectorises across a register, where libm would be called once
+//! per element. On x86-64 processors with AVX2 and FMA the chunk loop is
+//! compiled a second time for them and chosen at run time; the operations
+//! are element by element and never contracted into fused multiply-adds, so
+//! both versions give bit-identical results. [`Math::Libm`] keeps the
+//! per-element libm kernels as a reference for tests and benchmarks.
 
+use super::vecmath;
 use super::{Cmp, Fn1, Fn2, Graph, Id, Node};
 
 /// Values per register; a chunk of a slice is evaluated at once.
@@ -26,9 +36,21 @@ enum Op {
     Where(Cmp, u32, u32, u32, u32, u32),
 }
 
+/// Which kernels evaluate the functions of a formula.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Math {
+    /// The vectorised approximations of [`super::vecmath`] (the default).
+    #[default]
+    Vector,
+    /// libm, one call per element: the reference the approximations are
+    /// measured against in benchmarks.
+    Libm,
+}
+
 /// A compiled set of outputs of one formula.
 #[derive(Debug, Clone)]
 pub struct Program {
+    math: Math,
     ops: Vec<Op>,
     nregs: usize,
     consts: Vec<(u32, f32)>,
@@ -78,6 +100,7 @@ impl Program {
         }
         let mut reg = vec![u32::MAX; top];
         let mut p = Program {
+            math: Math::Vector,
             ops: Vec::new(),
             nregs: 0,
             consts: Vec::new(),
@@ -110,6 +133,12 @@ impl Program {
         }
         p.outputs = outputs.iter().map(|&o| reg[o as usize]).collect();
         p
+    }
+
+    /// The same program with other kernels.
+    pub fn with_math(mut self, math: Math) -> Program {
+        self.math = math;
+        self
     }
 
     /// Number of operations run per chunk.
@@ -151,6 +180,59 @@ impl Program {
         for &(r, v) in &self.consts {
             regs[r as usize] = [v; LANES];
         }
+        if let Params::PerUnit(vals) = params {
+            assert_eq!(
+                vals.len(),
+                self.param_regs.len(),
+                "one slice per learnable parameter"
+            );
+            let units = vals.first().map_or(n.max(1), |v| v.len());
+            assert!(
+                vals.iter().all(|v| v.len() == units),
+                "parameter slices differ in length"
+            );
+            assert!(
+                units > 0 && n % units == 0,
+                "input length must be a multiple of units"
+            );
+        }
+        #[cfg(target_arch = "x86_64")]
+        if self.math == Math::Vector && has_avx2_fma() {
+            // SAFETY: the processor has AVX2 and FMA (checked just above).
+            unsafe { self.chunks_avx2(&mut regs, x, params, n, outs) };
+            return;
+        }
+        self.chunks(&mut regs, x, params, n, outs);
+    }
+
+    /// [`Program::chunks`] compiled for AVX2 and FMA.
+    ///
+    /// # Safety
+    /// The processor must support AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn chunks_avx2(
+        &self,
+        regs: &mut [Reg],
+        x: Option<&[f32]>,
+        params: Params<'_>,
+        n: usize,
+        outs: &mut [&mut [f32]],
+    ) {
+        self.chunks(regs, x, params, n, outs);
+    }
+
+    /// Runs the program over the `n` elements chunk by chunk (the lengths
+    /// were checked by [`Program::run`]).
+    #[inline(always)]
+    fn chunks(
+        &self,
+        regs: &mut [Reg],
+        x: Option<&[f32]>,
+        params: Params<'_>,
+        n: usize,
+        outs: &mut [&mut [f32]],
+    ) {
         match params {
             Params::Scalar(vals) => {
                 for (k, r) in self.param_regs.iter().enumerate() {
@@ -161,25 +243,12 @@ impl Program {
                 let mut start = 0;
                 while start < n {
                     let len = LANES.min(n - start);
-                    self.chunk(&mut regs, x, start, len, outs);
+                    self.chunk(regs, x, start, len, outs);
                     start += len;
                 }
             }
             Params::PerUnit(vals) => {
-                assert_eq!(
-                    vals.len(),
-                    self.param_regs.len(),
-                    "one slice per learnable parameter"
-                );
                 let units = vals.first().map_or(n.max(1), |v| v.len());
-                assert!(
-                    vals.iter().all(|v| v.len() == units),
-                    "parameter slices differ in length"
-                );
-                assert!(
-                    units > 0 && n % units == 0,
-                    "input length must be a multiple of units"
-                );
                 for row in 0..n / units {
                     let mut c = 0;
                     while c < units {
@@ -189,7 +258,7 @@ impl Program {
                                 regs[*r as usize][..len].copy_from_slice(&vals[k][c..c + len]);
                             }
                         }
-                        self.chunk(&mut regs, x, row * units + c, len, outs);
+                        self.chunk(regs, x, row * units + c, len, outs);
                         c += len;
                     }
                 }
@@ -197,7 +266,7 @@ impl Program {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn chunk(
         &self,
         regs: &mut [Reg],
@@ -214,12 +283,18 @@ impl Program {
             regs[xr as usize][..len].copy_from_slice(src);
         }
         for op in &self.ops {
-            exec(regs, *op);
+            exec(regs, *op, self.math);
         }
         for (k, &o) in self.outputs.iter().enumerate() {
             outs[k][start..start + len].copy_from_slice(&regs[o as usize][..len]);
         }
     }
+}
+
+/// Whether this processor has AVX2 and FMA (checked once, then cached by std).
+#[cfg(target_arch = "x86_64")]
+fn has_avx2_fma() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
 #[inline(always)]
@@ -282,22 +357,32 @@ pub fn f32_un(f: Fn1, a: f32) -> f32 {
     }
 }
 
-fn exec(regs: &mut [Reg], op: Op) {
+#[inline(always)]
+fn exec(regs: &mut [Reg], op: Op, math: Math) {
     match op {
         Op::Un(f, d, a) => {
             let (lo, hi) = regs.split_at_mut(d as usize);
             let (d, a) = (&mut hi[0], &lo[a as usize]);
+            if math == Math::Libm {
+                map1(d, a, |v| f32_un(f, v));
+                return;
+            }
             match f {
                 Fn1::Neg => map1(d, a, |v| -v),
                 Fn1::Abs => map1(d, a, f32::abs),
-                Fn1::Exp => map1(d, a, f32::exp),
-                Fn1::Sigmoid => map1(d, a, |v| 1.0 / (1.0 + (-v).exp())),
-                Fn1::Tanh => map1(d, a, f32::tanh),
+                Fn1::Sqrt => map1(d, a, f32::sqrt),
                 Fn1::Sign => map1(d, a, |v| f32_un(Fn1::Sign, v)),
                 Fn1::Step => map1(d, a, |v| if v > 0.0 { 1.0 } else { 0.0 }),
-                Fn1::Erf => map1(d, a, libm::erff),
-                Fn1::Softplus => map1(d, a, |v| v.max(0.0) + (-v.abs()).exp().ln_1p()),
-                other => map1(d, a, |v| f32_un(other, v)),
+                Fn1::Exp => map1(d, a, vecmath::exp),
+                Fn1::Ln => map1(d, a, vecmath::ln),
+                Fn1::Log1p => map1(d, a, vecmath::log1p),
+                Fn1::Tanh => map1(d, a, vecmath::tanh),
+                Fn1::Sigmoid => map1(d, a, vecmath::sigmoid),
+                Fn1::Softplus => map1(d, a, vecmath::softplus),
+                Fn1::Erf => map1(d, a, vecmath::erf),
+                Fn1::Atan => map1(d, a, vecmath::atan),
+                Fn1::Sin => vecmath::sin_slice(a, d),
+                Fn1::Cos => vecmath::cos_slice(a, d),
             }
         }
         Op::Bin(f, d, a, b) => {
@@ -308,7 +393,8 @@ fn exec(regs: &mut [Reg], op: Op) {
                 Fn2::Sub => map2(d, a, b, |x, y| x - y),
                 Fn2::Mul => map2(d, a, b, |x, y| x * y),
                 Fn2::Div => map2(d, a, b, |x, y| x / y),
-                Fn2::Pow => map2(d, a, b, f32::powf),
+                Fn2::Pow if math == Math::Libm => map2(d, a, b, f32::powf),
+                Fn2::Pow => vecmath::pow_slice(a, b, d),
             }
         }
         Op::Where(c, d, l, r, t, f) => {

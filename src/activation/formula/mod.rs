@@ -8,7 +8,8 @@
 //! 2. [`diff`]: exact symbolic derivatives with respect to `x` and to every
 //!    learnable parameter, simplified as they are built.
 //! 3. [`compile`]: a flat register program of `f32` operations evaluated over
-//!    fixed-size chunks of a slice, with no allocation or recursion per element.
+//!    fixed-size chunks of a slice, with no allocation or recursion per element;
+//!    its functions are the vectorised approximations of [`vecmath`].
 //!
 //! All stages share one expression DAG, [`Graph`]: every node is interned, so
 //! common sub-expressions (the `max(x, lo)` inside a `clamp`, the `sigmoid(x)`
@@ -27,6 +28,7 @@
 pub mod compile;
 pub mod diff;
 pub mod parse;
+pub mod vecmath;
 
 use std::collections::HashMap;
 use std::ops::Range;
