@@ -33,7 +33,8 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Expand a sweep file into jobs and show axes, counts and the work estimate.
+    /// Expand a sweep file into jobs and show axes, job and training counts
+    /// and the work estimate.
     Plan(PlanArgs),
     /// List every activation (built-in and the file's) with formula,
     /// parameters and description; `--plot` draws them with their derivatives.
