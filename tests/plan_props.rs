@@ -23,6 +23,7 @@ const FIELDS: &[(&str, i64, i64)] = &[
     ("epochs", 0, 5),
     ("batch_size", 1, 128),
     ("probe_samples", 1, 100),
+    ("eval_every", 1, 5),
 ];
 
 #[derive(Debug, Clone)]

@@ -899,6 +899,21 @@ exclude = [{ dataset = "xor", optimizer = { lr = 0.05 } }]
     }
 
     #[test]
+    fn eval_every_at_its_default_keeps_the_ids_of_older_files() {
+        // Ids computed before `eval_every` existed (commit 704a12e).
+        let defaults = "[experiments.a]\n";
+        let xor = "[experiments.a]\ndataset = { name = 'xor', samples = 100 }\ndepth = 2\n";
+        for (text, before) in [(defaults, "e63db0e89a0c41cb"), (xor, "a30f93cfbeb4fc35")] {
+            assert_eq!(plan(text).jobs[0].id, before, "{text}");
+            let one = plan(&format!("{text}eval_every = 1\n"));
+            assert_eq!(one.jobs[0].id, before, "{text}");
+            let two = plan(&format!("{text}eval_every = 2\n"));
+            assert_ne!(two.jobs[0].id, before, "{text}");
+            assert_eq!(two.jobs[0].config.eval_every, 2);
+        }
+    }
+
+    #[test]
     fn identical_configs_share_a_training_and_count_once() {
         let p = plan(
             "[defaults]\ndataset = { name = 'xor', samples = 100 }\ndepth = 2\nepochs = 1\n\
