@@ -33,13 +33,14 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Expand a sweep file into jobs and show axes, counts and the work estimate.
+    /// Expand a sweep file into jobs and show axes, job and training counts
+    /// and the work estimate.
     Plan(PlanArgs),
     /// List every activation (built-in and the file's) with formula,
     /// parameters and description; `--plot` draws them with their derivatives.
     Activations(ActivationsArgs),
     /// Train the jobs of a sweep file into results/<name>/ (skipping done
-    /// jobs) and merge the tidy tables.
+    /// jobs; jobs with identical configs train once) and merge the tidy tables.
     Run(RunArgs),
     /// Merge the per-job results of several results folders (e.g. the
     /// shards of one sweep) into tidy tables.
@@ -80,10 +81,12 @@ pub struct RunArgs {
     /// Keep only jobs whose FIELD equals VALUE (as in `plan`).
     #[arg(long, value_name = "FIELD=VALUE")]
     pub only: Vec<String>,
-    /// Retrain the selected jobs even when their results exist.
+    /// Retrain the selected jobs even when their results exist (jobs with
+    /// identical configs still train once).
     #[arg(long)]
     pub force: bool,
-    /// Run part I of N of the plan (jobs I, I+N, I+2N, ... counting from 1),
+    /// Run part I of N of the plan (jobs I, I+N, I+2N, ... counting from 1;
+    /// a job with the same config as an earlier one goes to that one's part),
     /// e.g. one task of a Slurm job array each; then `actsweep collect`.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
@@ -239,10 +242,11 @@ fn run_sweep(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     if !quiet {
         let _ = writeln!(
             err,
-            "{} jobs selected: {} trained ({} ok), {} already done; {:.1} s\nresults in {} ({} jobs, {} metric rows)",
+            "{} jobs selected: {} trained ({} ok), {} reused, {} already done; {:.1} s\nresults in {} ({} jobs, {} metric rows)",
             s.selected,
-            s.ran,
+            s.trained,
             s.ok,
+            s.reused,
             s.skipped,
             s.seconds,
             s.dir.display(),

@@ -1,6 +1,6 @@
 //! `actsweep run` and `collect` through the real binary: resume after
-//! SIGKILL, failure isolation and exit codes, the lock, shards, and the
-//! schema of the Parquet tables.
+//! SIGKILL, failure isolation and exit codes, the lock, shards, jobs with
+//! identical configs trained once, and the schema of the Parquet tables.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -236,7 +236,10 @@ dataset = { name = "mnist", path = "no/such/folder", mirrors = [] }
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("1 trained (0 ok), 1 already done"), "{err}");
+    assert!(
+        err.contains("1 trained (0 ok), 0 reused, 1 already done"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -327,7 +330,10 @@ fn shards_collect_to_the_full_run_and_edits_retrain_only_what_changed() {
     );
     let (code, err) = run(base.path(), &["sweep.toml", "--out", "full"]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("6 trained (6 ok), 12 already done"), "{err}");
+    assert!(
+        err.contains("6 trained (6 ok), 0 reused, 12 already done"),
+        "{err}"
+    );
     // The merged tables hold the current plan only: 18 jobs.
     assert_eq!(
         read(&base.path().join("full/tiny/runs.parquet")).height(),
@@ -477,4 +483,193 @@ fn each_job_is_written_before_the_next_one_starts() {
         records >= 1,
         "the first job was not committed before the second started"
     );
+}
+
+/// Three experiments sharing two configs: the ReLU net of `pair` is also the
+/// whole of `relu` (seed 1 only) and half of `trio`. 9 jobs, 6 trainings:
+/// relu seed 0 is jobs 2 and 5, relu seed 1 jobs 3, 4 and 6; positions of
+/// both parities, so a shard by job position would split a group.
+const SHARED: &str = r#"
+name = "shared"
+[defaults]
+dataset = { name = "xor", samples = 200 }
+depth = 2
+width = 8
+loss = "bce"
+epochs = 5
+seeds = 2
+[experiments.pair]
+grid.activation = ["tanh", "relu"]
+[experiments.relu]
+activation = "relu"
+seeds = [1]
+[experiments.trio]
+grid.activation = ["relu", "softsign"]
+"#;
+
+/// The labels of the three jobs of relu seed 1.
+const RELU_1: [&str; 3] = [
+    "pair/activation=relu,seed=1",
+    "relu/seed=1",
+    "trio/activation=relu,seed=1",
+];
+
+/// Trainings started in a results folder, over all its runs (from run.log).
+fn trainings_started(results: &Path) -> usize {
+    let log = std::fs::read_to_string(results.join("run.log")).unwrap();
+    log.matches("}: start").count()
+}
+
+/// The run summary's counts: (selected, trained, reused, already done).
+fn counts(stderr: &str) -> (usize, usize, usize, usize) {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains(" jobs selected: "))
+        .unwrap_or_else(|| panic!("no summary in\n{stderr}"));
+    let nums: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    // selected, trained, ok, reused, already done, seconds...
+    (nums[0], nums[1], nums[3], nums[4])
+}
+
+/// Job ids by label, from runs.parquet.
+fn ids_by_label(results: &Path) -> std::collections::HashMap<String, String> {
+    let runs = read(&results.join("runs.parquet"));
+    strs(&runs, "label")
+        .into_iter()
+        .zip(strs(&runs, "job_id"))
+        .collect()
+}
+
+/// One job's rows of metrics.parquet, without the job id.
+fn metrics_of(results: &Path, id: &str) -> DataFrame {
+    read(&results.join("metrics.parquet"))
+        .lazy()
+        .filter(col("job_id").eq(lit(id)))
+        .collect()
+        .unwrap()
+        .drop("job_id")
+        .unwrap()
+}
+
+#[test]
+fn identical_configs_train_once_and_every_experiment_reads_them() {
+    let base = tempfile::tempdir().unwrap();
+    write_sweep(base.path(), SHARED);
+    let plan = actsweep(base.path())
+        .args(["plan", "sweep.toml"])
+        .output()
+        .unwrap();
+    let plan = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        plan.contains("total: 9 jobs (6 distinct trainings)"),
+        "{plan}"
+    );
+
+    let (code, err) = run(base.path(), &["sweep.toml", "--jobs", "2", "--no-bar"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(counts(&err), (9, 6, 3, 0), "{err}");
+    let dir = base.path().join("results/shared");
+    assert_eq!(trainings_started(&dir), 6);
+
+    // Every job has its own row and rows of metrics; the three jobs of one
+    // training have the same metrics (timings included: one training) and
+    // their own identity.
+    let runs = read(&dir.join("runs.parquet"));
+    assert_eq!(runs.height(), 9);
+    let ids = ids_by_label(&dir);
+    let first = metrics_of(&dir, &ids[RELU_1[0]]);
+    assert!(first.height() > 0);
+    for label in &RELU_1[1..] {
+        assert_eq!(metrics_of(&dir, &ids[*label]), first, "{label}");
+    }
+    let started = strs(&runs, "started_at");
+    let experiments = strs(&runs, "experiment");
+    let labels = strs(&runs, "label");
+    let row = |label: &str| labels.iter().position(|l| l == label).unwrap();
+    for label in RELU_1 {
+        assert_eq!(started[row(label)], started[row(RELU_1[0])], "{label}");
+        assert_eq!(experiments[row(label)], label.split('/').next().unwrap());
+    }
+}
+
+#[test]
+fn a_shared_job_resumes_by_copy_and_force_retrains_once() {
+    let base = tempfile::tempdir().unwrap();
+    write_sweep(base.path(), SHARED);
+    let (code, err) = run(base.path(), &["sweep.toml", "--jobs", "2"]);
+    assert_eq!(code, 0, "{err}");
+    let dir = base.path().join("results/shared");
+    let before = comparable(&dir);
+
+    // Delete one job of a shared training: its group-mates are done, so the
+    // rerun writes it from their files and trains nothing.
+    let id = ids_by_label(&dir)[RELU_1[1]].clone();
+    for file in [format!("{id}.json"), format!("{id}.metrics.parquet")] {
+        std::fs::remove_file(dir.join("jobs").join(file)).unwrap();
+    }
+    let (code, err) = run(base.path(), &["sweep.toml", "--jobs", "2"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(counts(&err), (9, 0, 1, 8), "{err}");
+    assert_eq!(trainings_started(&dir), 6);
+    let after = comparable(&dir);
+    assert_eq!(after.0, before.0);
+    assert_eq!(after.1, before.1);
+    let record = std::fs::read_to_string(dir.join(format!("jobs/{id}.json"))).unwrap();
+    assert!(record.contains("\"label\": \"relu/seed=1\""), "{record}");
+
+    // --force retrains every training once and rewrites every job.
+    let (code, err) = run(base.path(), &["sweep.toml", "--jobs", "2", "--force"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(counts(&err), (9, 6, 3, 0), "{err}");
+    assert_eq!(trainings_started(&dir), 12);
+    // A selected job trains even when its group-mates are not selected.
+    let (code, err) = run(
+        base.path(),
+        &["sweep.toml", "--force", "--only", "experiment=relu"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(counts(&err), (1, 1, 0, 0), "{err}");
+    assert_eq!(trainings_started(&dir), 13);
+}
+
+#[test]
+fn shards_never_train_one_config_twice() {
+    let base = tempfile::tempdir().unwrap();
+    write_sweep(base.path(), SHARED);
+    assert_eq!(run(base.path(), &["sweep.toml", "--out", "full"]).0, 0);
+    let (mut selected, mut trained) = (0, 0);
+    for s in ["1/2", "2/2"] {
+        let out = format!("shard{}", &s[..1]);
+        let (code, err) = run(base.path(), &["sweep.toml", "--out", &out, "--shard", s]);
+        assert_eq!(code, 0, "{err}");
+        let (n, t, _, _) = counts(&err);
+        selected += n;
+        trained += t;
+    }
+    assert_eq!((selected, trained), (9, 6));
+    let out = actsweep(base.path())
+        .args([
+            "collect",
+            "shard1/shared",
+            "shard2/shared",
+            "--into",
+            "merged",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let a = comparable(&base.path().join("full/shared"));
+    let b = comparable(&base.path().join("merged"));
+    assert_eq!(
+        a.0.drop("git_commit").unwrap(),
+        b.0.drop("git_commit").unwrap()
+    );
+    assert_eq!(a.1, b.1);
 }

@@ -5,6 +5,8 @@
 //! - zipped axes advance together;
 //! - ids are unique, stable across runs, and independent of the order in
 //!   which axes are written;
+//! - the plan's training count is the number of distinct resolved configs,
+//!   with an experiment repeated under another name or not;
 //! - arbitrary text, and arbitrary TOML values in every field, never panic.
 
 use std::collections::BTreeSet;
@@ -21,6 +23,7 @@ const FIELDS: &[(&str, i64, i64)] = &[
     ("epochs", 0, 5),
     ("batch_size", 1, 128),
     ("probe_samples", 1, 100),
+    ("eval_every", 1, 5),
 ];
 
 #[derive(Debug, Clone)]
@@ -183,6 +186,32 @@ proptest! {
         let reordered = plan_of(&toml_of(&g, true));
         let ids_reordered: BTreeSet<&str> = reordered.jobs.iter().map(|j| j.id.as_str()).collect();
         prop_assert_eq!(ids, ids_reordered, "ids depend on axis order");
+    }
+
+    #[test]
+    fn trainings_are_the_distinct_configs(g in grid(), repeat in any::<bool>()) {
+        // A second experiment repeating the first one's grid duplicates every
+        // config; depth 1 ignores width, so one grid can duplicate too.
+        let mut text = toml_of(&g, false);
+        if repeat {
+            text.push_str(&toml_of(&g, true).replace("[experiments.e]", "[experiments.f]"));
+        }
+        let plan = plan_of(&text);
+        let mut distinct: Vec<&actsweep::config::job::JobConfig> = Vec::new();
+        for j in &plan.jobs {
+            if !distinct.contains(&&j.config) {
+                distinct.push(&j.config);
+            }
+        }
+        let est = plan.estimate();
+        prop_assert_eq!(est.jobs as usize, plan.jobs.len());
+        prop_assert_eq!(est.trainings as usize, distinct.len(), "{}", text);
+        let keys: BTreeSet<&str> = plan.jobs.iter().map(|j| j.training.as_str()).collect();
+        prop_assert_eq!(keys.len(), distinct.len());
+        if repeat {
+            prop_assert_eq!(plan.jobs.len(), 2 * plan.experiments[0].jobs);
+            prop_assert!(distinct.len() <= plan.experiments[0].jobs);
+        }
     }
 
     #[test]

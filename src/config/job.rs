@@ -48,6 +48,25 @@ pub struct JobConfig {
     pub dropout: f64,
     /// Size of the fixed probe set for activation statistics.
     pub probe_samples: usize,
+    /// Epochs between evaluations and diagnostics (>= 1); the last epoch is
+    /// always evaluated. Left out of the serialised form at its default, so
+    /// the ids of jobs from before this field existed do not change.
+    #[serde(
+        default = "default_eval_every",
+        skip_serializing_if = "is_default_eval_every"
+    )]
+    pub eval_every: usize,
+}
+
+/// The default of [`JobConfig::eval_every`]: evaluate after every epoch.
+pub const DEFAULT_EVAL_EVERY: usize = 1;
+
+fn default_eval_every() -> usize {
+    DEFAULT_EVAL_EVERY
+}
+
+fn is_default_eval_every(n: &usize) -> bool {
+    *n == DEFAULT_EVAL_EVERY
 }
 
 /// A dataset with all its parameters resolved.
@@ -560,6 +579,10 @@ impl JobConfig {
         // Serializing our own plain data types cannot fail.
         let value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
         flatten_into(String::new(), &value, &mut out);
+        // Left out of the serialised form at its default, but a field all the same.
+        if is_default_eval_every(&self.eval_every) {
+            out.push(("eval_every".to_string(), self.eval_every.into()));
+        }
         out
     }
 }

@@ -89,6 +89,9 @@ pub struct RawSection {
     pub dropout: Option<Spanned<Num>>,
     /// Training inputs in the fixed probe set for activation statistics. Default: 512.
     pub probe_samples: Option<Spanned<i64>>,
+    /// Epochs between evaluations and diagnostics, at least 1; the last epoch
+    /// is always evaluated. Default: 1 (every epoch).
+    pub eval_every: Option<Spanned<i64>>,
     /// Axes: `grid.FIELD = [values]`, or `grid.FIELD.PARAM = [values]` for a
     /// parameter of a table-valued field (`grid.optimizer.lr`, `grid.activation.alpha`).
     /// Only in experiments. Default: no axes (one cell).
@@ -627,6 +630,7 @@ pub const JOB_FIELDS: &[&str] = &[
     "norm",
     "dropout",
     "probe_samples",
+    "eval_every",
 ];
 
 /// Keys of a section that are not job fields.

@@ -84,6 +84,7 @@ impl Layered {
             norm,
             dropout,
             probe_samples,
+            eval_every,
             seeds
         );
         merge_table!(
@@ -483,6 +484,14 @@ pub fn resolve(layered: &Layered, library: &Library) -> Result<JobConfig, Vec<Di
         1,
         MAX_COUNT,
     ) as usize;
+    let eval_every = c.int(
+        "eval_every",
+        None,
+        f.eval_every.as_ref(),
+        DEFAULT_EVAL_EVERY as i64,
+        1,
+        MAX_COUNT,
+    ) as usize;
 
     // Combinations.
     match (loss, dataset.task()) {
@@ -545,6 +554,7 @@ pub fn resolve(layered: &Layered, library: &Library) -> Result<JobConfig, Vec<Di
         norm,
         dropout,
         probe_samples,
+        eval_every,
     })
 }
 
@@ -1077,6 +1087,20 @@ mod tests {
         assert_eq!(msgs.len(), 4, "{msgs:?}");
         assert!(msgs.iter().any(|m| m.contains("depth must be at least 1")));
         assert!(msgs.iter().any(|m| m.contains("lr must be greater than 0")));
+    }
+
+    #[test]
+    fn eval_every_must_be_at_least_one() {
+        let text = "eval_every = 0";
+        let e = resolve(&layered(text), &Library::builtin()).unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].message, "eval_every must be at least 1, got 0");
+        assert_eq!(e[0].key.as_deref(), Some("defaults.eval_every"));
+        assert_eq!(&text[e[0].span.clone().unwrap()], "0");
+        let j = resolve(&layered("eval_every = 3"), &Library::builtin()).unwrap();
+        assert_eq!(j.eval_every, 3);
+        let j = resolve(&Layered::default(), &Library::builtin()).unwrap();
+        assert_eq!(j.eval_every, 1);
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! training costs a forward and a backward pass per sample and epoch (the
 //! backward pass about twice the forward's multiply-adds), and every epoch,
 //! plus epoch 0 at initialisation, evaluates the train and test sets once.
+//! Jobs that share a training (identical configs, see [`super::Job::training`])
+//! count once: the estimate is the work the runner actually does.
+
+use std::collections::HashSet;
 
 use serde::Serialize;
 
@@ -14,28 +18,36 @@ use super::Job;
 pub struct Estimate {
     /// Jobs counted.
     pub jobs: u64,
-    /// Training samples times epochs, summed over jobs.
+    /// Distinct trainings among them (jobs with identical configs train once);
+    /// the work below is summed over these.
+    pub trainings: u64,
+    /// Training samples times epochs, summed over trainings.
     pub sample_epochs: u64,
-    /// Optimizer steps, summed over jobs.
+    /// Optimizer steps, summed over trainings.
     pub steps: u64,
     /// Floating-point operations of training (forward + backward).
     pub train_flops: f64,
     /// Floating-point operations of evaluation (forward only).
     pub eval_flops: f64,
-    /// Trainable parameters, summed over jobs.
+    /// Trainable parameters, summed over trainings.
     pub parameters: u64,
 }
 
 impl Estimate {
-    /// Sums the estimate over jobs.
+    /// Sums the estimate over jobs, each distinct training once.
     pub fn of<'a>(jobs: impl Iterator<Item = &'a Job>) -> Estimate {
         let mut e = Estimate::default();
+        let mut seen: HashSet<&str> = HashSet::new();
         for job in jobs {
+            e.jobs += 1;
+            if !seen.insert(job.training.as_str()) {
+                continue;
+            }
             let c = &job.config;
             let (train, test) = c.dataset.sizes();
             let epochs = c.epochs as u64;
             let fwd = c.forward_flops_per_sample() as f64;
-            e.jobs += 1;
+            e.trainings += 1;
             e.sample_epochs += train as u64 * epochs;
             e.steps += (train as u64).div_ceil(c.batch_size as u64) * epochs;
             e.train_flops += 3.0 * fwd * (train as f64) * (epochs as f64);

@@ -10,12 +10,20 @@
 //! fully resolved config, as JSON with a fixed field order), so it is the same
 //! on every machine, changes whenever any resolved field changes, and lets a
 //! killed or edited sweep retrain only what is new.
+//!
+//! Two jobs of different experiments (or cells) can resolve to the same
+//! config: experiments.toml's 5-layer ReLU net is in three experiments. They
+//! have different ids (the id names the experiment and cell too), but one
+//! *training key*, a hash of the config alone, so the runner trains such a
+//! group once and every experiment reads the result, and the work estimate
+//! counts each training once.
 
 mod estimate;
 pub mod render;
 mod select;
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use serde::Serialize;
@@ -90,11 +98,15 @@ pub struct Axis {
     patches: Vec<RawSection>,
 }
 
-/// One training run.
+/// One job of a sweep: a config in one experiment and cell.
 #[derive(Debug, Clone, Serialize)]
 pub struct Job {
     /// Stable id: 16 hex digits of the SHA-256 of the canonical form.
     pub id: String,
+    /// Training key: 16 hex digits of the SHA-256 of the config alone, so
+    /// jobs with identical configs (in different experiments or cells)
+    /// share it and train once.
+    pub training: String,
     /// Experiment name.
     pub experiment: String,
     /// `experiment/axis=value,...,seed=N`.
@@ -119,10 +131,8 @@ impl Job {
             axes: axes.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
             config: &config,
         };
-        // Serializing plain data to JSON cannot fail.
-        let json = serde_json::to_vec(&canon).unwrap_or_default();
-        let digest = Sha256::digest(&json);
-        let id = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let id = hash16(&canon);
+        let training = hash16(&config);
         let label = format!(
             "{experiment}/{}",
             axes.iter()
@@ -132,6 +142,7 @@ impl Job {
         );
         Job {
             id,
+            training,
             experiment: experiment.to_string(),
             label,
             axes,
@@ -187,6 +198,33 @@ impl Job {
             Some(out)
         }
     }
+}
+
+/// 16 hex digits of the SHA-256 of a value's JSON form (fields in declaration order).
+fn hash16(value: &impl Serialize) -> String {
+    // Serializing plain data to JSON cannot fail.
+    let json = serde_json::to_vec(value).unwrap_or_default();
+    Sha256::digest(&json)[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Jobs grouped by training key: groups in the order of their first job,
+/// jobs in the order given.
+pub fn by_training<'a>(jobs: impl IntoIterator<Item = &'a Job>) -> Vec<Vec<&'a Job>> {
+    let mut slot: HashMap<&str, usize> = HashMap::new();
+    let mut groups: Vec<Vec<&Job>> = Vec::new();
+    for job in jobs {
+        match slot.entry(job.training.as_str()) {
+            Entry::Occupied(e) => groups[*e.get()].push(job),
+            Entry::Vacant(e) => {
+                e.insert(groups.len());
+                groups.push(vec![job]);
+            }
+        }
+    }
+    groups
 }
 
 fn json_text(v: &serde_json::Value) -> String {
@@ -858,6 +896,46 @@ exclude = [{ dataset = "xor", optimizer = { lr = 0.05 } }]
         assert_eq!(a.jobs[0].id, same.jobs[0].id);
         assert_ne!(a.jobs[0].id, other.jobs[0].id);
         assert_eq!(a.jobs[0].id.len(), 16);
+    }
+
+    #[test]
+    fn eval_every_at_its_default_keeps_the_ids_of_older_files() {
+        // Ids computed before `eval_every` existed (commit 704a12e).
+        let defaults = "[experiments.a]\n";
+        let xor = "[experiments.a]\ndataset = { name = 'xor', samples = 100 }\ndepth = 2\n";
+        for (text, before) in [(defaults, "e63db0e89a0c41cb"), (xor, "a30f93cfbeb4fc35")] {
+            assert_eq!(plan(text).jobs[0].id, before, "{text}");
+            let one = plan(&format!("{text}eval_every = 1\n"));
+            assert_eq!(one.jobs[0].id, before, "{text}");
+            let two = plan(&format!("{text}eval_every = 2\n"));
+            assert_ne!(two.jobs[0].id, before, "{text}");
+            assert_eq!(two.jobs[0].config.eval_every, 2);
+        }
+    }
+
+    #[test]
+    fn identical_configs_share_a_training_and_count_once() {
+        let p = plan(
+            "[defaults]\ndataset = { name = 'xor', samples = 100 }\ndepth = 2\nepochs = 1\n\
+             [experiments.a]\ngrid.activation = ['relu', 'tanh']\n\
+             [experiments.b]\nactivation = 'relu'\n",
+        );
+        let [relu_a, tanh_a, relu_b] = [&p.jobs[0], &p.jobs[1], &p.jobs[2]];
+        assert_ne!(relu_a.id, relu_b.id);
+        assert_eq!(relu_a.training, relu_b.training);
+        assert_ne!(relu_a.training, tanh_a.training);
+        assert_eq!(relu_a.training.len(), 16);
+        let groups = by_training(&p.jobs);
+        let ids: Vec<Vec<&str>> = groups
+            .iter()
+            .map(|g| g.iter().map(|j| j.id.as_str()).collect())
+            .collect();
+        assert_eq!(ids, [vec![&*relu_a.id, &*relu_b.id], vec![&*tanh_a.id]]);
+        let all = p.estimate();
+        let distinct = Estimate::of([relu_a, tanh_a].into_iter());
+        assert_eq!((all.jobs, all.trainings), (3, 2));
+        assert_eq!(all.sample_epochs, distinct.sample_epochs);
+        assert_eq!(all.flops(), distinct.flops());
     }
 
     #[test]

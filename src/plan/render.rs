@@ -1,6 +1,8 @@
 //! Printing a plan: the human summary of `actsweep plan` and its `--json` form.
 //!
 //! Pure functions from a plan to text, so the output is snapshot-tested.
+//! Both forms give the jobs and the distinct trainings among them (jobs with
+//! identical configs train once), and the estimate counts the trainings.
 
 use std::fmt::Write;
 
@@ -73,10 +75,12 @@ pub fn text(plan: &Plan, jobs: &[&Job], list: bool) -> String {
     let est = Estimate::of(jobs.iter().copied());
     let _ = writeln!(
         out,
-        "\n{}: {} job{}, {} sample-epochs, {} optimizer steps, {}FLOP ({}FLOP training + {}FLOP evaluation)",
+        "\n{}: {} job{} ({} distinct training{}), {} sample-epochs, {} optimizer steps, {}FLOP ({}FLOP training + {}FLOP evaluation)",
         if selected { "selected" } else { "total" },
         est.jobs,
         plural(est.jobs as usize),
+        est.trainings,
+        plural(est.trainings as usize),
         si(est.sample_epochs as f64),
         si(est.steps as f64),
         si(est.flops()),
@@ -106,18 +110,23 @@ struct JsonPlan<'a> {
     file: &'a str,
     experiments: &'a [super::ExperimentPlan],
     selected: usize,
+    /// Distinct trainings among the selected jobs.
+    trainings: u64,
     estimate: Estimate,
     jobs: &'a [&'a Job],
 }
 
-/// The plan as JSON: experiments, the estimate of the selection, and the selected jobs.
+/// The plan as JSON: experiments, the selection's job and training counts and
+/// estimate, and the selected jobs (each with its `training` key).
 pub fn json(plan: &Plan, jobs: &[&Job]) -> String {
+    let estimate = Estimate::of(jobs.iter().copied());
     let doc = JsonPlan {
         name: &plan.name,
         file: &plan.file,
         experiments: &plan.experiments,
         selected: jobs.len(),
-        estimate: Estimate::of(jobs.iter().copied()),
+        trainings: estimate.trainings,
+        estimate,
         jobs,
     };
     serde_json::to_string_pretty(&doc).unwrap_or_default()

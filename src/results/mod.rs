@@ -10,7 +10,9 @@
 //! - **The run record is the commit point.** A job writes its metrics (and
 //!   boundary grid) first and its `jobs/<id>.json` record last; a job is done
 //!   exactly when that record exists. Resuming skips done jobs; merging reads
-//!   only done jobs. Merged tables are a pure function of the set of records,
+//!   only done jobs. A job that shares its training with a done job (same
+//!   config, another experiment) is written from that job's files
+//!   ([`ResultsDir::copy_job`]) in the same layout. Merged tables are a pure function of the set of records,
 //!   sorted by plan position, so a resumed sweep merges to the same tables as
 //!   an uninterrupted one.
 
@@ -119,6 +121,12 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    /// Whether a job with this status is done: `ok`, or `diverged` (divergence
+    /// is deterministic). A `failed` job (a missing file, a panic) is retried.
+    pub fn is_done(self) -> bool {
+        matches!(self, JobStatus::Ok | JobStatus::Diverged)
+    }
+
     /// `ok`, `diverged`, `failed`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -216,13 +224,16 @@ impl ResultsDir {
         self.jobs_dir().join(format!("{id}.boundary.parquet"))
     }
 
-    /// The recorded status of a done job; `None` when it is not done (or
-    /// its record cannot be read, which a rerun then rewrites).
-    pub fn status(&self, id: &str) -> Option<JobStatus> {
+    /// The record of a done job; `None` when it is not done (or its record
+    /// cannot be read, which a rerun then rewrites).
+    pub fn record(&self, id: &str) -> Option<JobRecord> {
         let bytes = fs::read(self.record_path(id)).ok()?;
-        serde_json::from_slice::<JobRecord>(&bytes)
-            .ok()
-            .map(|r| r.status)
+        serde_json::from_slice::<JobRecord>(&bytes).ok()
+    }
+
+    /// The recorded status of a done job; `None` when it is not done (see [`Self::record`]).
+    pub fn status(&self, id: &str) -> Option<JobStatus> {
+        self.record(id).map(|r| r.status)
     }
 
     /// Writes one job's results: metrics, boundary, then the record.
@@ -241,7 +252,30 @@ impl ResultsDir {
             let mut df = boundary_frame(id, boundary).map_err(pl_err(&bp))?;
             write_parquet(&bp, &mut df)?;
         }
-        let rp = self.record_path(id);
+        self.write_record(record)
+    }
+
+    /// Writes a job's results from those of the done job `source` that
+    /// trained the same config: its metrics (and boundary) tables, read back
+    /// and rewritten under `record`'s job id, then the record.
+    pub fn copy_job(&self, source: &str, record: &JobRecord) -> Result<(), ResultsError> {
+        let id = &record.job_id;
+        let copy = |from: PathBuf, to: PathBuf| -> Result<(), ResultsError> {
+            let mut df = read_parquet(&from)?;
+            let ids = Column::new("job_id".into(), vec![id.as_str(); df.height()]);
+            df.with_column(ids).map_err(pl_err(&to))?;
+            write_parquet(&to, &mut df)
+        };
+        copy(self.metrics_path(source), self.metrics_path(id))?;
+        if record.has_boundary {
+            copy(self.boundary_path(source), self.boundary_path(id))?;
+        }
+        self.write_record(record)
+    }
+
+    /// Writes a job's record, the commit point: the job is done from here on.
+    fn write_record(&self, record: &JobRecord) -> Result<(), ResultsError> {
+        let rp = self.record_path(&record.job_id);
         let json = serde_json::to_vec_pretty(record).map_err(|source| ResultsError::Record {
             path: rp.clone(),
             source,

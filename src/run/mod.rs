@@ -11,10 +11,17 @@
 //! and the CLI exits with 1. A done job (its record exists) is skipped, so a
 //! killed sweep resumes where it stopped and an edited sweep retrains only
 //! the jobs whose resolved config changed (the id hashes it).
+//!
+//! Jobs with identical configs (one [`Job::training`] key, e.g. the same net
+//! in two experiments) train once: the first of them in plan order trains,
+//! and every job of the group gets its own files under its own id, with the
+//! same metrics. A job whose group-mate is already done is written from the
+//! done job's files without training (unless `--force`). Shards take whole
+//! groups, so no two shards train one config.
 
 pub mod lock;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -26,7 +33,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::config::Sweep;
-use crate::plan::{render, Job, Plan};
+use crate::plan::{by_training, render, Job, Plan};
 use crate::results::{self, JobRecord, JobStatus, Merged, ResultsDir, ResultsError};
 use crate::{data, train};
 use lock::{Lock, LockError};
@@ -45,7 +52,9 @@ pub enum RunError {
     Pool(usize),
 }
 
-/// `--shard I/N`: this run takes jobs `I-1, I-1+N, I-1+2N, ...` of the plan.
+/// `--shard I/N`: this run takes jobs `I-1, I-1+N, I-1+2N, ...` of the plan
+/// (0-based), except that a job sharing its training with an earlier one
+/// goes to that one's shard (see [`run`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
     /// 1-based part number.
@@ -115,10 +124,14 @@ pub struct Summary {
     pub selected: usize,
     /// Selected jobs skipped because they were done.
     pub skipped: usize,
-    /// Jobs trained in this run.
-    pub ran: usize,
-    /// Jobs of this run that ended `ok`.
+    /// Trainings run (one per group of jobs with identical configs).
+    pub trained: usize,
+    /// Trainings of this run that ended `ok`.
     pub ok: usize,
+    /// Jobs written from a training they share: a group-mate's training in
+    /// this run, or a done job's results copied. `selected = trained +
+    /// reused + skipped`.
+    pub reused: usize,
     /// Selected jobs that failed or diverged (in this run, or diverged in an
     /// earlier one): label, status, message.
     pub failed: Vec<(String, JobStatus, String)>,
@@ -126,8 +139,17 @@ pub struct Summary {
     pub merged: Merged,
     /// Wall seconds of the whole run.
     pub seconds: f64,
-    /// Sum of the wall seconds of the jobs trained (data, training, evaluation).
+    /// Sum of the wall seconds of the trainings (data, training, evaluation).
     pub job_seconds: f64,
+}
+
+/// Jobs with one training key that this run writes, in plan order.
+struct Work<'a> {
+    /// The first trains (unless `done` is set); every one is written.
+    jobs: Vec<&'a Job>,
+    /// The record of a done job with the same training (never with
+    /// `--force`): its results are copied instead of training again.
+    done: Option<JobRecord>,
 }
 
 /// Runs the selected jobs of a plan into `<out>/<plan name>/`, then merges
@@ -158,36 +180,29 @@ pub fn run(
         std::io::Write::write_all(f, plan_json.as_bytes())
     })?;
 
-    let position: std::collections::HashMap<&str, usize> = plan
+    let position: HashMap<&str, usize> = plan
         .jobs
         .iter()
         .enumerate()
         .map(|(i, j)| (j.id.as_str(), i))
         .collect();
+    let groups = by_training(&plan.jobs);
+    let mates: HashMap<&str, &[&Job]> = groups
+        .iter()
+        .map(|g| (g[0].training.as_str(), g.as_slice()))
+        .collect();
+    // A job goes to the shard of its group's first job, so that every job
+    // of a group is in one shard and no two shards train one config.
     let in_shard: Vec<&Job> = selected
         .iter()
         .copied()
-        .filter(|j| opts.shard.is_none_or(|s| s.takes(position[j.id.as_str()])))
+        .filter(|j| {
+            let first = mates[j.training.as_str()][0];
+            opts.shard
+                .is_none_or(|s| s.takes(position[first.id.as_str()]))
+        })
         .collect();
-    // Done means recorded `ok` or `diverged` (divergence is deterministic);
-    // a `failed` job (a missing file, a panic) is retried.
-    let mut todo: Vec<&Job> = Vec::new();
-    let mut earlier: Vec<(usize, String, JobStatus, String)> = Vec::new();
-    for j in &in_shard {
-        match dir.status(&j.id) {
-            Some(s @ (JobStatus::Ok | JobStatus::Diverged)) if !opts.force => {
-                if s == JobStatus::Diverged {
-                    earlier.push((
-                        position[j.id.as_str()],
-                        j.label.clone(),
-                        s,
-                        "diverged in an earlier run (--force retrains it)".into(),
-                    ));
-                }
-            }
-            _ => todo.push(j),
-        }
-    }
+    let (todo, earlier) = pending(&dir, &in_shard, opts.force, &position);
     let skipped = in_shard.len() - todo.len();
     if skipped > 0 {
         tracing::info!(
@@ -195,51 +210,24 @@ pub fn run(
             in_shard.len()
         );
     }
+    let work = group_work(&dir, &todo, &mates, opts.force);
+    let (copied, to_train) = copy_done(&dir, work, &position);
+    tracing::info!(
+        "{} trainings for {} jobs; {} jobs copied from done jobs with the same config",
+        to_train.len(),
+        todo.len() - copied.len(),
+        copied.len()
+    );
 
-    let progress = Progress::new(opts.progress, todo.len());
-    let commit = git_commit();
-    let outcomes: Mutex<Vec<JobRecord>> = Mutex::new(Vec::new());
-    let write_error: Mutex<Option<ResultsError>> = Mutex::new(None);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.max(1))
-        .thread_name(|i| format!("actsweep-worker-{i}"))
-        .build()
-        .map_err(|_| RunError::Pool(opts.jobs))?;
-    pool.install(|| {
-        todo.par_iter().with_max_len(1).for_each(|job| {
-            let index = position[job.id.as_str()] as u32;
-            // Train *and write* on a plain thread: polars' Parquet writer has
-            // its own rayon pool, and this worker, waiting on it, used to
-            // steal the next jobs first, so each finished job's results sat
-            // unwritten until every later job had trained.
-            let (record, written) = train::on_plain_thread(|| {
-                let (record, metrics, boundary) = run_job(job, index, commit.as_deref(), &progress);
-                let written = dir.write_job(&record, &metrics, &boundary);
-                (record, written)
-            });
-            if let Err(e) = written {
-                tracing::error!("{}: cannot write results: {e}", job.label);
-                let mut w = write_error.lock().unwrap_or_else(|e| e.into_inner());
-                w.get_or_insert(e);
-            }
-            progress.job_done(&record);
-            outcomes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(record);
-        })
-    });
-    progress.finish();
-    if let Some(e) = write_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        return Err(e.into());
-    }
-    let records = outcomes.into_inner().unwrap_or_else(|e| e.into_inner());
+    let trained = train_groups(&dir, &to_train, &position, opts)?;
 
     let keep: HashSet<String> = plan.jobs.iter().map(|j| j.id.clone()).collect();
     let found = results::gather(std::slice::from_ref(&dir), Some(&keep))?;
     let merged = results::merge(&found, dir.root())?;
-    let mut failed: Vec<(usize, String, JobStatus, String)> = records
+    let mut failed: Vec<Unfinished> = trained
         .iter()
+        .flatten()
+        .chain(&copied)
         .filter(|r| r.status != JobStatus::Ok)
         .map(|r| {
             (
@@ -252,17 +240,189 @@ pub fn run(
         .collect();
     failed.extend(earlier);
     failed.sort();
+    let leaders = || trained.iter().map(|records| &records[0]);
     Ok(Summary {
         dir: dir.root().to_path_buf(),
         selected: in_shard.len(),
         skipped,
-        ran: records.len(),
-        ok: records.iter().filter(|r| r.status == JobStatus::Ok).count(),
+        trained: trained.len(),
+        ok: leaders().filter(|r| r.status == JobStatus::Ok).count(),
+        reused: trained.iter().map(|r| r.len() - 1).sum::<usize>() + copied.len(),
         failed: failed.into_iter().map(|(_, l, s, m)| (l, s, m)).collect(),
         merged,
         seconds: t0.elapsed().as_secs_f64(),
-        job_seconds: records.iter().map(|r| r.wall_seconds).sum(),
+        job_seconds: leaders().map(|r| r.wall_seconds).sum(),
     })
+}
+
+/// A job that did not finish: plan position, label, status, message.
+type Unfinished = (usize, String, JobStatus, String);
+
+/// The selected jobs that are not done (all of them with `--force`), and the
+/// done ones that diverged, to be reported again.
+fn pending<'a>(
+    dir: &ResultsDir,
+    jobs: &[&'a Job],
+    force: bool,
+    position: &HashMap<&str, usize>,
+) -> (Vec<&'a Job>, Vec<Unfinished>) {
+    let mut todo = Vec::new();
+    let mut earlier = Vec::new();
+    for &j in jobs {
+        match dir.status(&j.id) {
+            Some(s) if s.is_done() && !force => {
+                if s == JobStatus::Diverged {
+                    earlier.push((
+                        position[j.id.as_str()],
+                        j.label.clone(),
+                        s,
+                        "diverged in an earlier run (--force retrains it)".into(),
+                    ));
+                }
+            }
+            _ => todo.push(j),
+        }
+    }
+    (todo, earlier)
+}
+
+/// Groups the jobs to write by training key and finds, for each group
+/// (unless `force`), a done job of the plan with the same training.
+fn group_work<'a>(
+    dir: &ResultsDir,
+    todo: &[&'a Job],
+    mates: &HashMap<&str, &[&'a Job]>,
+    force: bool,
+) -> Vec<Work<'a>> {
+    by_training(todo.iter().copied())
+        .into_iter()
+        .map(|jobs| {
+            let done = if force {
+                None
+            } else {
+                mates[jobs[0].training.as_str()]
+                    .iter()
+                    .filter(|m| !jobs.iter().any(|j| j.id == m.id))
+                    .find_map(|m| dir.record(&m.id).filter(|r| r.status.is_done()))
+            };
+            Work { jobs, done }
+        })
+        .collect()
+}
+
+/// Writes every group that has a done group-mate from that job's files;
+/// returns the records written and the groups left to train (those without
+/// one, and any whose copy failed: a done job's files may have been deleted).
+fn copy_done<'a>(
+    dir: &ResultsDir,
+    work: Vec<Work<'a>>,
+    position: &HashMap<&str, usize>,
+) -> (Vec<JobRecord>, Vec<Vec<&'a Job>>) {
+    let mut copied = Vec::new();
+    let mut to_train = Vec::new();
+    for Work { jobs, done } in work {
+        let Some(source) = done else {
+            to_train.push(jobs);
+            continue;
+        };
+        let records: Result<Vec<JobRecord>, ResultsError> = jobs
+            .iter()
+            .map(|j| {
+                let record = as_job(&source, j, position[j.id.as_str()]);
+                dir.copy_job(&source.job_id, &record)?;
+                tracing::info!(
+                    "{}: same config as done job {}; results copied",
+                    j.label,
+                    source.label
+                );
+                Ok(record)
+            })
+            .collect();
+        match records {
+            Ok(mut r) => copied.append(&mut r),
+            Err(e) => {
+                tracing::warn!(
+                    "{}: cannot copy the results of {} ({}); training instead",
+                    jobs[0].label,
+                    source.label,
+                    error_chain(&e)
+                );
+                to_train.push(jobs);
+            }
+        }
+    }
+    (copied, to_train)
+}
+
+/// Trains each group's first job on the worker pool and writes its results
+/// for every job of the group; returns each group's records, first job first.
+fn train_groups(
+    dir: &ResultsDir,
+    groups: &[Vec<&Job>],
+    position: &HashMap<&str, usize>,
+    opts: &Options,
+) -> Result<Vec<Vec<JobRecord>>, RunError> {
+    let progress = Progress::new(opts.progress, groups.len());
+    let commit = git_commit();
+    let outcomes: Mutex<Vec<Vec<JobRecord>>> = Mutex::new(Vec::new());
+    let write_error: Mutex<Option<ResultsError>> = Mutex::new(None);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .thread_name(|i| format!("actsweep-worker-{i}"))
+        .build()
+        .map_err(|_| RunError::Pool(opts.jobs))?;
+    pool.install(|| {
+        groups.par_iter().with_max_len(1).for_each(|jobs| {
+            let first = jobs[0];
+            // Train *and write* on a plain thread: polars' Parquet writer has
+            // its own rayon pool, and this worker, waiting on it, used to
+            // steal the next jobs first, so each finished job's results sat
+            // unwritten until every later job had trained.
+            let (records, written) = train::on_plain_thread(|| {
+                let index = position[first.id.as_str()] as u32;
+                let (record, metrics, boundary) =
+                    run_job(first, index, commit.as_deref(), &progress);
+                let records: Vec<JobRecord> = jobs
+                    .iter()
+                    .map(|j| as_job(&record, j, position[j.id.as_str()]))
+                    .collect();
+                let written = records
+                    .iter()
+                    .try_for_each(|r| dir.write_job(r, &metrics, &boundary));
+                (records, written)
+            });
+            if let Err(e) = written {
+                tracing::error!("{}: cannot write results: {e}", first.label);
+                let mut w = write_error.lock().unwrap_or_else(|e| e.into_inner());
+                w.get_or_insert(e);
+            }
+            progress.training_done(&records[0], records.len());
+            outcomes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(records);
+        })
+    });
+    progress.finish();
+    if let Some(e) = write_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e.into());
+    }
+    Ok(outcomes.into_inner().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// `record` (of the job that trained) as the record of `job`, at plan
+/// position `index`: the job's identity, the training's status and timings.
+fn as_job(record: &JobRecord, job: &Job, index: usize) -> JobRecord {
+    JobRecord {
+        job_id: job.id.clone(),
+        index: index as u32,
+        experiment: job.experiment.clone(),
+        label: job.label.clone(),
+        seed: job.config.seed,
+        axes: job.axes.clone(),
+        config: job.config.clone(),
+        ..record.clone()
+    }
 }
 
 /// Merges the per-job results of several folders (e.g. shards) into `into`.
@@ -397,7 +557,7 @@ fn git_commit() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Progress display: a bar on a terminal, lines otherwise.
+/// Progress display, counted in trainings: a bar on a terminal, lines otherwise.
 struct Progress {
     bar: Option<ProgressBar>,
     lines: bool,
@@ -413,7 +573,7 @@ impl Progress {
         let bar = (mode == ProgressMode::Auto && tty && total > 0).then(|| {
             let b = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
             if let Ok(style) = ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {pos}/{len} jobs, eta {eta}  {wide_msg}",
+                "{elapsed_precise} [{bar:30}] {pos}/{len} trainings, eta {eta}  {wide_msg}",
             ) {
                 b.set_style(style.progress_chars("=> "));
             }
@@ -451,16 +611,23 @@ impl Progress {
         }
     }
 
-    fn job_done(&self, r: &JobRecord) {
+    /// A training ended, its results written for `jobs` jobs (itself and
+    /// the jobs with the same config).
+    fn training_done(&self, r: &JobRecord, jobs: usize) {
         let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        let shared = if jobs > 1 {
+            format!(", for {jobs} jobs with this config")
+        } else {
+            String::new()
+        };
         if let Some(b) = &self.bar {
             b.inc(1);
             if r.status != JobStatus::Ok {
-                b.println(format!("{}: {}", r.label, r.status.as_str()));
+                b.println(format!("{}: {}{shared}", r.label, r.status.as_str()));
             }
         } else if self.lines {
             eprintln!(
-                "[{:>4}s] {n}/{} {} {} ({:.1} s)",
+                "[{:>4}s] {n}/{} {} {} ({:.1} s{shared})",
                 self.start.elapsed().as_secs(),
                 self.total,
                 r.label,
