@@ -275,6 +275,29 @@ fn xor_is_solved_by_tanh_and_not_by_a_linear_net() {
 }
 
 #[test]
+fn eval_every_evaluates_at_its_multiples_and_the_last_epoch() {
+    let mut j = jobs(XOR)[0].1.clone();
+    j.epochs = 7;
+    j.eval_every = 3;
+    assert_eq!(j.evaluations(), 4);
+    let o = run(&j);
+    let epochs_of = |name: &str, split: Option<&str>| -> Vec<u32> {
+        o.metrics
+            .iter()
+            .filter(|m| m.metric == name && m.split == split)
+            .map(|m| m.epoch)
+            .collect()
+    };
+    assert_eq!(epochs_of("accuracy", Some("test")), [0, 3, 6, 7]);
+    assert_eq!(epochs_of("weight_norm", None).len(), 4 * 3, "three layers");
+    // Training-time figures stay per epoch.
+    assert_eq!(
+        epochs_of("batch_loss", Some("train")),
+        [1, 2, 3, 4, 5, 6, 7]
+    );
+}
+
+#[test]
 fn a_job_run_twice_gives_bit_identical_metrics() {
     let j = &jobs(XOR)[2].1;
     let mut j = j.clone();

@@ -522,6 +522,14 @@ pub enum Norm {
 }
 
 impl JobConfig {
+    /// How many times the job evaluates the network: at epoch 0, after every
+    /// `eval_every`-th epoch, and after the last epoch.
+    pub fn evaluations(&self) -> usize {
+        let k = self.eval_every.max(1);
+        let last_extra = usize::from(self.epochs % k != 0);
+        1 + self.epochs / k + last_extra
+    }
+
     /// Layer sizes from input to output: `[in, w1, ..., out]`.
     pub fn layer_sizes(&self) -> Vec<usize> {
         let mut sizes = Vec::with_capacity(self.depth + 1);

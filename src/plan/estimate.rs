@@ -2,8 +2,10 @@
 //!
 //! Counted from the layer sizes and dataset sizes alone (no data is loaded):
 //! training costs a forward and a backward pass per sample and epoch (the
-//! backward pass about twice the forward's multiply-adds), and every epoch,
-//! plus epoch 0 at initialisation, evaluates the train and test sets once.
+//! backward pass about twice the forward's multiply-adds), and every
+//! evaluation (epoch 0, every `eval_every` epochs and the last, see
+//! [`JobConfig::evaluations`](crate::config::job::JobConfig::evaluations))
+//! passes the train and test sets forward once.
 //! Jobs that share a training (identical configs, see [`super::Job::training`])
 //! count once: the estimate is the work the runner actually does.
 
@@ -51,7 +53,7 @@ impl Estimate {
             e.sample_epochs += train as u64 * epochs;
             e.steps += (train as u64).div_ceil(c.batch_size as u64) * epochs;
             e.train_flops += 3.0 * fwd * (train as f64) * (epochs as f64);
-            e.eval_flops += fwd * ((train + test) as f64) * ((epochs + 1) as f64);
+            e.eval_flops += fwd * ((train + test) as f64) * (c.evaluations() as f64);
             e.parameters += c.parameter_count();
         }
         e

@@ -9,7 +9,7 @@
 //! without the feature is a clear error, not a silent fallback.
 
 use dfdx::shapes::{Axis, HasShape};
-use dfdx::tensor::{Cache, Cpu, Gradients, Merge, NoneTape, PutTape, SplitTape, Tape, Tensor};
+use dfdx::tensor::{Cpu, Gradients, Merge, NoneTape, PutTape, SplitTape, Tape, Tensor};
 use dfdx::tensor_ops::{BroadcastTo, Device};
 
 use super::dense::{self, Dense};
@@ -62,11 +62,10 @@ impl EngineDevice for Cpu {
     const DENSE_READS_HOST: bool = true;
 
     fn build(seed: u64) -> Result<Cpu, TrainError> {
+        // dfdx's tensor cache stays off: it keeps every dropped buffer for
+        // reuse, but the fused ops bring buffers of their own, so the cache
+        // only grows (it filled 24 GB within minutes of a sweep).
         let dev = Cpu::seed_from_u64(seed);
-        // Reuse freed tensor buffers: a training step allocates the same
-        // sizes every time.
-        dev.try_enable_cache()
-            .map_err(|e| TrainError::Device(format!("{e:?}")))?;
         Ok(dev)
     }
 
