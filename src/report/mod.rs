@@ -14,6 +14,7 @@
 
 pub mod cells;
 pub mod chart;
+pub mod paired;
 pub mod readme;
 pub mod results;
 pub mod stats;
