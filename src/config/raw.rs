@@ -507,6 +507,17 @@ pub struct RawTable {
     /// Keep only results matching these field values, e.g. `{ depth = 5 }`; a list keeps
     /// any of its values (`{ activation = ["tanh", "arctan"] }`). Default: all.
     pub filter: Option<Spanned<toml::Table>>,
+    /// Compare every cell with this value of the columns axis (or, when the
+    /// columns are not an axis or lack it, of the rows axis), paired by seed:
+    /// cells show the mean difference with its 95% CI, the p-value and the
+    /// Holm-corrected p-value, e.g. `baseline = "relu"`. Default: none.
+    pub baseline: Option<Spanned<toml::Value>>,
+    /// The paired test with `baseline`: `"t"` (paired Student t-test) or
+    /// `"wilcoxon"` (signed-rank test). Default: `"t"`.
+    pub test: Option<Spanned<String>>,
+    /// Add a `mean rank` column: each row's rank among the rows (1 = best) in
+    /// every seed and column, averaged. Default: false.
+    pub rank: Option<bool>,
     /// Reference values with tolerances, checked by `report --check`. Default: none.
     #[serde(default)]
     pub expect: Vec<Spanned<RawExpect>>,
@@ -561,6 +572,12 @@ pub struct RawChart {
     pub activations: Option<Vec<String>>,
     /// Keep only results matching these field values. Default: all.
     pub filter: Option<Spanned<toml::Table>>,
+    /// `bar` only: draw each bar as its difference from this value of the
+    /// horizontal axis (or of the series axis), paired by seed, with its 95%
+    /// CI, e.g. `baseline = "relu"`. Default: none.
+    pub baseline: Option<Spanned<toml::Value>>,
+    /// The paired test with `baseline`: `"t"` or `"wilcoxon"`. Default: `"t"`.
+    pub test: Option<Spanned<String>>,
     /// Logarithmic horizontal axis. Default: false.
     pub log_x: Option<bool>,
     /// Logarithmic vertical axis. Default: false (true for `layers`).

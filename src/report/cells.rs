@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use polars::prelude::*;
 
+use super::paired::{self, Comparison, PairedTest};
 use super::results::{Metric, Results, Run};
 use super::stats::Summary;
 use super::ReportError;
@@ -177,6 +178,91 @@ impl EpochSel {
     }
 }
 
+/// A comparison with a baseline (`baseline = "relu"`, `test = "wilcoxon"`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Baseline {
+    /// The baseline's label (a value of an axis).
+    pub label: String,
+    /// The paired test.
+    pub test: PairedTest,
+    /// Where `baseline` is written (for errors found against the plan).
+    pub span: Option<std::ops::Range<usize>>,
+}
+
+impl Baseline {
+    /// Parses the `baseline` and `test` keys of a table or chart.
+    pub fn parse(
+        baseline: Option<&toml::Spanned<toml::Value>>,
+        test: Option<&toml::Spanned<String>>,
+    ) -> Result<Option<Baseline>, Diagnostic> {
+        let test_kind = match test.map(|t| t.get_ref().as_str()) {
+            None | Some("t") => PairedTest::StudentT,
+            Some("wilcoxon") => PairedTest::Wilcoxon,
+            Some(other) => {
+                return Err(spec_error(
+                    "test",
+                    format!("test `{other}` is not one of t, wilcoxon"),
+                    test,
+                )
+                .help_opt(did_you_mean(other, ["t", "wilcoxon"])))
+            }
+        };
+        match baseline {
+            None if test.is_some() => Err(spec_error(
+                "test",
+                "`test` chooses the paired test of a `baseline` comparison; set `baseline` too",
+                test,
+            )),
+            None => Ok(None),
+            Some(b) => Ok(Some(Baseline {
+                label: value_label(b.get_ref()),
+                test: test_kind,
+                span: Some(b.span()),
+            })),
+        }
+    }
+
+    /// Checks that the baseline is a planned value of one of `dims` (the
+    /// first that is an axis holding it is the one compared along).
+    pub fn check(&self, ctx: &Context, experiment: &str, dims: &[&Dim]) -> Result<(), Diagnostic> {
+        let axes: Vec<&str> = dims
+            .iter()
+            .filter_map(|d| match d {
+                Dim::Axis(a) => Some(a.as_str()),
+                _ => None,
+            })
+            .collect();
+        if axes.is_empty() {
+            return Err(Diagnostic::new(
+                "`baseline` compares along a grid axis, and neither dimension here is one",
+                self.span.clone(),
+            )
+            .key("baseline"));
+        }
+        let values: Vec<String> = axes
+            .iter()
+            .flat_map(|a| ctx.axis_values(experiment, a))
+            .collect();
+        if values.contains(&self.label) {
+            return Ok(());
+        }
+        Err(Diagnostic::new(
+            format!(
+                "baseline `{}` is not a value of {} (values: {})",
+                self.label,
+                axes.iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                values.join(", ")
+            ),
+            self.span.clone(),
+        )
+        .key("baseline")
+        .help_opt(did_you_mean(&self.label, values.iter().map(String::as_str))))
+    }
+}
+
 /// A job left out of the averages.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Excluded {
@@ -214,6 +300,9 @@ pub struct Cells {
     pub labels: Vec<Vec<String>>,
     /// Cell key (one label per dimension) to its summary.
     pub cells: HashMap<Vec<String>, Summary>,
+    /// Cell key to its values, one per job, with the job's seed (what a
+    /// paired comparison pairs up).
+    pub samples: HashMap<Vec<String>, Vec<(i64, f64)>>,
     /// Jobs of the experiment (after the filter) left out of the averages.
     pub excluded: Vec<Excluded>,
     /// Jobs averaged in.
@@ -231,6 +320,100 @@ impl Cells {
         let lo = self.cells.values().map(|s| s.n).min()?;
         let hi = self.cells.values().map(|s| s.n).max()?;
         Some((lo, hi))
+    }
+}
+
+/// Cells compared with a baseline label of one dimension, paired by seed
+/// and by every other dimension (see [`Cells::paired`]).
+#[derive(Debug, Clone)]
+pub struct Paired {
+    /// The dimension holding the baseline.
+    pub dim: usize,
+    /// The baseline's label.
+    pub baseline: String,
+    /// The test.
+    pub test: PairedTest,
+    /// Per cell other than the baseline's: the comparison, and its p-value
+    /// after Holm's correction over every comparison here.
+    pub tests: HashMap<Vec<String>, (Comparison, f64)>,
+    /// Per cell other than the baseline's: the differences as a summary
+    /// (mean, std, n and 95% CI of the paired differences).
+    pub diffs: HashMap<Vec<String>, Summary>,
+    /// Values without a partner (a seed on one side only, a failed job on
+    /// the other), left out of the pairing.
+    pub unpaired: usize,
+}
+
+impl Cells {
+    /// Compares every cell with the cell that has `baseline` in dimension
+    /// `dim` and the same labels elsewhere, pairing their values by seed.
+    pub fn paired(&self, dim: usize, baseline: &str, test: PairedTest) -> Paired {
+        let mut unpaired = 0;
+        let mut found: Vec<(Vec<String>, Comparison, Vec<f64>)> = Vec::new();
+        let mut keys: Vec<&Vec<String>> = self.samples.keys().collect();
+        keys.sort();
+        for key in keys {
+            if key[dim] == baseline {
+                continue;
+            }
+            let mut base_key = key.clone();
+            base_key[dim] = baseline.to_string();
+            let side = &self.samples[key];
+            let base = self.samples.get(&base_key).map_or(&[][..], Vec::as_slice);
+            let diffs: Vec<f64> = side
+                .iter()
+                .filter_map(|(seed, v)| {
+                    base.iter()
+                        .find(|(s, _)| s == seed)
+                        .map(|(_, b)| v - b)
+                })
+                .collect();
+            unpaired += side.len() - diffs.len();
+            unpaired += base
+                .iter()
+                .filter(|(s, _)| !side.iter().any(|(t, _)| t == s))
+                .count();
+            if let Some(c) = paired::compare(&diffs, test) {
+                found.push((key.clone(), c, diffs));
+            }
+        }
+        let p: Vec<f64> = found.iter().map(|(_, c, _)| c.p).collect();
+        let adjusted = paired::holm(&p);
+        let mut tests = HashMap::new();
+        let mut diffs = HashMap::new();
+        for ((key, c, d), ph) in found.into_iter().zip(adjusted) {
+            if let Some(s) = Summary::of(&d) {
+                diffs.insert(key.clone(), s);
+            }
+            tests.insert(key, (c, ph));
+        }
+        Paired {
+            dim,
+            baseline: baseline.to_string(),
+            test,
+            tests,
+            diffs,
+            unpaired,
+        }
+    }
+
+    /// These cells with the differences from `paired`'s baseline in place
+    /// of the values, and the baseline itself left out (what a chart of
+    /// differences draws).
+    pub fn differences(&self, paired: &Paired) -> Cells {
+        let mut out = self.clone();
+        out.cells = paired.diffs.clone();
+        out.samples.clear();
+        out.labels[paired.dim].retain(|l| l != &paired.baseline);
+        out
+    }
+
+    /// The dimension among `dims` (indices, tried in order) whose labels
+    /// include `label`.
+    pub fn dim_with_label(&self, dims: &[usize], label: &str) -> Option<usize> {
+        dims.iter()
+            .copied()
+            .find(|&d| self.labels.get(d).is_some_and(|ls| ls.iter().any(|l| l == label)))
     }
 }
 
@@ -282,7 +465,8 @@ impl<'a> Context<'a> {
     }
 
     /// The plan's value labels of an axis, in file order.
-    fn axis_values(&self, experiment: &str, axis: &str) -> Vec<String> {
+    /// The planned values of an axis of an experiment, in plan order.
+    pub fn axis_values(&self, experiment: &str, axis: &str) -> Vec<String> {
         self.plan
             .experiments
             .iter()
@@ -384,6 +568,7 @@ impl<'a> Context<'a> {
 
         let mut keys: Vec<String> = Vec::new();
         let mut vals: Vec<f64> = Vec::new();
+        let mut seeds: Vec<i64> = Vec::new();
         let mut seen: Vec<Vec<String>> = vec![Vec::new(); dims.len()];
         let empty = Vec::new();
         for run in &ok {
@@ -430,11 +615,17 @@ impl<'a> Context<'a> {
                         }
                         keys.push(key.join("\u{1f}"));
                         vals.push(m.value);
+                        seeds.push(run.seed);
                     }
                 }
             }
         }
 
+        let mut samples: HashMap<Vec<String>, Vec<(i64, f64)>> = HashMap::new();
+        for ((k, &v), &seed) in keys.iter().zip(&vals).zip(&seeds) {
+            let key = k.split('\u{1f}').map(str::to_string).collect();
+            samples.entry(key).or_default().push((seed, v));
+        }
         let cells = aggregate(keys, vals)?
             .into_iter()
             .map(|(k, s)| (k.split('\u{1f}').map(str::to_string).collect(), s))
@@ -467,6 +658,7 @@ impl<'a> Context<'a> {
             extra,
             labels,
             cells,
+            samples,
             excluded,
             included: ok.len(),
         })

@@ -17,7 +17,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::cells::{spec_error, Cells, Context, Dim, EpochSel, Query, ValueName};
+use super::cells::{spec_error, Baseline, Cells, Context, Dim, EpochSel, Query, ValueName};
 use super::stats::Summary;
 use super::table::filter_pairs;
 use super::ReportError;
@@ -107,6 +107,8 @@ pub struct ChartSpec {
     pub activations: Option<Vec<String>>,
     /// Job filter.
     pub filter: super::cells::Filter,
+    /// `bar`: bars as paired differences from this label of x (or series).
+    pub baseline: Option<Baseline>,
     /// Logarithmic x.
     pub log_x: bool,
     /// Logarithmic y.
@@ -195,7 +197,20 @@ impl ChartSpec {
                     }
                 });
         let y = ValueName::parse(&y_name);
+        let baseline = Baseline::parse(c.baseline.as_ref(), c.test.as_ref())?;
+        if baseline.is_some() && kind != ChartKind::Bar {
+            return Err(spec_error(
+                "baseline",
+                format!(
+                    "`baseline` draws paired differences on `bar` charts, not `{}`",
+                    kind.name()
+                ),
+                c.baseline.as_ref(),
+            ));
+        }
         let band = match c.band.as_ref().map(|b| b.get_ref().as_str()) {
+            // Differences carry their confidence interval, as the tables do.
+            None if baseline.is_some() => Band::Ci95,
             None | Some("std") => Band::Std,
             Some("ci95") => Band::Ci95,
             Some("none") => Band::None,
@@ -268,6 +283,12 @@ impl ChartSpec {
             .key("file"));
         }
         let title = c.title.clone().unwrap_or_else(|| match kind {
+            ChartKind::Bar if baseline.is_some() => format!(
+                "{stem}: {} by {}, difference from {} (paired by seed)",
+                y.name,
+                x.name(),
+                baseline.as_ref().map_or("", |b| b.label.as_str())
+            ),
             ChartKind::Line | ChartKind::Bar => format!("{stem}: {} by {}", y.name, x.name()),
             ChartKind::Curves => format!(
                 "{stem}: {}",
@@ -289,7 +310,10 @@ impl ChartSpec {
         let y_label = c.y_label.clone().unwrap_or_else(|| match kind {
             ChartKind::Curves => "value".into(),
             ChartKind::Boundary => "x₂".into(),
-            _ => y.name.clone(),
+            _ => match &baseline {
+                Some(b) => format!("Δ {} vs {}", y.name, b.label),
+                None => y.name.clone(),
+            },
         });
         Ok(ChartSpec {
             kind,
@@ -305,6 +329,7 @@ impl ChartSpec {
             metrics,
             activations: c.activations.clone(),
             filter: filter_pairs(c.filter.as_ref().map(|f| f.get_ref())),
+            baseline,
             log_x: c.log_x.unwrap_or(false),
             log_y,
             share_y: c.share_y.unwrap_or(true),
@@ -428,8 +453,29 @@ pub fn query(spec: &ChartSpec) -> Option<Query> {
     })
 }
 
-/// Builds the figure from the cells of [`query`].
+/// Builds the figure from the cells of [`query`] (a `baseline` bar chart:
+/// from their paired differences).
 pub fn figure(spec: &ChartSpec, cells: &Cells, palette: &Palette) -> Figure {
+    match differences(spec, cells) {
+        Some(diffs) => figure_of(spec, &diffs, palette),
+        None => figure_of(spec, cells, palette),
+    }
+}
+
+/// The paired differences from the spec's baseline, when it has one and the
+/// baseline has results: compared along x, else along the series.
+fn differences(spec: &ChartSpec, cells: &Cells) -> Option<Cells> {
+    let b = spec.baseline.as_ref()?;
+    let nd = cells.dims.len();
+    let mut candidates = vec![nd.checked_sub(1)?];
+    if spec.series.is_some() && nd >= 2 {
+        candidates.push(nd - 2);
+    }
+    let dim = cells.dim_with_label(&candidates, &b.label)?;
+    Some(cells.differences(&cells.paired(dim, &b.label, b.test)))
+}
+
+fn figure_of(spec: &ChartSpec, cells: &Cells, palette: &Palette) -> Figure {
     let nd = cells.dims.len();
     let x_idx = nd - 1;
     let has_panel = spec.panels.is_some();

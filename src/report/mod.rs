@@ -187,10 +187,21 @@ pub fn table_specs(sweep: &Sweep, ctx: &Context) -> Result<Vec<TableSpec>, Repor
     raws.iter()
         .enumerate()
         .map(|(i, t)| {
-            TableSpec::from_raw(t, &ctx.axes(t.experiment.get_ref()))
+            table_spec(t, ctx)
                 .map_err(|d| spec_failure(sweep, declared, &format!("tables[{i}]"), d))
         })
         .collect()
+}
+
+/// One `[[tables]]` entry resolved, its baseline checked against the plan.
+fn table_spec(t: &RawTable, ctx: &Context) -> Result<TableSpec, Diagnostic> {
+    let exp = t.experiment.get_ref();
+    let spec = TableSpec::from_raw(t, &ctx.axes(exp))?;
+    if let Some(b) = &spec.baseline {
+        let dims = &spec.query.dims;
+        b.check(ctx, exp, &[&dims[1], &dims[0]])?;
+    }
+    Ok(spec)
 }
 
 /// The charts of the report, resolved: declared ones, or the defaults.
@@ -209,6 +220,7 @@ pub fn chart_specs(sweep: &Sweep, ctx: &Context) -> Result<Vec<ChartSpec>, Repor
             .map(|e| ctx.axes(e.get_ref()))
             .unwrap_or_default();
         let mut s = ChartSpec::from_raw(c, &axes)
+            .and_then(|s| check_chart_baseline(s, ctx))
             .map_err(|d| spec_failure(sweep, declared, &format!("charts[{i}]"), d))?;
         // Two charts of one kind on one experiment get distinct files.
         let base = s.file.clone();
@@ -220,6 +232,16 @@ pub fn chart_specs(sweep: &Sweep, ctx: &Context) -> Result<Vec<ChartSpec>, Repor
         specs.push(s);
     }
     Ok(specs)
+}
+
+/// A chart's baseline checked against the plan: a value of x or the series.
+fn check_chart_baseline(spec: ChartSpec, ctx: &Context) -> Result<ChartSpec, Diagnostic> {
+    if let (Some(b), Some(exp)) = (&spec.baseline, &spec.experiment) {
+        let mut dims = vec![&spec.x];
+        dims.extend(spec.series.as_ref());
+        b.check(ctx, exp, &dims)?;
+    }
+    Ok(spec)
 }
 
 fn values_present(ctx: &Context, experiment: &str, wanted: &[&str]) -> Vec<String> {

@@ -208,13 +208,7 @@ pub fn holm(p: &[f64]) -> Vec<f64> {
 /// `statrs`), the multiplier of a two-sided 95% confidence interval; `df`
 /// need not be an integer. NaN for `df <= 0` or NaN.
 pub fn t975(df: f64) -> f64 {
-    if df.is_nan() || df <= 0.0 {
-        return f64::NAN;
-    }
-    match StudentsT::new(0.0, 1.0, df) {
-        Ok(dist) => dist.inverse_cdf(0.975),
-        Err(_) => f64::NAN,
-    }
+    super::stats::t_quantile(0.975, df)
 }
 
 /// Mean rank of each of `k` candidates over blocks.

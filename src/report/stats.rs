@@ -1,9 +1,10 @@
 //! Summary statistics over seeds: mean, sample standard deviation, n, and a
 //! 95% confidence interval for the mean from Student's t distribution.
 //!
-//! The t quantile is computed here (the regularized incomplete beta function
-//! by its continued fraction, inverted by bisection) rather than pulled in
-//! from a statistics crate: it is forty lines and exact to ~1e-10.
+//! The t quantile comes from `statrs`, the same distributions the paired
+//! tests of [`super::paired`] use.
+
+use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// Mean, spread and confidence interval of one cell's values (one per seed).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,106 +53,18 @@ impl Summary {
 }
 
 /// The `p` quantile of Student's t distribution with `df` degrees of freedom
-/// (`p` in (0, 1), `df` > 0). `t_quantile(0.975, 2.0)` is 4.3027.
+/// (`p` in (0, 1), `df` > 0; NaN otherwise). `t_quantile(0.975, 2.0)` is 4.3027.
 pub fn t_quantile(p: f64, df: f64) -> f64 {
-    let valid = p > 0.0 && p < 1.0 && df > 0.0;
-    if !valid {
+    if !(p > 0.0 && p < 1.0 && df > 0.0) {
         return f64::NAN;
-    }
-    if p < 0.5 {
-        return -t_quantile(1.0 - p, df);
     }
     if p == 0.5 {
         return 0.0;
     }
-    let mut hi = 1.0;
-    while t_cdf(hi, df) < p && hi < 1e12 {
-        hi *= 2.0;
+    match StudentsT::new(0.0, 1.0, df) {
+        Ok(t) => t.inverse_cdf(p),
+        Err(_) => f64::NAN,
     }
-    let mut lo = 0.0;
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if t_cdf(mid, df) < p {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-        if hi - lo <= 1e-12 * hi.max(1.0) {
-            break;
-        }
-    }
-    0.5 * (lo + hi)
-}
-
-/// P(T <= t) for Student's t with `df` degrees of freedom.
-pub fn t_cdf(t: f64, df: f64) -> f64 {
-    let x = df / (df + t * t);
-    let tail = 0.5 * inc_beta(0.5 * df, 0.5, x);
-    if t >= 0.0 {
-        1.0 - tail
-    } else {
-        tail
-    }
-}
-
-/// The regularized incomplete beta function I_x(a, b).
-fn inc_beta(a: f64, b: f64, x: f64) -> f64 {
-    if x <= 0.0 {
-        return 0.0;
-    }
-    if x >= 1.0 {
-        return 1.0;
-    }
-    let ln_front =
-        libm::lgamma(a + b) - libm::lgamma(a) - libm::lgamma(b) + a * x.ln() + b * (1.0 - x).ln();
-    let front = ln_front.exp();
-    if x < (a + 1.0) / (a + b + 2.0) {
-        front * beta_cf(a, b, x) / a
-    } else {
-        1.0 - front * beta_cf(b, a, 1.0 - x) / b
-    }
-}
-
-/// Continued fraction of the incomplete beta function (modified Lentz).
-fn beta_cf(a: f64, b: f64, x: f64) -> f64 {
-    const TINY: f64 = 1e-300;
-    let (qab, qap, qam) = (a + b, a + 1.0, a - 1.0);
-    let mut c = 1.0;
-    let mut d = 1.0 - qab * x / qap;
-    if d.abs() < TINY {
-        d = TINY;
-    }
-    d = 1.0 / d;
-    let mut h = d;
-    // One step of Lentz's method with coefficient `aa`: updates the running
-    // d and c and returns the factor they contribute to h.
-    let step = |aa: f64, c: &mut f64, d: &mut f64| {
-        *d = 1.0 + aa * *d;
-        if d.abs() < TINY {
-            *d = TINY;
-        }
-        *c = 1.0 + aa / *c;
-        if c.abs() < TINY {
-            *c = TINY;
-        }
-        *d = 1.0 / *d;
-        *d * *c
-    };
-    for m in 1..500 {
-        let m = m as f64;
-        let m2 = 2.0 * m;
-        h *= step(m * (b - m) * x / ((qam + m2) * (a + m2)), &mut c, &mut d);
-        let del = step(
-            -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
-            &mut c,
-            &mut d,
-        );
-        h *= del;
-        if (del - 1.0).abs() < 1e-15 {
-            break;
-        }
-    }
-    h
 }
 
 #[cfg(test)]

@@ -5,7 +5,10 @@
 
 use std::fmt::Write as _;
 
-use super::cells::{spec_error, value_label, Cells, Dim, EpochSel, Filter, Query, ValueName};
+use super::cells::{
+    spec_error, value_label, Baseline, Cells, Dim, EpochSel, Filter, Paired, Query, ValueName,
+};
+use super::paired::{self, Comparison, PairedTest};
 use super::stats::Summary;
 use crate::config::diag::Diagnostic;
 use crate::config::raw::RawTable;
@@ -53,6 +56,10 @@ pub struct TableSpec {
     pub std: bool,
     /// Ratio column `a/b` between two column labels.
     pub ratio: Option<(String, String)>,
+    /// Cells as paired differences from this label of the columns (or rows).
+    pub baseline: Option<Baseline>,
+    /// A `mean rank` column.
+    pub rank: bool,
     /// Reference values.
     pub expect: Vec<Expect>,
 }
@@ -133,6 +140,15 @@ impl TableSpec {
                 }
             },
         };
+        let baseline = Baseline::parse(t.baseline.as_ref(), t.test.as_ref())?;
+        let rank = t.rank.unwrap_or(false);
+        if rank && rows == Dim::Metric {
+            return Err(spec_error(
+                "rank",
+                "`rank` ranks the rows against each other, so rows must not be `metric`",
+                Some(&t.rows),
+            ));
+        }
         let filter = filter_pairs(t.filter.as_ref().map(|f| f.get_ref()));
         let mut expect = Vec::new();
         for spanned in &t.expect {
@@ -170,6 +186,8 @@ impl TableSpec {
             digits,
             std: t.std.unwrap_or(true),
             ratio,
+            baseline,
+            rank,
             expect,
         })
     }
@@ -268,6 +286,87 @@ fn fmt_cell(s: &Summary, spec: &TableSpec, value: Option<&str>) -> String {
     }
 }
 
+/// A paired cell: `+1.23% ± 0.45 (p = 0.012, Holm 0.036) *`.
+fn fmt_paired(c: &Comparison, holm: f64, spec: &TableSpec, value: Option<&str>) -> String {
+    let (format, digits) = format_for(spec, value);
+    let d = fmt_value(c.mean, format, digits);
+    let d = if c.mean > 0.0 { format!("+{d}") } else { d };
+    let ci = if c.ci95.is_nan() {
+        "—".to_string()
+    } else if format == NumFormat::Percent {
+        format!("{:.*}", digits, c.ci95 * 100.0)
+    } else {
+        fmt_value(c.ci95, format, digits)
+    };
+    let mark = if holm < 0.05 { " *" } else { "" };
+    format!("{d} ± {ci} (p {}, Holm {}){mark}", fmt_p(c.p), fmt_p(holm))
+}
+
+/// A p-value: three decimals, `< 0.001` below that, `—` when undefined.
+fn fmt_p(p: f64) -> String {
+    if p.is_nan() {
+        "—".into()
+    } else if p < 0.001 {
+        "< 0.001".into()
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+/// Each row's mean rank (1 = best) over blocks of one seed and one column
+/// where every row has a value; and how many blocks there were.
+fn mean_rank_column(spec: &TableSpec, cells: &Cells, rows: &[Vec<String>]) -> (Vec<f64>, usize) {
+    let col_dim = cells.dims.len() - 1;
+    let mut total = vec![0.0; rows.len()];
+    let mut blocks_used = 0;
+    for c in &cells.labels[col_dim] {
+        let key = |r: &Vec<String>| {
+            let mut k = r.clone();
+            k.push(c.clone());
+            k
+        };
+        let mut seeds: Vec<i64> = rows
+            .iter()
+            .filter_map(|r| cells.samples.get(&key(r)))
+            .flatten()
+            .map(|(seed, _)| *seed)
+            .collect();
+        seeds.sort_unstable();
+        seeds.dedup();
+        let blocks: Vec<Vec<f64>> = seeds
+            .iter()
+            .map(|seed| {
+                rows.iter()
+                    .map(|r| {
+                        cells
+                            .samples
+                            .get(&key(r))
+                            .and_then(|vs| vs.iter().find(|(s, _)| s == seed))
+                            .map_or(f64::NAN, |(_, v)| *v)
+                    })
+                    .collect()
+            })
+            .collect();
+        let value = if cells.dims[col_dim] == Dim::Metric {
+            ValueName::parse(c)
+        } else {
+            spec.query.values[0].clone()
+        };
+        let (ranks, n) = paired::mean_ranks(&blocks, value.higher_is_better());
+        if n > 0 {
+            for (t, r) in total.iter_mut().zip(ranks) {
+                *t += r * n as f64;
+            }
+            blocks_used += n;
+        }
+    }
+    let ranks = total
+        .into_iter()
+        .map(|t| t / blocks_used.max(1) as f64)
+        .collect();
+    (ranks, blocks_used)
+}
+
 fn fmt_ratio(r: f64) -> String {
     if !r.is_finite() {
         "—".into()
@@ -311,14 +410,27 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
 
     let ratio_name = spec.ratio.as_ref().map(|(a, b)| format!("{a}/{b}"));
     let metric_dim = cells.dims.iter().position(|d| d == &Dim::Metric);
+    // The declared rows are the last row dimension; extra axes come first.
+    let paired: Option<Paired> = spec.baseline.as_ref().and_then(|b| {
+        cells
+            .dim_with_label(&[col_dim, col_dim - 1], &b.label)
+            .map(|d| cells.paired(d, &b.label, b.test))
+    });
+    let ranks = spec.rank.then(|| mean_rank_column(spec, cells, &rows));
     let mut md = String::new();
     let _ = writeln!(md, "### {}\n", spec.title);
     let mut header: Vec<String> = row_dims
         .iter()
         .map(|&d| cells.dims[d].name().to_string())
         .collect();
-    header.extend(columns.iter().cloned());
+    header.extend(columns.iter().map(|c| match &paired {
+        Some(p) if p.dim == col_dim && *c == p.baseline => format!("{c} (baseline)"),
+        _ => c.clone(),
+    }));
     header.extend(ratio_name.iter().cloned());
+    if ranks.is_some() {
+        header.push("mean rank".into());
+    }
     let _ = writeln!(md, "| {} |", header.join(" | "));
     let aligns: Vec<&str> = header
         .iter()
@@ -329,14 +441,24 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
 
     // Measured values for checks: (row key, column label) -> mean.
     let mut measured: Vec<(Vec<String>, String, Option<f64>)> = Vec::new();
-    for r in &rows {
+    for (ri, r) in rows.iter().enumerate() {
         let mut line: Vec<String> = r.clone();
+        if let Some(p) = paired.as_ref().filter(|p| p.dim < col_dim && r[p.dim] == p.baseline) {
+            line[p.dim] = format!("{} (baseline)", line[p.dim]);
+        }
         for c in columns {
             let mut k = r.clone();
             k.push(c.clone());
             let s = cells.get(&k);
             let value = metric_dim.map(|i| k[i].as_str());
-            line.push(s.map_or_else(|| "—".into(), |s| fmt_cell(s, spec, value)));
+            let text = match &paired {
+                Some(p) if k[p.dim] != p.baseline => p
+                    .tests
+                    .get(&k)
+                    .map_or_else(|| "—".into(), |(c, h)| fmt_paired(c, *h, spec, value)),
+                _ => s.map_or_else(|| "—".into(), |s| fmt_cell(s, spec, value)),
+            };
+            line.push(text);
             measured.push((r.clone(), c.clone(), s.map(|s| s.mean)));
         }
         if let (Some((a, b)), Some(name)) = (&spec.ratio, &ratio_name) {
@@ -351,6 +473,9 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
             };
             line.push(ratio.map_or_else(|| "—".into(), fmt_ratio));
             measured.push((r.clone(), name.clone(), ratio));
+        }
+        if let Some((ranks, _)) = &ranks {
+            line.push(format!("{:.2}", ranks[ri]));
         }
         let _ = writeln!(md, "| {} |", line.join(" | "));
     }
@@ -382,6 +507,18 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
         note.push('.');
     }
     let _ = writeln!(md, "_{note}_");
+    if let Some(p) = &paired {
+        let _ = writeln!(md, "\n_{}_", paired_note(p, spec));
+    }
+    if let Some((_, blocks)) = &ranks {
+        let _ = writeln!(
+            md,
+            "\n_Mean rank: each row's rank among the {} rows (1 = best: highest for accuracies, \
+             lowest otherwise) within one seed and one column, averaged over the {blocks} such \
+             blocks in which every row has a value._",
+            rows.len()
+        );
+    }
     if !cells.excluded.is_empty() {
         let failed = cells
             .excluded
@@ -516,6 +653,34 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
         markdown: md,
         checks,
     }
+}
+
+/// The note under a paired table: what its cells are.
+fn paired_note(p: &Paired, spec: &TableSpec) -> String {
+    let test = match p.test {
+        PairedTest::StudentT => "paired t-test",
+        PairedTest::Wilcoxon => "Wilcoxon signed-rank test",
+    };
+    let unit = if spec.format == NumFormat::Percent {
+        " (percentage points for percentages)"
+    } else {
+        ""
+    };
+    let mut note = format!(
+        "Cells other than `{b}`: the difference from `{b}`{unit}, paired by seed and by every \
+         other label, as mean ± the 95% CI half-width (Student t); p of the two-sided {test}; \
+         Holm: p after Holm's correction over the table's {n} comparisons; * marks Holm p < 0.05.",
+        b = p.baseline,
+        n = p.tests.len()
+    );
+    if p.unpaired > 0 {
+        let _ = write!(
+            note,
+            " {} values had no partner of the same seed and were left out of the pairing.",
+            p.unpaired
+        );
+    }
+    note
 }
 
 fn fmt_tol(t: f64) -> String {
