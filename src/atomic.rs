@@ -4,9 +4,13 @@
 //! The new contents go to a temporary file in the same folder (so the rename
 //! stays on one file system), which is flushed to disk and renamed over the
 //! target. A reader, or a later run after a crash, sees the old file or the
-//! new one, never a half-written one. The temporary name carries the pid and
-//! a per-process counter, so threads writing the same target do not collide;
-//! it starts with a dot and contains `.tmp-`, so folder listings can skip it.
+//! new one, never a half-written one. The temporary name carries the pid, a
+//! per-process counter and the host, so threads writing the same target do
+//! not collide; it starts with a dot and contains `.tmp-`, so folder
+//! listings can skip it. A writer killed with SIGKILL leaves its temporary
+//! behind: [`remove_stale`] clears those of dead processes on this host (a
+//! temporary from another host sharing the folder cannot be checked, and
+//! stays).
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -49,7 +53,7 @@ pub fn write_via(
 }
 
 /// The one mechanism behind both writers: `fill` writes (and syncs) a
-/// temporary `.{stem}.tmp-{pid}-{n}.{ext}` beside `path` (the extension kept
+/// temporary `.{stem}.tmp-@{host}@{pid}-{n}.{ext}` beside `path` (the extension kept
 /// for writers that go by it), which is renamed over `path`; on failure the
 /// temporary is removed (best effort: the error that matters is returned).
 fn replace<E>(
@@ -67,7 +71,8 @@ fn replace<E>(
         .map(|e| format!(".{}", e.to_string_lossy()))
         .unwrap_or_default();
     let tmp = dir.join(format!(
-        ".{stem}.tmp-{}-{}{ext}",
+        ".{stem}.tmp-@{}@{}-{}{ext}",
+        this_host(),
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
@@ -81,6 +86,64 @@ fn replace<E>(
 /// Writes `bytes` to `path` atomically (see [`write_with`]).
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_with(path, |f| f.write_all(bytes))
+}
+
+/// Removes the temporaries in `dir` (not below it) that a process of this
+/// host which no longer runs left behind; returns how many. Errors reading
+/// the folder or removing a file are ignored: a leftover temporary is
+/// untidy, never wrong (readers skip it).
+pub fn remove_stale(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let here = this_host();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some((pid, host)) = writer_of(&name) else {
+            continue;
+        };
+        if host == here && !alive(pid) && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// The pid and host in a temporary's name, `.{stem}.tmp-@{host}@{pid}-{n}{ext}`
+/// (a host name has no `@`).
+fn writer_of(name: &str) -> Option<(u32, String)> {
+    let rest = &name[name.find(".tmp-@")? + 6..];
+    let (host, ids) = rest.split_once('@')?;
+    let digits = ids.find(|c: char| !c.is_ascii_digit()).unwrap_or(ids.len());
+    Some((ids[..digits].parse().ok()?, host.to_string()))
+}
+
+/// This machine's name, read once.
+fn this_host() -> String {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(host).clone()
+}
+
+/// This machine's name.
+pub fn host() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Whether a process with this pid exists (Linux: its `/proc` entry; other
+/// systems: assumed alive, so what it left is kept).
+pub fn alive(pid: u32) -> bool {
+    if Path::new("/proc/self").exists() {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
 }
 
 #[cfg(test)]
@@ -135,5 +198,40 @@ mod tests {
         assert!(r.is_err());
         assert_eq!(fs::read_to_string(&p).unwrap(), "one");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn stale_temporaries_of_dead_processes_here_are_removed_and_others_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let here = this_host();
+        let me = std::process::id();
+        // No process has pid 4_000_000_000 (above Linux's pid_max).
+        let dead = format!(".metrics.tmp-@{here}@4000000000-3.parquet");
+        let live = format!(".metrics.tmp-@{here}@{me}-4.parquet");
+        let elsewhere = ".metrics.tmp-@some-other-host.example@4000000000-5.parquet";
+        let keep = "metrics.parquet";
+        for n in [dead.as_str(), live.as_str(), elsewhere, keep] {
+            fs::write(dir.path().join(n), b"x").unwrap();
+        }
+        assert_eq!(remove_stale(dir.path()), 1);
+        let mut left: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut want = vec![live, elsewhere.to_string(), keep.to_string()];
+        want.sort();
+        assert_eq!(left, want);
+    }
+
+    #[test]
+    fn a_write_leaves_no_temporary_and_names_this_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.txt");
+        write_with(&path, |f| f.write_all(b"hello")).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "hello");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        let name = format!(".a.tmp-@{}@{}-0.txt", this_host(), std::process::id());
+        assert_eq!(writer_of(&name), Some((std::process::id(), this_host())));
     }
 }

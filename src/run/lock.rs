@@ -14,6 +14,8 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use crate::atomic::{alive, host};
+
 /// Why the lock could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
@@ -118,27 +120,6 @@ fn parse(text: &str) -> (Option<u32>, Option<String>) {
         }
     }
     (pid, host)
-}
-
-/// This machine's name.
-fn host() -> String {
-    fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "localhost".into())
-}
-
-/// Whether a process with this pid exists (Linux: its `/proc` entry; other
-/// systems: assumed alive, so a stale lock there is reported, not broken).
-fn alive(pid: u32) -> bool {
-    if Path::new("/proc/self").exists() {
-        Path::new(&format!("/proc/{pid}")).exists()
-    } else {
-        true
-    }
 }
 
 #[cfg(test)]

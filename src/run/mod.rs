@@ -169,7 +169,14 @@ pub fn run(
     };
     let _lock = Lock::acquire(dir.root(), &lock_name)?;
     crate::logfile::attach(&dir.root().join("run.log"));
+    // Temporaries of writers killed in an earlier run (regression: a run
+    // killed mid-merge left one in the folder for good).
+    let stale =
+        crate::atomic::remove_stale(dir.root()) + crate::atomic::remove_stale(&dir.jobs_dir());
     tracing::info!(dir = %dir.root().display(), "run {}", sweep.file);
+    if stale > 0 {
+        tracing::info!("removed {stale} temporary files left by killed runs");
+    }
 
     results::atomic_write(&dir.root().join("sweep.toml"), |f| {
         std::io::Write::write_all(f, sweep.text.as_bytes())
