@@ -111,6 +111,24 @@ pub fn gemm(
     }
 }
 
+/// `x·W + b` for a row-major `rows × fan_in` input, weights `fan_in ×
+/// fan_out` and biases `fan_out`, on the host: the product of every fused
+/// layer and of the probe pass ([`super::diagnostics`]), so both round alike.
+pub fn affine(x: &[f32], (rows, fan_in): (usize, usize), w: &[f32], b: &[f32]) -> Vec<f32> {
+    let fan_out = b.len();
+    // z starts as the bias in every row and the product accumulates onto
+    // it. The rows are filled by an inline loop: `extend_from_slice` of a
+    // few units is a libc call per row.
+    let mut z = vec![0.0f32; rows * fan_out];
+    for row in z.chunks_exact_mut(fan_out.max(1)) {
+        for (v, &bias) in row.iter_mut().zip(b) {
+            *v = bias;
+        }
+    }
+    gemm((rows, fan_in, fan_out), x, false, w, false, &mut z, true);
+    z
+}
+
 /// dfdx's composition `act(x·W + b)`: the path on devices without a fused
 /// kernel, and the reference for the fused one.
 pub fn unfused<D, T>(x: Mat<D, T>, p: &Dense<'_, D>) -> Mat<D, T>
@@ -158,22 +176,7 @@ where
     let dev = x.device().clone();
     let mut xs = vec![0.0f32; rows * fan_in];
     x.copy_into(&mut xs);
-
-    // z starts as the bias in every row and the product accumulates onto it
-    // (one rounding of b + x·W, as in dfdx's matmul-then-add).
-    let mut z = Vec::with_capacity(rows * fan_out);
-    for _ in 0..rows {
-        z.extend_from_slice(&p.b.host);
-    }
-    gemm(
-        (rows, fan_in, fan_out),
-        &xs,
-        false,
-        &p.w.host,
-        false,
-        &mut z,
-        true,
-    );
+    let mut z = affine(&xs, (rows, fan_in), &p.w.host, &p.b.host);
     let values: Vec<&[f32]> = p.act_params.iter().map(|q| q.host.as_slice()).collect();
     if !T::OWNS_TAPE {
         if let Some(act) = p.act {

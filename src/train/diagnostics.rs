@@ -42,25 +42,12 @@ pub struct LayerStats {
 pub fn layer_stats(a: &[f32], d: &[f32], units: usize) -> LayerStats {
     let n = a.len();
     let rows = n / units.max(1);
-    let (mut sum, mut sq, mut max, mut zeros) = (0.0f64, 0.0f64, f64::NEG_INFINITY, 0usize);
-    for &v in a {
-        let v64 = v as f64;
-        sum += v64;
-        sq += v64 * v64;
-        max = max.max(v64);
-        zeros += (v == 0.0) as usize;
-    }
+    let (sum, sq, max, zeros) = moments(a);
     let mean = sum / n.max(1) as f64;
     let var = (sq / n.max(1) as f64 - mean * mean).max(0.0);
-    let mut zero_d = vec![0usize; units];
-    let mut small_d = vec![0usize; units];
-    for row in d.chunks_exact(units) {
-        for (u, &g) in row.iter().enumerate() {
-            zero_d[u] += (g == 0.0) as usize;
-            small_d[u] += (g.abs() < SATURATION_THRESHOLD) as usize;
-        }
-    }
-    let need = (SATURATION_SHARE * rows as f64).ceil() as usize;
+    let (zero_d, small_d) = derivative_counts(d, units);
+    let need = (SATURATION_SHARE * rows as f64).ceil() as u32;
+    let rows = rows as u32;
     let dead = zero_d.iter().filter(|&&z| rows > 0 && z == rows).count();
     let saturated = (0..units)
         .filter(|&u| rows > 0 && zero_d[u] < rows && small_d[u] >= need)
@@ -68,11 +55,63 @@ pub fn layer_stats(a: &[f32], d: &[f32], units: usize) -> LayerStats {
     LayerStats {
         mean,
         std: var.sqrt(),
-        max: if n == 0 { 0.0 } else { max },
+        max: if n == 0 { 0.0 } else { max as f64 },
         sparsity: zeros as f64 / n.max(1) as f64,
         dead: dead as f64 / units.max(1) as f64,
         saturated: saturated as f64 / units.max(1) as f64,
     }
+}
+
+/// Lanes of [`moments`]' partial sums: independent chains the compiler
+/// keeps in vector registers (one running sum would wait on every add).
+const LANES: usize = 8;
+
+/// Sum, sum of squares (in `f64`, over [`LANES`] interleaved partial sums),
+/// maximum (NaN ignored) and count of exact zeros of `a`.
+fn moments(a: &[f32]) -> (f64, f64, f32, usize) {
+    let mut sum = [0.0f64; LANES];
+    let mut sq = [0.0f64; LANES];
+    let mut max = [f32::NEG_INFINITY; LANES];
+    let mut zeros = [0u32; LANES];
+    let chunks = a.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for i in 0..LANES {
+            let v = c[i] as f64;
+            sum[i] += v;
+            sq[i] += v * v;
+            // A compare and select (NaN never wins), which vectorises
+            // where `f32::max` does not.
+            max[i] = if c[i] > max[i] { c[i] } else { max[i] };
+            zeros[i] += (c[i] == 0.0) as u32;
+        }
+    }
+    for (i, &v) in tail.iter().enumerate() {
+        sum[i] += v as f64;
+        sq[i] += v as f64 * v as f64;
+        max[i] = max[i].max(v);
+        zeros[i] += (v == 0.0) as u32;
+    }
+    (
+        sum.iter().sum(),
+        sq.iter().sum(),
+        max.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+        zeros.iter().map(|&z| z as usize).sum(),
+    )
+}
+
+/// Per unit: on how many rows `f'` is exactly 0, and on how many `|f'|` is
+/// below [`SATURATION_THRESHOLD`].
+fn derivative_counts(d: &[f32], units: usize) -> (Vec<u32>, Vec<u32>) {
+    let mut zero = vec![0u32; units];
+    let mut small = vec![0u32; units];
+    for row in d.chunks_exact(units.max(1)) {
+        for ((z, s), &g) in zero.iter_mut().zip(small.iter_mut()).zip(row) {
+            *z += (g == 0.0) as u32;
+            *s += (g.abs() < SATURATION_THRESHOLD) as u32;
+        }
+    }
+    (zero, small)
 }
 
 /// Singular values, largest first, of the product of row-major matrices

@@ -21,7 +21,10 @@
 //! - `batch_loss` (mean minibatch loss during the epoch), `epoch_seconds`
 //!   (training steps only), `samples_per_second` [train], epochs ≥ 1;
 //! - per layer: `grad_norm_mean`, `grad_norm_last` (weight gradient, L2,
-//!   over the epoch's steps), `weight_norm`, `update_ratio`
+//!   over the epoch's steps); `grad_rms` (L2 / √weights), `grad_mean_abs`
+//!   (mean |g| of the weights) and `bias_grad_norm` (L2 of the bias
+//!   gradient), means over the epoch's steps, and at epoch 0 the first
+//!   step's (the gradient at initialisation); `weight_norm`, `update_ratio`
 //!   (‖W_end − W_start‖ / ‖W_start‖ over the epoch);
 //! - per hidden layer [probe]: `act_mean`, `act_std`, `act_max`, `sparsity`,
 //!   `dead_fraction`, `saturated_fraction` (see [`diagnostics`]);
@@ -267,9 +270,9 @@ fn run<D: EngineDevice>(
     let mut boundary = Vec::new();
     let out_dim = *job.layer_sizes().last().unwrap_or(&1);
     let n_train = data.train.len();
-    let probe: Vec<usize> = (0..job.probe_samples.min(n_train)).collect();
+    let probe = job.probe_samples.min(n_train);
 
-    evaluate(job, data, &net, &probe, out_dim, &mut rec)?;
+    evaluate(job, data, &net, probe, out_dim, &mut rec)?;
     if job.record.contains(&Record::DecisionBoundary) {
         decision_boundary(job, data, &net, 0, &mut boundary);
     }
@@ -290,17 +293,12 @@ fn run<D: EngineDevice>(
         } else {
             Vec::new()
         };
-        let depth = net.layers.len();
-        let mut grad_sum = vec![0.0f64; depth];
-        let mut grad_last = vec![0.0f64; depth];
+        let mut grad_log = GradLog::new(net.layers.len());
         let (mut loss_sum, mut seen, mut steps) = (0.0f64, 0usize, 0usize);
         let t0 = Instant::now();
         let mut diverged = false;
         for idx in order.chunks(bs) {
-            let mut xb = Vec::with_capacity(idx.len() * in_dim);
-            for &i in idx {
-                xb.extend_from_slice(data.train.row(i));
-            }
+            let xb = gather_rows(&data.train, idx);
             loss::targets(&data.train.targets, idx, out_dim, &mut tbuf);
             let x: Mat<D, NoneTape> = dev.tensor_from_vec(xb, (idx.len(), in_dim));
             let t: Mat<D, NoneTape> = dev.tensor_from_vec(tbuf.clone(), (idx.len(), out_dim));
@@ -314,12 +312,12 @@ fn run<D: EngineDevice>(
             }
             let mut grads = l.backward();
             opt.begin_step();
-            let sq = net.step(&mut grads, &opt, &trace)?;
-            for (k, s) in sq.iter().enumerate() {
-                let g = s.sqrt();
-                grad_sum[k] += g;
-                grad_last[k] = g;
+            let layer_grads = net.step(&mut grads, &opt, &trace)?;
+            if epoch == 1 && steps == 0 && job.record.contains(&Record::GradNorms) {
+                // The first step's gradient is the network's at initialisation.
+                GradLog::record_initial(&layer_grads, &mut rec);
             }
+            grad_log.add(&layer_grads);
             loss_sum += lv as f64 * idx.len() as f64;
             seen += idx.len();
             steps += 1;
@@ -341,11 +339,7 @@ fn run<D: EngineDevice>(
             seen as f64 / secs.max(1e-12),
         );
         if job.record.contains(&Record::GradNorms) {
-            for k in 0..depth {
-                let mean = grad_sum[k] / steps.max(1) as f64;
-                rec.put(None, Some(k + 1), "grad_norm_mean", mean);
-                rec.put(None, Some(k + 1), "grad_norm_last", grad_last[k]);
-            }
+            grad_log.record(&mut rec);
         }
         if job.record.contains(&Record::UpdateRatio) {
             for (k, (l, s)) in net.layers.iter().zip(&start).enumerate() {
@@ -365,7 +359,7 @@ fn run<D: EngineDevice>(
             }
         }
         if epoch % job.eval_every == 0 || epoch == job.epochs {
-            evaluate(job, data, &net, &probe, out_dim, &mut rec)?;
+            evaluate(job, data, &net, probe, out_dim, &mut rec)?;
         }
         completed = epoch;
         progress(Progress {
@@ -387,21 +381,105 @@ fn run<D: EngineDevice>(
     })
 }
 
+/// Per-layer gradient statistics over one epoch's steps.
+struct GradLog {
+    /// Per layer: sums over steps of the weight gradient's L2 norm, RMS and
+    /// mean |g|, and of the bias gradient's L2 norm.
+    sums: Vec<[f64; 4]>,
+    /// Per layer: the weight gradient's L2 norm at the last step.
+    last: Vec<f64>,
+    steps: usize,
+}
+
+impl GradLog {
+    /// Metric names of [`GradLog::stats`], in order.
+    const NAMES: [&'static str; 4] = [
+        "grad_norm_mean",
+        "grad_rms",
+        "grad_mean_abs",
+        "bias_grad_norm",
+    ];
+
+    fn new(depth: usize) -> GradLog {
+        GradLog {
+            sums: vec![[0.0; 4]; depth],
+            last: vec![0.0; depth],
+            steps: 0,
+        }
+    }
+
+    /// One layer's statistics in one step, in the order of [`GradLog::NAMES`].
+    fn stats(g: &network::LayerGrads) -> [f64; 4] {
+        [
+            g.weight.norm(),
+            g.weight.rms(),
+            g.weight.mean_abs(),
+            g.bias.norm(),
+        ]
+    }
+
+    fn add(&mut self, grads: &[network::LayerGrads]) {
+        for ((sum, last), g) in self.sums.iter_mut().zip(&mut self.last).zip(grads) {
+            for (s, v) in sum.iter_mut().zip(Self::stats(g)) {
+                *s += v;
+            }
+            *last = g.weight.norm();
+        }
+        self.steps += 1;
+    }
+
+    /// The epoch's means over its steps, and the last step's norm.
+    fn record(&self, rec: &mut Recorder) {
+        for (k, (sum, last)) in self.sums.iter().zip(&self.last).enumerate() {
+            for (name, s) in Self::NAMES.iter().zip(sum) {
+                rec.put(None, Some(k + 1), name, s / self.steps.max(1) as f64);
+            }
+            rec.put(None, Some(k + 1), "grad_norm_last", *last);
+        }
+    }
+
+    /// The statistics of the gradient at initialisation (the first step's),
+    /// as epoch 0; the L2 norm stays an epoch ≥ 1 metric.
+    fn record_initial(grads: &[network::LayerGrads], rec: &mut Recorder) {
+        for (k, g) in grads.iter().enumerate() {
+            for (name, v) in Self::NAMES.iter().zip(Self::stats(g)).skip(1) {
+                rec.put(None, Some(k + 1), name, v);
+            }
+        }
+    }
+}
+
 /// The metrics of the current state: loss and accuracy on both splits,
 /// weight norms, probe statistics, singular values.
 fn evaluate<D: EngineDevice>(
     job: &JobConfig,
     data: &Dataset,
     net: &Network<D>,
-    probe: &[usize],
+    probe: usize,
     out_dim: usize,
     rec: &mut Recorder,
 ) -> Result<(), TrainError> {
+    let want_stats = job.record.contains(&Record::ActivationStats);
+    let want_dead = job.record.contains(&Record::DeadUnits);
+    let probing = (want_stats || want_dead) && probe > 0 && net.layers.len() > 1;
+    // The probe rows are the training split's first rows: where the network
+    // runs on the host, that split's first chunk keeps their activations,
+    // and one forward pass serves both.
+    let keep = if probing && net.runs_on_host() && probe <= EVAL_CHUNK {
+        probe
+    } else {
+        0
+    };
+    let mut probed = None;
     for (name, split) in [("train", &data.train), ("test", &data.test)] {
         if split.is_empty() {
             continue;
         }
-        let tot = split_totals(job, net, split, out_dim);
+        let keep = if name == "train" { keep } else { 0 };
+        let (tot, kept) = split_totals(job, net, split, out_dim, keep);
+        if keep > 0 {
+            probed = Some(kept);
+        }
         rec.put(Some(name), None, "loss", tot.loss(job.loss));
         match data.task {
             Task::Classification(_) => rec.put(Some(name), None, "accuracy", tot.accuracy()),
@@ -425,10 +503,9 @@ fn evaluate<D: EngineDevice>(
             rec.put(None, Some(k + 1), "weight_norm", n.sqrt());
         }
     }
-    let want_stats = job.record.contains(&Record::ActivationStats);
-    let want_dead = job.record.contains(&Record::DeadUnits);
-    if (want_stats || want_dead) && !probe.is_empty() && net.layers.len() > 1 {
-        probe_stats(data, net, probe, rec, want_stats, want_dead);
+    if probing {
+        let layers = probed.unwrap_or_else(|| probe_pass(data, net, probe));
+        probe_stats(net, &layers, rec, want_stats, want_dead);
     }
     if job.record.contains(&Record::SingularValues)
         && job.norm == Norm::None
@@ -447,18 +524,28 @@ fn evaluate<D: EngineDevice>(
     Ok(())
 }
 
-/// Loss, accuracy and error sums over a whole split, in chunks.
+/// Loss, accuracy and error sums over a whole split, in chunks; with
+/// `keep > 0` (a network that runs on the host) also each hidden layer's
+/// activations and derivatives on the split's first `keep` rows.
 fn split_totals<D: EngineDevice>(
     job: &JobConfig,
     net: &Network<D>,
     split: &Split,
     out_dim: usize,
-) -> loss::Totals {
+    keep: usize,
+) -> (loss::Totals, Vec<ProbeLayer>) {
     let mut tot = loss::Totals::default();
+    let mut kept = Vec::new();
     let mut tbuf = Vec::new();
     let idx: Vec<usize> = (0..split.len()).collect();
-    for chunk in idx.chunks(EVAL_CHUNK) {
-        let out = forward_rows(net, split, chunk, &mut Trace::default());
+    for (i, chunk) in idx.chunks(EVAL_CHUNK).enumerate() {
+        let out = if i == 0 && keep > 0 {
+            let (out, layers) = host_forward(net, gather_rows(split, chunk), keep.min(chunk.len()));
+            kept = layers;
+            out
+        } else {
+            forward_rows(net, split, chunk, &mut Trace::default())
+        };
         loss::targets(&split.targets, chunk, out_dim, &mut tbuf);
         let classes = split
             .targets
@@ -466,7 +553,7 @@ fn split_totals<D: EngineDevice>(
             .map(|c| &c[chunk[0]..chunk[0] + chunk.len()]);
         tot.add(job.loss, &out, &tbuf, out_dim, classes);
     }
-    tot
+    (tot, kept)
 }
 
 /// The network's output (evaluation mode) for rows `idx` of a split.
@@ -476,47 +563,36 @@ fn forward_rows<D: EngineDevice>(
     idx: &[usize],
     trace: &mut Trace,
 ) -> Vec<f32> {
-    let d = split.input_dim;
-    let mut xb = Vec::with_capacity(idx.len() * d);
-    for &i in idx {
-        xb.extend_from_slice(split.row(i));
-    }
-    let x: Mat<D, NoneTape> = net.device().tensor_from_vec(xb, (idx.len(), d));
+    let xb = gather_rows(split, idx);
+    let x: Mat<D, NoneTape> = net
+        .device()
+        .tensor_from_vec(xb, (idx.len(), split.input_dim));
     net.forward(x, false, trace).as_vec()
 }
 
-/// Activation statistics and dead/saturated units of every hidden layer on the probe set.
+/// Rows `idx` of a split's inputs, row-major.
+fn gather_rows(split: &Split, idx: &[usize]) -> Vec<f32> {
+    let mut xb = Vec::with_capacity(idx.len() * split.input_dim);
+    for &i in idx {
+        xb.extend_from_slice(split.row(i));
+    }
+    xb
+}
+
+/// One hidden layer's activations and derivatives on the probe rows.
+type ProbeLayer = (Vec<f32>, Vec<f32>);
+
+/// Activation statistics and dead/saturated units of every hidden layer
+/// from its activations and derivatives on the probe set.
 fn probe_stats<D: EngineDevice>(
-    data: &Dataset,
     net: &Network<D>,
-    probe: &[usize],
+    layers: &[ProbeLayer],
     rec: &mut Recorder,
     want_stats: bool,
     want_dead: bool,
 ) {
-    let mut trace = Trace {
-        capture: true,
-        ..Trace::default()
-    };
-    forward_rows(net, &data.train, probe, &mut trace);
-    for (k, z) in trace.pre.iter().enumerate() {
-        let l = &net.layers[k];
-        let units = l.fan_out;
-        let (a, d) = match &l.act {
-            None => (z.clone(), vec![1.0f32; z.len()]),
-            Some(act) => {
-                let mut a = vec![0.0f32; z.len()];
-                let mut d = vec![0.0f32; z.len()];
-                let ps: Vec<&[f32]> = l.act_params.iter().map(|p| p.host.as_slice()).collect();
-                let mut dps: Vec<Vec<f32>> = (0..act.learnable().len())
-                    .map(|_| vec![0.0; z.len()])
-                    .collect();
-                let mut dp: Vec<&mut [f32]> = dps.iter_mut().map(Vec::as_mut_slice).collect();
-                act.forward_grad_units(z, &ps, &mut a, &mut d, &mut dp);
-                (a, d)
-            }
-        };
-        let s = diagnostics::layer_stats(&a, &d, units);
+    for (k, (a, d)) in layers.iter().enumerate() {
+        let s = diagnostics::layer_stats(a, d, net.layers[k].fan_out);
         let layer = Some(k + 1);
         if want_stats {
             rec.put(Some("probe"), layer, "act_mean", s.mean);
@@ -529,6 +605,75 @@ fn probe_stats<D: EngineDevice>(
             rec.put(Some("probe"), layer, "saturated_fraction", s.saturated);
         }
     }
+}
+
+/// Each hidden layer's activations and derivatives on the first `probe`
+/// training rows, by a pass of their own (where the training split's
+/// evaluation could not keep them).
+fn probe_pass<D: EngineDevice>(data: &Dataset, net: &Network<D>, probe: usize) -> Vec<ProbeLayer> {
+    let rows: Vec<usize> = (0..probe).collect();
+    if net.layers.iter().all(|l| l.norm.is_none()) {
+        return host_forward(net, gather_rows(&data.train, &rows), probe).1;
+    }
+    // Normalisation: a forward pass that captures the normalised
+    // pre-activations, then the activation and its derivative on each.
+    let mut trace = Trace {
+        capture: true,
+        ..Trace::default()
+    };
+    forward_rows(net, &data.train, &rows, &mut trace);
+    trace
+        .pre
+        .into_iter()
+        .zip(&net.layers)
+        .map(|(z, l)| activate_with_derivative(l, z))
+        .collect()
+}
+
+/// The evaluation forward pass of the row-major input `x` on the host
+/// copies of the weights (a network without normalisation), keeping each
+/// hidden layer's activations and derivatives on the first `keep` rows.
+///
+/// The products go through [`dense::affine`] and the activations through
+/// the same compiled programs as the fused layers', so the output is the one
+/// [`Network::forward`] gives on the CPU; on the kept rows the activation
+/// runs once, with its derivative.
+fn host_forward<D: EngineDevice>(
+    net: &Network<D>,
+    x: Vec<f32>,
+    keep: usize,
+) -> (Vec<f32>, Vec<ProbeLayer>) {
+    let rows = x.len() / net.layers[0].fan_in.max(1);
+    let last = net.layers.len() - 1;
+    let mut kept = Vec::with_capacity(last);
+    let mut h = x;
+    for (i, l) in net.layers.iter().enumerate() {
+        let mut z = dense::affine(&h, (rows, l.fan_in), &l.w.host, &l.b.host);
+        let head = if i < last { keep * l.fan_out } else { 0 };
+        if head > 0 {
+            let (a, d) = activate_with_derivative(l, z[..head].to_vec());
+            z[..head].copy_from_slice(&a);
+            kept.push((a, d));
+        }
+        if let Some(act) = &l.act {
+            let ps: Vec<&[f32]> = l.act_params.iter().map(|p| p.host.as_slice()).collect();
+            act.run_in_place(&mut z[head..], &ps, None);
+        }
+        h = z;
+    }
+    (h, kept)
+}
+
+/// A layer's activation `f(z)` and derivative `f'(z)` (the identity's is 1).
+fn activate_with_derivative<D: EngineDevice>(l: &network::Layer<D>, mut z: Vec<f32>) -> ProbeLayer {
+    let Some(act) = &l.act else {
+        let ones = vec![1.0f32; z.len()];
+        return (z, ones);
+    };
+    let mut d = vec![0.0f32; z.len()];
+    let ps: Vec<&[f32]> = l.act_params.iter().map(|p| p.host.as_slice()).collect();
+    act.run_in_place(&mut z, &ps, Some((&mut d, &mut [])));
+    (z, d)
 }
 
 /// The model's output over a grid spanning the data (2-D inputs only).

@@ -20,7 +20,7 @@ use dfdx::tensor_ops::{BroadcastTo, MeanTo, VarTo};
 use super::dense::{self, Dense};
 use super::device::{EngineDevice, Mat, Vector};
 use super::init;
-use super::optim::{Optimizer, State};
+use super::optim::{self, Optimizer, State};
 use super::TrainError;
 use crate::activation::Compiled;
 use crate::config::job::{ActivationConfig, JobConfig, Norm};
@@ -52,22 +52,26 @@ impl<D: EngineDevice, S: Shape> Param<D, S> {
         }
     }
 
-    /// Applies one optimizer step from `grads`; returns the squared gradient
-    /// norm. `sync` copies the new values to the tensor (not needed where
+    /// Applies one optimizer step from `grads`; returns the gradient's
+    /// sums. `sync` copies the new values to the tensor (not needed where
     /// only the fused layer op reads them, from the host copy).
     fn step(
         &mut self,
         grads: &mut Gradients<f32, D>,
         opt: &Optimizer,
         sync: bool,
-    ) -> Result<f64, TrainError> {
+    ) -> Result<GradSums, TrainError> {
         let Param { host, t, state } = self;
         let host = Arc::make_mut(host);
-        let sq = D::with_grad(grads, t, |g| opt.update(host, g, state))?;
+        let sums = D::with_grad(grads, t, |g| GradSums {
+            squared: opt.update(host, g, state),
+            abs: optim::abs_sum(g),
+            len: g.len(),
+        })?;
         if sync {
             self.sync();
         }
-        Ok(sq)
+        Ok(sums)
     }
 
     /// Copies the host values to the tensor (after editing `host` directly).
@@ -79,6 +83,43 @@ impl<D: EngineDevice, S: Shape> Param<D, S> {
     pub fn grad(&self, grads: &mut Gradients<f32, D>) -> Result<Vec<f32>, TrainError> {
         D::with_grad(grads, &self.t, |g| g.to_vec())
     }
+}
+
+/// Sums over one parameter's gradient in one step (the diagnostics' input).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GradSums {
+    /// `Σ g²`.
+    pub squared: f64,
+    /// `Σ |g|`.
+    pub abs: f64,
+    /// Number of elements.
+    pub len: usize,
+}
+
+impl GradSums {
+    /// The L2 norm.
+    pub fn norm(&self) -> f64 {
+        self.squared.sqrt()
+    }
+
+    /// The root mean square, `‖g‖ / √len` (0 for an empty parameter).
+    pub fn rms(&self) -> f64 {
+        (self.squared / self.len.max(1) as f64).sqrt()
+    }
+
+    /// The mean absolute value.
+    pub fn mean_abs(&self) -> f64 {
+        self.abs / self.len.max(1) as f64
+    }
+}
+
+/// One layer's gradient sums in one step: weights and biases.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LayerGrads {
+    /// The weight gradient.
+    pub weight: GradSums,
+    /// The bias gradient.
+    pub bias: GradSums,
 }
 
 /// Batch or layer normalisation: scale and shift, and batch norm's running statistics.
@@ -213,6 +254,14 @@ impl<D: EngineDevice> Network<D> {
         self.fused && D::DENSE_READS_HOST
     }
 
+    /// Whether an evaluation forward pass can run on the host copies of the
+    /// weights with the same results ([`super::dense::affine`] and the
+    /// compiled activation): true where the layers are the fused CPU op and
+    /// no normalisation comes between product and activation.
+    pub fn runs_on_host(&self) -> bool {
+        self.weights_on_host() && self.layers.iter().all(|l| l.norm.is_none())
+    }
+
     /// The device.
     pub fn device(&self) -> &D {
         &self.dev
@@ -311,20 +360,22 @@ impl<D: EngineDevice> Network<D> {
         }
     }
 
-    /// One optimizer step over every parameter; returns each layer's squared
-    /// weight-gradient norm.
+    /// One optimizer step over every parameter; returns each layer's
+    /// weight and bias gradient sums.
     pub fn step(
         &mut self,
         grads: &mut Gradients<f32, D>,
         opt: &Optimizer,
         trace: &Trace,
-    ) -> Result<Vec<f64>, TrainError> {
-        let mut sq = Vec::with_capacity(self.layers.len());
+    ) -> Result<Vec<LayerGrads>, TrainError> {
+        let mut out = Vec::with_capacity(self.layers.len());
         let mut stats = trace.batch_stats.iter();
         let sync_weights = !self.weights_on_host();
         for l in &mut self.layers {
-            sq.push(l.w.step(grads, opt, sync_weights)?);
-            l.b.step(grads, opt, sync_weights)?;
+            out.push(LayerGrads {
+                weight: l.w.step(grads, opt, sync_weights)?,
+                bias: l.b.step(grads, opt, sync_weights)?,
+            });
             for p in &mut l.act_params {
                 p.step(grads, opt, true)?;
             }
@@ -348,7 +399,7 @@ impl<D: EngineDevice> Network<D> {
                 }
             }
         }
-        Ok(sq)
+        Ok(out)
     }
 
     /// Every parameter tensor's host values, in a fixed order (for tests and

@@ -187,16 +187,27 @@ const NORM_LANES: usize = 8;
 /// compiler keeps in vector registers.
 #[inline(always)]
 pub fn squared_norm(g: &[f32]) -> f64 {
+    lane_sum(g, |v| v * v)
+}
+
+/// The sum of `|g|` in `f64`, in the same fixed order as [`squared_norm`].
+pub fn abs_sum(g: &[f32]) -> f64 {
+    lane_sum(g, f64::abs)
+}
+
+/// `Σ f(g_i)` in `f64` over [`NORM_LANES`] interleaved partial sums.
+#[inline(always)]
+fn lane_sum(g: &[f32], f: impl Fn(f64) -> f64) -> f64 {
     let mut acc = [0.0f64; NORM_LANES];
     let chunks = g.chunks_exact(NORM_LANES);
     let tail = chunks.remainder();
     for c in chunks {
         for i in 0..NORM_LANES {
-            acc[i] += (c[i] as f64) * (c[i] as f64);
+            acc[i] += f(c[i] as f64);
         }
     }
     for (a, &v) in acc.iter_mut().zip(tail) {
-        *a += (v as f64) * (v as f64);
+        *a += f(v as f64);
     }
     acc.iter().sum()
 }
@@ -211,6 +222,10 @@ mod tests {
         let want: f64 = (1..=19).map(|i| (i * i) as f64).sum();
         assert_eq!(squared_norm(&g), want);
         assert_eq!(squared_norm(&[]), 0.0);
+        let signed: Vec<f32> = (1..=19)
+            .map(|i| if i % 2 == 0 { i as f32 } else { -(i as f32) })
+            .collect();
+        assert_eq!(abs_sum(&signed), 190.0);
     }
 
     fn adam(decoupled: bool, wd: f64) -> OptimizerConfig {
