@@ -76,6 +76,16 @@ filter = { depth = 2 }
 
 [[tables]]
 experiment = "cmp"
+title = "Test accuracy against linear, paired by seed, with mean ranks"
+rows = "depth"
+columns = "activation"
+value = "test_acc"
+format = "percent"
+baseline = "linear"
+rank = true
+
+[[tables]]
+experiment = "cmp"
 title = "Best test accuracy (every axis)"
 rows = "activation"
 value = "test_acc"
@@ -112,6 +122,15 @@ y = "test_acc"
 y_min = 0.8
 width = 700
 height = 420
+
+[[charts]]
+kind = "bar"
+experiment = "cmp"
+file = "cmp_vs_linear"
+x = "activation"
+series = "depth"
+y = "test_acc"
+baseline = "linear"
 
 [[charts]]
 kind = "curves"
@@ -286,12 +305,13 @@ fn every_table_kind_snapshot() {
     // Through the disk: what `report` reads is what the fixture wrote.
     let results = Results::read(&dir.path().join("results/fixture")).unwrap();
     let tables = report::render_tables(&sweep, &plan, &results).unwrap();
-    assert_eq!(tables.len(), 5);
+    assert_eq!(tables.len(), 6);
     let names = [
         "table_percent_metric_columns",
         "table_fixed_axis_columns",
         "table_scientific_ratio",
         "table_epoch_rows_mean_only",
+        "table_paired_baseline_rank",
         "table_best_epoch_extra_axis",
     ];
     for (t, name) in tables.iter().zip(names) {
@@ -323,6 +343,7 @@ fn every_chart_kind_renders_at_its_size() {
         ("cmp_line", (640, 400)),
         ("cmp_epochs", (800, 500)),
         ("cmp_bar", (700, 420)),
+        ("cmp_vs_linear", (800, 500)),
         ("cmp_curves", (800, 500)),
         ("cmp_layers", (900, 360)),
         ("moons_boundary", (820, 400)),
@@ -598,6 +619,50 @@ fn plan_and_run_reject_a_misspelt_report_key_before_training() {
         !dir.path().join("results/fixture").exists(),
         "run trained before checking the report keys"
     );
+}
+
+#[test]
+fn a_baseline_that_is_not_a_planned_value_is_rejected_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = format!(
+        "{BASE}\n[[tables]]\nexperiment = \"cmp\"\nrows = \"depth\"\ncolumns = \"activation\"\nvalue = \"test_acc\"\nbaseline = \"reluu\"\n"
+    );
+    std::fs::write(dir.path().join("sweep.toml"), &bad).unwrap();
+    for cmd in ["plan", "run"] {
+        let out = actsweep(dir.path())
+            .args([cmd, "sweep.toml"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {stderr}");
+        assert!(stderr.contains("tables[0].baseline"), "{cmd}: {stderr}");
+        assert!(
+            stderr.contains("baseline `reluu` is not a value of `activation` or `depth`"),
+            "{cmd}: {stderr}"
+        );
+        assert!(stderr.contains("did you mean `relu`?"), "{cmd}: {stderr}");
+    }
+    assert!(!dir.path().join("results/fixture").exists());
+    // `test` without `baseline`, and an unknown test, are located errors too.
+    for (extra, want) in [
+        ("test = \"t\"", "set `baseline` too"),
+        (
+            "baseline = \"relu\"\ntest = \"wilcox\"",
+            "did you mean `wilcoxon`?",
+        ),
+    ] {
+        let text = format!(
+            "{BASE}\n[[tables]]\nexperiment = \"cmp\"\nrows = \"depth\"\ncolumns = \"activation\"\nvalue = \"test_acc\"\n{extra}\n"
+        );
+        std::fs::write(dir.path().join("sweep.toml"), &text).unwrap();
+        let out = actsweep(dir.path())
+            .args(["plan", "sweep.toml"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(want), "{stderr}");
+    }
 }
 
 #[test]

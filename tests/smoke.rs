@@ -61,12 +61,13 @@ fn quick_sweep_runs_and_passes_its_expectations() {
         "report --check failed:\n{stdout}\n{stderr}\n{md}"
     );
     // Every table came out with cells, and every chart was drawn.
-    assert!(md.contains("17 jobs planned, 17 ok"), "{md}");
+    assert!(md.contains("21 jobs planned, 21 ok"), "{md}");
     assert!(!md.contains("No results for this table"), "{md}");
     for chart in [
         "depth_sweep_line",
         "gradient_norms_layers",
         "activation_comparison_bar",
+        "activation_comparison_vs_relu",
         "activation_comparison_curves",
         "two_moons_boundary",
     ] {
@@ -139,12 +140,15 @@ fn quick_toml_mirrors_experiments_toml() {
             .map(|t| {
                 let t = t.get_ref();
                 format!(
-                    "{} rows={} columns={:?} value={:?} ratio={:?}",
+                    "{} rows={} columns={:?} value={:?} ratio={:?} baseline={:?} rank={:?} filter={:?}",
                     t.experiment.get_ref(),
                     t.rows.get_ref(),
                     t.columns.as_ref().map(|c| c.get_ref().clone()),
                     t.value.get_ref().0,
                     t.ratio.as_ref().map(|r| r.get_ref().clone()),
+                    t.baseline.as_ref().map(|b| b.get_ref().clone()),
+                    t.rank,
+                    t.filter.as_ref().map(|f| f.get_ref().clone()),
                 )
             })
             .collect::<Vec<_>>()
@@ -158,7 +162,7 @@ fn quick_toml_mirrors_experiments_toml() {
                 let opt =
                     |v: &Option<toml::Spanned<String>>| v.as_ref().map(|v| v.get_ref().clone());
                 format!(
-                    "{} {:?} x={:?} y={:?} series={:?} panels={:?} metrics={:?}",
+                    "{} {:?} x={:?} y={:?} series={:?} panels={:?} metrics={:?} baseline={:?}",
                     c.kind.get_ref(),
                     c.experiment.as_ref().map(|e| e.get_ref().clone()),
                     opt(&c.x),
@@ -166,9 +170,88 @@ fn quick_toml_mirrors_experiments_toml() {
                     opt(&c.series),
                     opt(&c.panels),
                     c.metrics,
+                    c.baseline.as_ref().map(|b| b.get_ref().clone()),
                 )
             })
             .collect::<Vec<_>>()
     };
     assert_eq!(charts(&full), charts(&quick));
+}
+
+/// Paired comparisons through the real binary: `relu_again` is ReLU's own
+/// formula under another name, so every seed trains the same network and the
+/// difference from ReLU is exactly 0, never flagged; a linear network is
+/// clearly worse than ReLU on MNIST, on every seed, and is flagged.
+#[test]
+fn paired_comparison_flags_linear_but_not_relu_under_another_name() {
+    let out = tempfile::tempdir().unwrap();
+    let sweep = out.path().join("paired.toml");
+    std::fs::write(
+        &sweep,
+        r#"
+name = "paired"
+
+[defaults]
+dataset = { name = "mnist", train_limit = 6000, test_limit = 2000 }
+depth = 2
+width = 64
+optimizer = { name = "adam", lr = 3e-3 }
+batch_size = 64
+epochs = 2
+seeds = 4
+
+[activations.relu_again]
+formula = "max(x, 0)"
+
+[experiments.cmp]
+grid.activation = ["relu", "relu_again", "linear"]
+
+[[tables]]
+experiment = "cmp"
+title = "Against ReLU"
+rows = "activation"
+value = "test_acc"
+format = "percent"
+baseline = "relu"
+"#,
+    )
+    .unwrap();
+    let dir = out.path().to_str().unwrap();
+    let sweep = sweep.to_str().unwrap();
+    let run = actsweep()
+        .args(["run", sweep, "--out", dir, "--no-bar", "-q"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "run failed:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report = actsweep()
+        .args(["report", sweep, "--out", dir])
+        .output()
+        .unwrap();
+    assert!(
+        report.status.success(),
+        "report failed:\n{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let md = std::fs::read_to_string(out.path().join("paired/report/REPORT.md")).unwrap();
+    let row = |name: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap_or_else(|| panic!("no row {name}:\n{md}"))
+            .to_string()
+    };
+    let same = row("relu_again");
+    assert!(
+        same.contains("| 0.00% ± 0.00 (p 1.000, Holm 1.000) |"),
+        "{same}\n{md}"
+    );
+    let worse = row("linear");
+    assert!(
+        worse.contains("| -") && worse.ends_with(" * |"),
+        "{worse}\n{md}"
+    );
+    assert!(row("relu (baseline)").contains('±'), "{md}");
 }

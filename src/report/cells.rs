@@ -362,11 +362,7 @@ impl Cells {
             let base = self.samples.get(&base_key).map_or(&[][..], Vec::as_slice);
             let diffs: Vec<f64> = side
                 .iter()
-                .filter_map(|(seed, v)| {
-                    base.iter()
-                        .find(|(s, _)| s == seed)
-                        .map(|(_, b)| v - b)
-                })
+                .filter_map(|(seed, v)| base.iter().find(|(s, _)| s == seed).map(|(_, b)| v - b))
                 .collect();
             unpaired += side.len() - diffs.len();
             unpaired += base
@@ -411,9 +407,11 @@ impl Cells {
     /// The dimension among `dims` (indices, tried in order) whose labels
     /// include `label`.
     pub fn dim_with_label(&self, dims: &[usize], label: &str) -> Option<usize> {
-        dims.iter()
-            .copied()
-            .find(|&d| self.labels.get(d).is_some_and(|ls| ls.iter().any(|l| l == label)))
+        dims.iter().copied().find(|&d| {
+            self.labels
+                .get(d)
+                .is_some_and(|ls| ls.iter().any(|l| l == label))
+        })
     }
 }
 

@@ -443,7 +443,10 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
     let mut measured: Vec<(Vec<String>, String, Option<f64>)> = Vec::new();
     for (ri, r) in rows.iter().enumerate() {
         let mut line: Vec<String> = r.clone();
-        if let Some(p) = paired.as_ref().filter(|p| p.dim < col_dim && r[p.dim] == p.baseline) {
+        if let Some(p) = paired
+            .as_ref()
+            .filter(|p| p.dim < col_dim && r[p.dim] == p.baseline)
+        {
             line[p.dim] = format!("{} (baseline)", line[p.dim]);
         }
         for c in columns {
@@ -674,10 +677,13 @@ fn paired_note(p: &Paired, spec: &TableSpec) -> String {
         n = p.tests.len()
     );
     if p.unpaired > 0 {
+        let (n, verb) = match p.unpaired {
+            1 => ("1 value".to_string(), "was"),
+            n => (format!("{n} values"), "were"),
+        };
         let _ = write!(
             note,
-            " {} values had no partner of the same seed and were left out of the pairing.",
-            p.unpaired
+            " {n} without a partner of the same seed {verb} left out of the pairing."
         );
     }
     note
