@@ -600,18 +600,22 @@ value = "test_loss"
     assert!(!none.contains("| 2 |") && !none.contains("| 3 |"), "{none}");
 }
 
+/// Writes `text` as `dir/sweep.toml` and runs `actsweep CMD sweep.toml`,
+/// which must refuse it as a user error (exit 2); returns its stderr.
+fn user_error(dir: &Path, cmd: &str, text: &str) -> String {
+    std::fs::write(dir.join("sweep.toml"), text).unwrap();
+    let out = actsweep(dir).args([cmd, "sweep.toml"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{cmd}: {stderr}");
+    stderr
+}
+
 #[test]
 fn plan_and_run_reject_a_misspelt_report_key_before_training() {
     let dir = tempfile::tempdir().unwrap();
     let bad = format!("{BASE}\n[[charts]]\nkind = \"line\"\nexperiment = \"cmp\"\nx = \"depht\"\n");
-    std::fs::write(dir.path().join("sweep.toml"), &bad).unwrap();
     for cmd in ["plan", "run"] {
-        let out = actsweep(dir.path())
-            .args([cmd, "sweep.toml"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{cmd}: {stderr}");
+        let stderr = user_error(dir.path(), cmd, &bad);
         assert!(stderr.contains("charts[0].x"), "{cmd}: {stderr}");
         assert!(stderr.contains("did you mean `depth`?"), "{cmd}: {stderr}");
     }
@@ -627,14 +631,8 @@ fn a_baseline_that_is_not_a_planned_value_is_rejected_before_training() {
     let bad = format!(
         "{BASE}\n[[tables]]\nexperiment = \"cmp\"\nrows = \"depth\"\ncolumns = \"activation\"\nvalue = \"test_acc\"\nbaseline = \"reluu\"\n"
     );
-    std::fs::write(dir.path().join("sweep.toml"), &bad).unwrap();
     for cmd in ["plan", "run"] {
-        let out = actsweep(dir.path())
-            .args([cmd, "sweep.toml"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{cmd}: {stderr}");
+        let stderr = user_error(dir.path(), cmd, &bad);
         assert!(stderr.contains("tables[0].baseline"), "{cmd}: {stderr}");
         assert!(
             stderr.contains("baseline `reluu` is not a value of `activation` or `depth`"),
@@ -654,13 +652,7 @@ fn a_baseline_that_is_not_a_planned_value_is_rejected_before_training() {
         let text = format!(
             "{BASE}\n[[tables]]\nexperiment = \"cmp\"\nrows = \"depth\"\ncolumns = \"activation\"\nvalue = \"test_acc\"\n{extra}\n"
         );
-        std::fs::write(dir.path().join("sweep.toml"), &text).unwrap();
-        let out = actsweep(dir.path())
-            .args(["plan", "sweep.toml"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        let stderr = user_error(dir.path(), "plan", &text);
         assert!(stderr.contains(want), "{stderr}");
     }
 }
@@ -778,13 +770,7 @@ fn a_chart_y_range_is_checked_where_it_is_written() {
         let text = format!(
             "{BASE}\n[[charts]]\nkind = \"line\"\nexperiment = \"cmp\"\nx = \"depth\"\n{keys}\n"
         );
-        std::fs::write(dir.path().join("sweep.toml"), &text).unwrap();
-        let out = actsweep(dir.path())
-            .args(["plan", "sweep.toml"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        let stderr = user_error(dir.path(), "plan", &text);
         assert!(stderr.contains(key), "{stderr}");
         assert!(stderr.contains(message), "{stderr}");
         assert!(stderr.contains("sweep.toml:"), "{stderr}");

@@ -38,16 +38,21 @@ fn actsweep() -> Command {
     c
 }
 
+/// Runs `actsweep ARGS`, which must succeed.
+fn succeed(args: &[&str]) {
+    let out = actsweep().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn quick_sweep_runs_and_passes_its_expectations() {
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().to_str().unwrap();
-    let run = actsweep()
-        .args(["run", "sweeps/quick.toml", "--out", dir, "--no-bar", "-q"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "run failed:\n{err}");
+    succeed(&["run", "sweeps/quick.toml", "--out", dir, "--no-bar", "-q"]);
 
     let report = actsweep()
         .args(["report", "sweeps/quick.toml", "--out", dir, "--check"])
@@ -218,24 +223,8 @@ baseline = "relu"
     .unwrap();
     let dir = out.path().to_str().unwrap();
     let sweep = sweep.to_str().unwrap();
-    let run = actsweep()
-        .args(["run", sweep, "--out", dir, "--no-bar", "-q"])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "run failed:\n{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let report = actsweep()
-        .args(["report", sweep, "--out", dir])
-        .output()
-        .unwrap();
-    assert!(
-        report.status.success(),
-        "report failed:\n{}",
-        String::from_utf8_lossy(&report.stderr)
-    );
+    succeed(&["run", sweep, "--out", dir, "--no-bar", "-q"]);
+    succeed(&["report", sweep, "--out", dir]);
     let md = std::fs::read_to_string(out.path().join("paired/report/REPORT.md")).unwrap();
     let row = |name: &str| {
         md.lines()
