@@ -33,7 +33,8 @@ reproduce:
     done; \
     mkdir -p docs/img; \
     for c in relu-experiment/depth_sweep_line relu-experiment/gradient_norms_layers \
-             relu-experiment/two_moons_boundary xor_gradient_flow/accuracy_comparison \
+             relu-experiment/two_moons_boundary relu-experiment/activation_comparison_vs_relu \
+             xor_gradient_flow/accuracy_comparison activation_zoo/zoo_vs_relu \
              activation_zoo/zoo_learning dead_neurons/learning_rate_line; do \
         cp "results/${c%%/*}/report/${c#*/}.png" "docs/img/${c%%/*}-${c#*/}.png" || status=1; \
     done; \
