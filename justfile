@@ -12,19 +12,26 @@ default:
     @just --list
 
 # The report is written even when some jobs failed (it lists them); the exit
-# code is then run's.
+# code is then run's. Every recipe that runs the tool uses the one release
+# build (`cargo run --release`), so a fresh clone builds once.
 # Train a sweep file, then write its report (tables, charts, REPORT.md).
 sweep FILE="experiments.toml" *ARGS:
-    cargo build --release --quiet
-    status=0; ./target/release/actsweep run {{FILE}} {{ARGS}} || status=$?; \
-    if [ "$status" -le 1 ]; then ./target/release/actsweep report {{FILE}}; fi; exit $status
+    cargo run --release --locked --quiet -- sweep {{FILE}} {{ARGS}}
+
+# Show how far a sweep has got: jobs done, failed, diverged, not yet run.
+status FILE="experiments.toml" *ARGS:
+    cargo run --release --locked --quiet -- status {{FILE}} {{ARGS}}
+
+# Run a sweep on a Slurm cluster: a job array of shards, then collect + report.
+slurm FILE="experiments.toml" *ARGS:
+    cargo run --release --locked --quiet -- slurm {{FILE}} {{ARGS}}
 
 # Trains each sweep file, writes its report, puts its tables into README.md
 # (between its actsweep markers) and copies the README's charts to
 # docs/img/. Goes on past failed jobs; exits 1 if any failed.
 # Reproduce every seed study: all sweeps, their reports, the README tables and charts.
 reproduce:
-    cargo build --release --quiet
+    cargo build --release --locked --quiet
     status=0; \
     for f in experiments.toml sweeps/xor_gradient_flow.toml sweeps/identity_dead_relu.toml \
              sweeps/activation_zoo.toml sweeps/dead_neurons.toml; do \
@@ -42,13 +49,14 @@ reproduce:
 
 # Write the report of a sweep's results: results/<name>/report/ (add --check, --readme README.md).
 report FILE="experiments.toml" *ARGS:
-    cargo run --release --quiet -- report {{FILE}} {{ARGS}}
+    cargo run --release --locked --quiet -- report {{FILE}} {{ARGS}}
 
 # Show a sweep file's axes, job counts and work estimate.
 plan FILE="experiments.toml" *ARGS:
-    cargo run --quiet -- plan {{FILE}} {{ARGS}}
+    cargo run --release --locked --quiet -- plan {{FILE}} {{ARGS}}
 
-# Run every test (unit, CLI, snapshot, property).
+# Run every test (unit, CLI, snapshot, property, and the real-Slurm test,
+# whose packages scripts/slurm-local.sh installs when missing).
 test:
     cargo nextest run --lib --bins --tests --locked
 

@@ -39,9 +39,18 @@ pub enum Command {
     /// List every activation (built-in and the file's) with formula,
     /// parameters and description; `--plot` draws them with their derivatives.
     Activations(ActivationsArgs),
+    /// Train a sweep file's jobs, then write its report (even when some jobs
+    /// failed; the exit code is then 1): `run` followed by `report`.
+    Sweep(RunArgs),
     /// Train the jobs of a sweep file into results/<name>/ (skipping done
     /// jobs; jobs with identical configs train once) and merge the tidy tables.
     Run(RunArgs),
+    /// Per experiment, how many jobs are done, failed, diverged or not yet
+    /// run, read from the results folder (also while a run is going).
+    Status(StatusArgs),
+    /// Run a sweep on a Slurm cluster: write a job array of `run --shard`
+    /// tasks and a follow-up `collect` + `report` job, and submit both.
+    Slurm(SlurmArgs),
     /// Merge the per-job results of several results folders (e.g. the
     /// shards of one sweep) into tidy tables.
     Collect(CollectArgs),
@@ -95,6 +104,59 @@ pub struct RunArgs {
     pub no_bar: bool,
 }
 
+/// `actsweep status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The sweep file.
+    pub file: PathBuf,
+    /// Folder holding the sweep's results folder.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub out: PathBuf,
+    /// Count only jobs whose FIELD equals VALUE (as in `plan`).
+    #[arg(long, value_name = "FIELD=VALUE")]
+    pub only: Vec<String>,
+    /// Print JSON for machines instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `actsweep slurm`.
+#[derive(Debug, Args)]
+pub struct SlurmArgs {
+    /// The sweep file.
+    pub file: PathBuf,
+    /// Folder holding the sweep's results folder (shared by every node).
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub out: PathBuf,
+    /// Array tasks, each training one shard of the plan. Default: one per
+    /// distinct training not yet done, at most 32.
+    #[arg(long, value_name = "N")]
+    pub tasks: Option<usize>,
+    /// Slurm partition (`#SBATCH --partition`). Default: the cluster's.
+    #[arg(long, value_name = "P")]
+    pub partition: Option<String>,
+    /// Time limit per task (`#SBATCH --time`, e.g. 2:00:00). Default: the
+    /// partition's.
+    #[arg(long, value_name = "T")]
+    pub time: Option<String>,
+    /// CPUs per task; each task trains this many jobs at once.
+    #[arg(long, value_name = "C", default_value_t = 1)]
+    pub cpus_per_task: usize,
+    /// Memory per task (`#SBATCH --mem`, e.g. 4G). Default: the cluster's.
+    #[arg(long, value_name = "M")]
+    pub mem: Option<String>,
+    /// Another `#SBATCH` line for both scripts, verbatim (repeatable), e.g.
+    /// `--sbatch-arg=--account=lab`.
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub sbatch_arg: Vec<String>,
+    /// Keep only jobs whose FIELD equals VALUE (as in `plan`).
+    #[arg(long, value_name = "FIELD=VALUE")]
+    pub only: Vec<String>,
+    /// Write the scripts and print them; submit nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 /// `actsweep collect`.
 #[derive(Debug, Args)]
 pub struct CollectArgs {
@@ -104,6 +166,10 @@ pub struct CollectArgs {
     /// Where to write the merged tables. Default: the first folder.
     #[arg(long, value_name = "DIR")]
     pub into: Option<PathBuf>,
+    /// Merge only the jobs of this sweep file's plan (as `run` does),
+    /// leaving out jobs of earlier versions of the file.
+    #[arg(long, value_name = "FILE")]
+    pub sweep: Option<PathBuf>,
 }
 
 /// `actsweep activations`.
@@ -154,7 +220,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Plan(args) => plan(args),
         Command::Activations(args) => activations(args),
-        Command::Run(args) => run_sweep(args, quiet),
+        Command::Sweep(args) => sweep(args, quiet),
+        Command::Run(args) => Ok(exit(run_sweep(&args, quiet)?)),
+        Command::Status(args) => status(args),
+        Command::Slurm(args) => slurm(args),
         Command::Collect(args) => collect(args),
         Command::Report(args) => report_cmd(args),
     }
@@ -206,7 +275,37 @@ fn report_cmd(args: ReportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_sweep(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+/// `run`, then `report` whatever the jobs did; the exit code is run's
+/// (a report that cannot be written is an error of its own).
+fn sweep(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let failed = run_sweep(&args, quiet)?;
+    let report = report_cmd(ReportArgs {
+        file: args.file.clone(),
+        out: args.out.clone(),
+        check: false,
+        readme: None,
+    });
+    match report {
+        Ok(_) => Ok(exit(failed)),
+        // The failed jobs are the cause to report; the report's error is printed too.
+        Err(e) if failed => {
+            eprintln!("{}", self::report(&e));
+            Ok(exit(failed))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn exit(failed: bool) -> ExitCode {
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Trains the selected jobs; true when some did not finish.
+fn run_sweep(args: &RunArgs, quiet: bool) -> anyhow::Result<bool> {
     use crate::run::{self, Options, ProgressMode, Shard};
     let (sweep, plan) = load_plan(&args.file)?;
     for w in &sweep.warnings {
@@ -255,13 +354,146 @@ fn run_sweep(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         );
     }
     if s.failed.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(false);
     }
     let _ = writeln!(err, "{} job(s) did not finish:", s.failed.len());
     for (label, status, msg) in &s.failed {
         let _ = writeln!(err, "  {label}: {} — {msg}", status.as_str());
     }
-    Ok(ExitCode::from(1))
+    Ok(true)
+}
+
+fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let (_, plan) = load_plan(&args.file)?;
+    let jobs = Selection::parse(&args.only)?.apply(&plan.jobs)?;
+    let s = crate::run::status::read(&plan, &jobs, &args.out);
+    let text = if args.json {
+        crate::run::status::json(&s)
+    } else {
+        crate::run::status::text(&s)
+    };
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn slurm(args: SlurmArgs) -> anyhow::Result<ExitCode> {
+    use crate::run::slurm;
+    let (sweep, plan) = load_plan(&args.file)?;
+    for w in &sweep.warnings {
+        tracing::warn!("{w}");
+    }
+    let jobs = Selection::parse(&args.only)?.apply(&plan.jobs)?;
+    let state = crate::run::status::read(&plan, &jobs, &args.out);
+    let mut out = std::io::stdout().lock();
+    if state.total.pending() == 0 && !args.dry_run {
+        let _ = writeln!(
+            out,
+            "all {} selected jobs are done; nothing to submit (`actsweep report {}` writes the report)",
+            state.total.jobs,
+            args.file.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let tasks = match args.tasks {
+        Some(0) => return Err(UserError("--tasks must be at least 1".into()).into()),
+        Some(n) => n,
+        None => {
+            pending_trainings(&jobs, &args.out.join(&plan.name)).clamp(1, slurm::DEFAULT_MAX_TASKS)
+        }
+    };
+    if args.cpus_per_task == 0 {
+        return Err(UserError("--cpus-per-task must be at least 1".into()).into());
+    }
+    let req = slurm_request(&args, &plan.name, tasks)?;
+    let scripts = slurm::write_scripts(&req)?;
+    if args.dry_run {
+        for p in [&scripts.array, &scripts.collect] {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            let _ = writeln!(out, "# {}\n{text}", p.display());
+        }
+        let _ = writeln!(
+            out,
+            "dry run: nothing submitted ({} of {} jobs to train, {tasks} tasks)",
+            state.total.pending(),
+            state.total.jobs
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (removed, active) = slurm::clear_stale_locks(&req.dir);
+    for l in &removed {
+        tracing::warn!(
+            "removed {}: its Slurm job is no longer running",
+            l.display()
+        );
+    }
+    if !active.is_empty() {
+        tracing::warn!(
+            "Slurm jobs {} of an earlier submission still hold shard locks; their jobs may train twice",
+            active.join(", ")
+        );
+    }
+    let sub = slurm::submit(&scripts)?;
+    let _ = writeln!(
+        out,
+        "submitted array job {} ({tasks} tasks, {} of {} jobs to train) and collect job {} (runs after the array)\n\
+         watch:   squeue -j {},{}    or    actsweep status {}\n\
+         logs:    {}\n\
+         scripts: {}",
+        sub.array,
+        state.total.pending(),
+        state.total.jobs,
+        sub.collect,
+        sub.array,
+        sub.collect,
+        args.file.display(),
+        scripts.logs.display(),
+        scripts.dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Distinct trainings among the jobs not yet done in `dir`.
+fn pending_trainings(jobs: &[&crate::plan::Job], dir: &std::path::Path) -> usize {
+    let dir = crate::results::ResultsDir::new(dir);
+    jobs.iter()
+        .filter(|j| !dir.status(&j.id).is_some_and(|s| s.is_done()))
+        .map(|j| j.training.as_str())
+        .collect::<std::collections::HashSet<_>>()
+        .len()
+}
+
+/// What `slurm` asks for, with every path absolute (the tasks run elsewhere).
+fn slurm_request(
+    args: &SlurmArgs,
+    name: &str,
+    tasks: usize,
+) -> anyhow::Result<crate::run::slurm::Request> {
+    let absolute = |p: &std::path::Path| {
+        std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))
+    };
+    let file = std::fs::canonicalize(&args.file)
+        .with_context(|| format!("cannot resolve {}", args.file.display()))?;
+    let out = absolute(&args.out)?;
+    Ok(crate::run::slurm::Request {
+        dir: out.join(name),
+        file,
+        out,
+        workdir: std::env::current_dir().context("cannot read the working directory")?,
+        binary: std::env::current_exe().context("cannot find the actsweep binary")?,
+        tasks,
+        partition: args.partition.clone(),
+        time: args.time.clone(),
+        cpus_per_task: args.cpus_per_task,
+        mem: args.mem.clone(),
+        sbatch_args: args.sbatch_arg.clone(),
+        only: args.only.clone(),
+        data: std::env::var("ACTSWEEP_DATA")
+            .ok()
+            .filter(|d| !d.is_empty())
+            .map(|d| absolute(std::path::Path::new(&d)).map(|p| p.to_string_lossy().into_owned()))
+            .transpose()?,
+        name: name.to_string(),
+    })
 }
 
 fn collect(args: CollectArgs) -> anyhow::Result<ExitCode> {
@@ -275,7 +507,11 @@ fn collect(args: CollectArgs) -> anyhow::Result<ExitCode> {
             .into());
         }
     }
-    let m = crate::run::collect(&args.dirs, &into)
+    let keep = match &args.sweep {
+        Some(file) => Some(load_plan(file)?.1.jobs.into_iter().map(|j| j.id).collect()),
+        None => None,
+    };
+    let m = crate::run::collect(&args.dirs, &into, keep.as_ref())
         .with_context(|| format!("cannot merge results into {}", into.display()))?;
     eprintln!(
         "merged {} jobs ({} metric rows, {} boundary rows) into {}",

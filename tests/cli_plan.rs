@@ -2,13 +2,12 @@
 //! located, actionable message and exit code 2; the project's own sweep
 //! files plan cleanly; `--json`, `--jobs` and `--only` do what they say.
 
+mod common;
+use common::root;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn actsweep() -> Command {
     let mut c = Command::cargo_bin("actsweep").unwrap();

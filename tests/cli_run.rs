@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use assert_cmd::cargo::CommandCargoExt;
 use polars::prelude::*;
 
+mod common;
+use common::{comparable, read};
+
 const SWEEP: &str = r#"
 name = "tiny"
 [defaults]
@@ -47,6 +50,16 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String) {
     )
 }
 
+/// Runs `actsweep ARGS` (any command) with `key` set to `value` in its
+/// environment: (exit code, stderr).
+fn run_with_env(dir: &Path, args: &[&str], key: &str, value: &Path) -> (i32, String) {
+    let out = actsweep(dir).args(args).env(key, value).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Starts `actsweep run ARGS` in the background, its output discarded.
 fn spawn_run(dir: &Path, args: &[&str]) -> std::process::Child {
     actsweep(dir)
@@ -63,43 +76,6 @@ fn strs(df: &DataFrame, name: &str) -> Vec<String> {
     (0..c.len())
         .map(|i| c.get(i).unwrap_or("").to_string())
         .collect()
-}
-
-fn read(path: &Path) -> DataFrame {
-    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    ParquetReader::new(f).finish().unwrap()
-}
-
-/// The merged tables without what legitimately differs between two runs
-/// (clock times, speeds), sorted.
-fn comparable(results: &Path) -> (DataFrame, DataFrame, DataFrame) {
-    let runs = read(&results.join("runs.parquet"))
-        .drop_many([
-            "started_at",
-            "finished_at",
-            "wall_seconds",
-            "train_seconds",
-            "samples_per_second",
-        ])
-        .sort(["job_id"], Default::default())
-        .unwrap();
-    let metrics = read(&results.join("metrics.parquet"))
-        .lazy()
-        .filter(
-            col("metric")
-                .neq(lit("epoch_seconds"))
-                .and(col("metric").neq(lit("samples_per_second"))),
-        )
-        .sort(
-            ["job_id", "epoch", "split", "layer", "metric"],
-            Default::default(),
-        )
-        .collect()
-        .unwrap();
-    let bounds = read(&results.join("boundaries.parquet"))
-        .sort(["job_id", "epoch", "y", "x"], Default::default())
-        .unwrap();
-    (runs, metrics, bounds)
 }
 
 #[test]
@@ -194,28 +170,14 @@ grid.optimizer = [{ name = "sgd", lr = 0.1 }, { name = "sgd", lr = 1e30 }, { nam
 #[test]
 fn a_failing_job_is_isolated_and_retried_on_rerun() {
     let base = tempfile::tempdir().unwrap();
-    write_sweep(
+    write_sweep(base.path(), FAILING);
+    let (code, err) = run_with_env(
         base.path(),
-        r#"
-name = "missing"
-[defaults]
-depth = 2
-width = 4
-epochs = 1
-seeds = [0]
-[experiments.ok]
-dataset = { name = "xor", samples = 50 }
-[experiments.nomnist]
-dataset = { name = "mnist", path = "no/such/folder", mirrors = [] }
-"#,
+        &["run", "sweep.toml", "--jobs", "1"],
+        "ACTSWEEP_DATA",
+        &base.path().join("nothing"),
     );
-    let out = actsweep(base.path())
-        .args(["run", "sweep.toml", "--jobs", "1"])
-        .env("ACTSWEEP_DATA", base.path().join("nothing"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("nomnist/seed=0: failed"), "{err}");
     let runs = read(&base.path().join("results/missing/runs.parquet"));
     let status = strs(&runs, "status");
@@ -230,12 +192,12 @@ dataset = { name = "mnist", path = "no/such/folder", mirrors = [] }
         .to_string();
     assert!(msg.contains("no/such/folder"), "{msg}");
     // Failed jobs are retried; the ok one is not.
-    let out = actsweep(base.path())
-        .args(["run", "sweep.toml", "--jobs", "1"])
-        .env("ACTSWEEP_DATA", base.path().join("nothing"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (_, err) = run_with_env(
+        base.path(),
+        &["run", "sweep.toml", "--jobs", "1"],
+        "ACTSWEEP_DATA",
+        &base.path().join("nothing"),
+    );
     assert!(
         err.contains("1 trained (0 ok), 0 reused, 1 already done"),
         "{err}"
@@ -407,6 +369,9 @@ fn tables_have_the_documented_schema() {
         ("config.optimizer.lr", DataType::Float64),
         ("config.dataset.samples", DataType::Int64),
         ("config.dropout", DataType::Float64),
+        // List-valued fields are Parquet lists, not joined strings.
+        ("config.widths", DataType::List(Box::new(DataType::Int64))),
+        ("config.record", DataType::List(Box::new(DataType::String))),
     ] {
         assert!(
             runs.contains(&s(name, ty.clone())),
@@ -672,4 +637,200 @@ fn shards_never_train_one_config_twice() {
         b.0.drop("git_commit").unwrap()
     );
     assert_eq!(a.1, b.1);
+}
+
+const FAILING: &str = r#"
+name = "missing"
+[defaults]
+depth = 2
+width = 4
+epochs = 1
+seeds = [0]
+[experiments.ok]
+dataset = { name = "xor", samples = 50 }
+[experiments.nomnist]
+dataset = { name = "mnist", path = "no/such/folder", mirrors = [] }
+"#;
+
+#[test]
+fn sweep_writes_the_report_even_when_a_job_fails_and_exits_with_runs_code() {
+    let base = tempfile::tempdir().unwrap();
+    write_sweep(base.path(), FAILING);
+    let (code, err) = run_with_env(
+        base.path(),
+        &["sweep", "sweep.toml", "--jobs", "1", "--no-bar"],
+        "ACTSWEEP_DATA",
+        &base.path().join("nothing"),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("nomnist/seed=0: failed"), "{err}");
+    let report = std::fs::read_to_string(base.path().join("results/missing/report/REPORT.md"))
+        .unwrap_or_else(|e| panic!("no report ({e}):\n{err}"));
+    assert!(
+        report.contains("2 jobs planned, 1 ok, 1 failed"),
+        "{report}"
+    );
+
+    // A sweep whose jobs all finish exits 0, with its report.
+    write_sweep(base.path(), &FAILING.replace("[experiments.nomnist]\ndataset = { name = \"mnist\", path = \"no/such/folder\", mirrors = [] }\n", ""));
+    let out = actsweep(base.path())
+        .args(["sweep", "sweep.toml", "--no-bar"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `actsweep status FILE --json` in `dir`.
+fn status_json(dir: &Path) -> serde_json::Value {
+    let out = actsweep(dir)
+        .args(["status", "sweep.toml", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn status_counts_jobs_per_experiment_and_names_running_runs() {
+    let base = tempfile::tempdir().unwrap();
+    write_sweep(base.path(), FAILING);
+    let before = status_json(base.path());
+    assert_eq!(before["total"]["not_run"], 2, "{before}");
+    assert_eq!(before["runs"].as_array().unwrap().len(), 0, "{before}");
+    let (code, err) = run_with_env(
+        base.path(),
+        &["run", "sweep.toml", "--jobs", "1"],
+        "ACTSWEEP_DATA",
+        &base.path().join("nothing"),
+    );
+    assert_eq!(code, 1, "{err}");
+    let after = status_json(base.path());
+    let exp = |name: &str| {
+        after["experiments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {after}"))
+            .clone()
+    };
+    assert_eq!(exp("ok")["ok"], 1, "{after}");
+    assert_eq!(exp("nomnist")["failed"], 1, "{after}");
+    assert_eq!(after["total"]["not_run"], 0, "{after}");
+    let text = actsweep(base.path())
+        .args(["status", "sweep.toml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    let total: Vec<&str> = text
+        .lines()
+        .find(|l| l.starts_with("total"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(total, ["total", "2", "1", "0", "1", "0"], "{text}");
+
+    // While a run is going, its lock is shown.
+    write_sweep(base.path(), &SWEEP.replace("epochs = 30", "epochs = 400"));
+    let mut going = spawn_run(base.path(), &["sweep.toml", "--jobs", "1"]);
+    let lock = base.path().join("results/tiny/run.lock");
+    let t0 = Instant::now();
+    while !lock.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the run never locked"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let during = status_json(base.path());
+    let _ = going.kill();
+    let _ = going.wait();
+    let runs = during["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{during}");
+    assert_eq!(runs[0]["pid"], going.id(), "{during}");
+    assert_eq!(runs[0]["alive"], true, "{during}");
+}
+
+#[test]
+fn slurm_dry_run_writes_the_scripts_and_submits_nothing() {
+    let base = tempfile::tempdir().unwrap();
+    write_sweep(base.path(), SWEEP);
+    // No sbatch on PATH: a dry run does not need one, a submission does.
+    let empty = base.path().join("bin");
+    std::fs::create_dir(&empty).unwrap();
+    let out = actsweep(base.path())
+        .args(["slurm", "sweep.toml", "--dry-run", "--partition", "short"])
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = base.path().join("results/tiny/slurm");
+    let array = std::fs::read_to_string(dir.join("array.sbatch")).unwrap();
+    assert!(stdout.contains(&array), "{stdout}");
+    // 18 jobs, 18 distinct trainings: one task each, at most 32.
+    assert!(array.contains("#SBATCH --array=1-18\n"), "{array}");
+    assert!(array.contains("#SBATCH --partition=short\n"), "{array}");
+    let bin = assert_cmd::cargo::cargo_bin("actsweep");
+    assert!(
+        array.contains(&format!("exec {} run ", bin.display())),
+        "{array}"
+    );
+    assert!(
+        array.contains("--shard \"${SLURM_ARRAY_TASK_ID}/18\""),
+        "{array}"
+    );
+    let collect = std::fs::read_to_string(dir.join("collect.sbatch")).unwrap();
+    assert!(collect.contains(" collect "), "{collect}");
+    assert!(
+        stdout.contains("dry run: nothing submitted (18 of 18 jobs to train, 18 tasks)"),
+        "{stdout}"
+    );
+    assert!(!base
+        .path()
+        .join("results/tiny/jobs")
+        .read_dir()
+        .is_ok_and(|mut d| d.next().is_some()));
+
+    // Without --dry-run, a missing sbatch is an error that says what to do.
+    let (code, err) = run_with_env(base.path(), &["slurm", "sweep.toml"], "PATH", &empty);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("cannot run sbatch") && err.contains("--dry-run"),
+        "{err}"
+    );
+}
+
+#[test]
+fn progress_lines_carry_a_time_left_that_ends_at_zero() {
+    let base = tempfile::tempdir().unwrap();
+    write_sweep(base.path(), SWEEP);
+    let (code, err) = run(
+        base.path(),
+        &[
+            "sweep.toml",
+            "--jobs",
+            "2",
+            "--no-bar",
+            "--only",
+            "experiment=acts",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains(", eta ")).collect();
+    assert_eq!(lines.len(), 12, "{err}");
+    assert!(lines.last().unwrap().ends_with(", eta 0s"), "{err}");
 }

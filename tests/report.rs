@@ -3,7 +3,10 @@
 //! chart kind rendered to SVG and PNG of the declared size, `--check` passing
 //! and failing, and the README block replaced with nothing outside changed.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::root;
+
+use std::path::Path;
 
 use actsweep::config;
 use actsweep::config::job::Record;
@@ -384,10 +387,6 @@ fn an_unknown_metric_is_a_clear_error() {
         msg.contains("no metric `test_acc_typo`") && msg.contains("test_acc"),
         "{msg}"
     );
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn actsweep(dir: &Path) -> Command {

@@ -5,16 +5,15 @@
 //! experiments.toml, so the smoke run keeps exercising what the full study
 //! uses: the same experiments, axes, networks, tables and charts.
 
+mod common;
+use common::root;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use actsweep::config;
 use actsweep::plan::Plan;
 use assert_cmd::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The folder holding `mnist/`: `$ACTSWEEP_DATA`, else `../shared/data`.
 fn data_dir() -> PathBuf {

@@ -579,8 +579,9 @@ impl fmt::Display for Init {
 }
 
 impl JobConfig {
-    /// Every field as a dotted key and a JSON scalar (`dataset.name`,
-    /// `optimizer.lr`, `activation.params.alpha`, `widths`...): one column per
+    /// Every field as a dotted key and a JSON scalar or list of scalars
+    /// (`dataset.name`, `optimizer.lr`, `activation.params.alpha`, `widths`
+    /// as a list...): one column per
     /// field in the results tables, and the vocabulary of `--only`.
     pub fn flat(&self) -> Vec<(String, serde_json::Value)> {
         let mut out = Vec::new();
@@ -607,16 +608,9 @@ fn flatten_into(prefix: String, v: &serde_json::Value, out: &mut Vec<(String, se
                 flatten_into(key, v, out);
             }
         }
+        // A list of scalars (`widths`, `record`) is one field, kept as a list.
         serde_json::Value::Array(items) if items.iter().all(|i| !i.is_object()) => {
-            let joined = items
-                .iter()
-                .map(|i| match i {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join(",");
-            out.push((prefix, serde_json::Value::String(joined)));
+            out.push((prefix, v.clone()))
         }
         other => out.push((prefix, other.clone())),
     }

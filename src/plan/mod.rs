@@ -232,6 +232,9 @@ fn json_text(v: &serde_json::Value) -> String {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), fmt_num),
         serde_json::Value::Null => "none".to_string(),
+        serde_json::Value::Array(items) => {
+            items.iter().map(json_text).collect::<Vec<_>>().join(",")
+        }
         other => other.to_string(),
     }
 }

@@ -87,8 +87,10 @@ pub fn atomic_write(
 /// Writes a table as Parquet, atomically.
 pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<(), ResultsError> {
     let mut err = None;
+    let metadata = arrow_schema_metadata(df);
     atomic_write(path, |f| {
-        ParquetWriter::new(f).finish(df).map(|_| ()).map_err(|e| {
+        let writer = ParquetWriter::new(f).with_key_value_metadata(Some(metadata));
+        writer.finish(df).map(|_| ()).map_err(|e| {
             err = Some(e);
             io::Error::other("parquet")
         })
@@ -100,6 +102,17 @@ pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<(), ResultsError
         },
         None => e,
     })
+}
+
+/// The Arrow schema stored in a file's metadata (`ARROW:schema`), at polars'
+/// oldest compatibility level: `large_string` and `large_list` rather than
+/// `string_view`. Readers take column types from it, and pyarrow turns a list
+/// of `string_view` into a type pandas cannot convert (`config.record`);
+/// the values written are the same either way.
+fn arrow_schema_metadata(df: &DataFrame) -> KeyValueMetadata {
+    let arrow = df.schema().to_arrow(CompatLevel::oldest());
+    let kv = polars_parquet::write::schema_to_metadata_key(&arrow);
+    KeyValueMetadata::from_static(vec![(kv.key, kv.value.unwrap_or_default())])
 }
 
 /// Reads a Parquet table.
@@ -571,11 +584,15 @@ pub fn runs_frame(records: &[&JobRecord]) -> PolarsResult<DataFrame> {
     DataFrame::new(n, cols)
 }
 
-/// A column from JSON scalars: i64 when all are integers, f64 when all are
-/// numbers, bool when all are booleans, else strings.
+/// A column from JSON values: i64 when all are integers, f64 when all are
+/// numbers, bool when all are booleans, a list when all are lists (of the
+/// type their items take, by the same rule), else strings.
 fn typed_column(name: &str, vals: &[Option<&serde_json::Value>]) -> Column {
     use serde_json::Value;
     let present = || vals.iter().flatten();
+    if present().next().is_some() && present().all(|v| v.is_array()) {
+        return list_column(name, vals);
+    }
     if present().all(|v| v.is_i64() || v.is_u64()) {
         let v: Vec<Option<i64>> = vals.iter().map(|v| v.and_then(|v| v.as_i64())).collect();
         Column::new(name.into(), v)
@@ -597,6 +614,39 @@ fn typed_column(name: &str, vals: &[Option<&serde_json::Value>]) -> Column {
             .collect();
         Column::new(name.into(), v)
     }
+}
+
+/// A Parquet list column (`config.widths`, `config.record`): the items of
+/// every row typed together, so `[256, 256]` is a list of i64 and
+/// `["grad_norms"]` a list of strings; an empty list stays empty.
+fn list_column(name: &str, vals: &[Option<&serde_json::Value>]) -> Column {
+    let items: Vec<&serde_json::Value> = vals
+        .iter()
+        .flatten()
+        .filter_map(|v| v.as_array())
+        .flatten()
+        .collect();
+    let inner = typed_column("item", &items.iter().map(|v| Some(*v)).collect::<Vec<_>>());
+    let mut offset = 0;
+    let rows: ListChunked = vals
+        .iter()
+        .map(|v| {
+            let len = v.and_then(|v| v.as_array()).map(Vec::len)?;
+            let row = inner.as_materialized_series().slice(offset as i64, len);
+            offset += len;
+            Some(row)
+        })
+        .collect();
+    let rows = if items.is_empty() {
+        // No items to type the list by: an empty list of strings.
+        match rows.cast(&DataType::List(Box::new(DataType::String))) {
+            Ok(s) => s.list().cloned().unwrap_or(rows),
+            Err(_) => rows,
+        }
+    } else {
+        rows
+    };
+    rows.with_name(name.into()).into_series().into_column()
 }
 
 /// Seconds since the Unix epoch as RFC 3339 UTC (`2026-11-23T10:00:00.123Z`).
@@ -652,5 +702,24 @@ mod tests {
             typed_column("a", &[Some(&s), Some(&one)]).dtype(),
             &DataType::String
         );
+    }
+
+    #[test]
+    fn lists_become_parquet_lists_row_by_row() {
+        let widths = [serde_json::json!([256, 128]), serde_json::json!([16])];
+        let record = serde_json::json!(["grad_norms", "dead_relu"]);
+        let empty = serde_json::json!([]);
+        let col = typed_column("w", &[Some(&widths[0]), None, Some(&widths[1])]);
+        assert_eq!(col.dtype(), &DataType::List(Box::new(DataType::Int64)));
+        let rows = col.list().unwrap();
+        let row = |i| rows.get_as_series(i).map(|s| s.i64().unwrap().to_vec());
+        assert_eq!(row(0), Some(vec![Some(256), Some(128)]));
+        assert_eq!(row(1), None);
+        assert_eq!(row(2), Some(vec![Some(16)]));
+        let col = typed_column("r", &[Some(&record), Some(&empty)]);
+        assert_eq!(col.dtype(), &DataType::List(Box::new(DataType::String)));
+        assert_eq!(col.list().unwrap().get_as_series(1).unwrap().len(), 0);
+        let col = typed_column("r", &[Some(&empty)]);
+        assert_eq!(col.dtype(), &DataType::List(Box::new(DataType::String)));
     }
 }

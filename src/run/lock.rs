@@ -8,7 +8,11 @@
 //! host cannot be checked, so it is reported, never broken.
 //!
 //! Shards (`--shard I/N`) lock per shard, so the N parts of one sweep can
-//! write into one shared folder at once.
+//! write into one shared folder at once. Under Slurm the lock also names the
+//! Slurm job (`SLURM_JOB_ID`): a task cancelled on one node and resubmitted
+//! to another cannot check the pid, but `actsweep slurm` asks Slurm whether
+//! that job still runs and clears the locks of those that do not
+//! ([`holders`], [`Holder::slurm_job`]).
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -55,7 +59,10 @@ impl Lock {
     /// Takes the lock `name` in `dir`, taking over a stale one.
     pub fn acquire(dir: &Path, name: &str) -> Result<Lock, LockError> {
         let path = dir.join(name);
-        let me = format!("pid={}\nhost={}\n", std::process::id(), host());
+        let mut me = format!("pid={}\nhost={}\n", std::process::id(), host());
+        if let Ok(job) = std::env::var("SLURM_JOB_ID") {
+            me.push_str(&format!("slurm_job={}\n", job.trim()));
+        }
         for _attempt in 0..3 {
             match OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(mut f) => {
@@ -110,16 +117,65 @@ impl Drop for Lock {
 }
 
 fn parse(text: &str) -> (Option<u32>, Option<String>) {
-    let mut pid = None;
-    let mut host = None;
-    for line in text.lines() {
-        if let Some(v) = line.strip_prefix("pid=") {
-            pid = v.trim().parse().ok();
-        } else if let Some(v) = line.strip_prefix("host=") {
-            host = Some(v.trim().to_string());
+    let h = Holder::parse("", text);
+    (h.pid, h.host)
+}
+
+/// A lock found in a results folder: who holds it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Holder {
+    /// The lock file's path.
+    pub lock: PathBuf,
+    /// The holder's pid.
+    pub pid: Option<u32>,
+    /// The holder's host.
+    pub host: Option<String>,
+    /// The Slurm job the holder ran in, if any.
+    pub slurm_job: Option<String>,
+    /// Whether the holder still runs: `None` when it runs on another host
+    /// (a pid there cannot be checked).
+    pub alive: Option<bool>,
+}
+
+impl Holder {
+    fn parse(lock: impl Into<PathBuf>, text: &str) -> Holder {
+        let mut h = Holder {
+            lock: lock.into(),
+            pid: None,
+            host: None,
+            slurm_job: None,
+            alive: None,
+        };
+        for line in text.lines() {
+            if let Some(v) = line.strip_prefix("pid=") {
+                h.pid = v.trim().parse().ok();
+            } else if let Some(v) = line.strip_prefix("host=") {
+                h.host = Some(v.trim().to_string());
+            } else if let Some(v) = line.strip_prefix("slurm_job=") {
+                h.slurm_job = Some(v.trim().to_string()).filter(|v| !v.is_empty());
+            }
         }
+        if h.host.as_deref() == Some(host().as_str()) {
+            h.alive = h.pid.map(alive);
+        }
+        h
     }
-    (pid, host)
+}
+
+/// The run locks (`*.lock`) in a results folder and their holders; none when
+/// the folder does not exist.
+pub fn holders(dir: &Path) -> Vec<Holder> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Holder> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "lock"))
+        .filter_map(|p| fs::read_to_string(&p).ok().map(|t| Holder::parse(p, &t)))
+        .collect();
+    out.sort_by(|a, b| a.lock.cmp(&b.lock));
+    out
 }
 
 #[cfg(test)]
@@ -149,6 +205,26 @@ mod tests {
         let _l = Lock::acquire(dir.path(), "run.lock").unwrap();
         let text = fs::read_to_string(dir.path().join("run.lock")).unwrap();
         assert!(text.contains(&format!("pid={}", std::process::id())));
+    }
+
+    #[test]
+    fn holders_name_pid_host_and_slurm_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let _mine = Lock::acquire(dir.path(), "run.lock").unwrap();
+        fs::write(
+            dir.path().join("run.shard-2-of-4.lock"),
+            "pid=7\nhost=node-9\nslurm_job=1234\n",
+        )
+        .unwrap();
+        fs::write(dir.path().join("notes.txt"), "pid=1\n").unwrap();
+        let h = holders(dir.path());
+        assert_eq!(h.len(), 2, "{h:?}");
+        assert_eq!(h[0].pid, Some(std::process::id()));
+        assert_eq!(h[0].alive, Some(true));
+        assert_eq!(h[1].host.as_deref(), Some("node-9"));
+        assert_eq!(h[1].slurm_job.as_deref(), Some("1234"));
+        assert_eq!(h[1].alive, None);
+        assert!(holders(&dir.path().join("missing")).is_empty());
     }
 
     #[test]

@@ -20,16 +20,16 @@
 //! groups, so no two shards train one config.
 
 pub mod lock;
+pub mod progress;
+pub mod slurm;
+pub mod status;
 
 use std::collections::{HashMap, HashSet};
-use std::io::IsTerminal;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::config::Sweep;
@@ -37,6 +37,7 @@ use crate::plan::{by_training, render, Job, Plan};
 use crate::results::{self, JobRecord, JobStatus, Merged, ResultsDir, ResultsError};
 use crate::{data, train};
 use lock::{Lock, LockError};
+use progress::Progress;
 
 /// Errors that stop a run (a failing job does not: see [`Summary`]).
 #[derive(Debug, thiserror::Error)]
@@ -369,7 +370,7 @@ fn train_groups(
     position: &HashMap<&str, usize>,
     opts: &Options,
 ) -> Result<Vec<Vec<JobRecord>>, RunError> {
-    let progress = Progress::new(opts.progress, groups.len());
+    let progress = Progress::new(opts.progress, groups);
     let commit = git_commit();
     let outcomes: Mutex<Vec<Vec<JobRecord>>> = Mutex::new(Vec::new());
     let write_error: Mutex<Option<ResultsError>> = Mutex::new(None);
@@ -403,7 +404,7 @@ fn train_groups(
                 let mut w = write_error.lock().unwrap_or_else(|e| e.into_inner());
                 w.get_or_insert(e);
             }
-            progress.training_done(&records[0], records.len());
+            progress.training_done(&first.id, &records[0], records.len());
             outcomes
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -432,10 +433,15 @@ fn as_job(record: &JobRecord, job: &Job, index: usize) -> JobRecord {
     }
 }
 
-/// Merges the per-job results of several folders (e.g. shards) into `into`.
-pub fn collect(dirs: &[PathBuf], into: &Path) -> Result<Merged, RunError> {
+/// Merges the per-job results of several folders (e.g. shards) into `into`;
+/// only the jobs whose ids are in `keep`, when given.
+pub fn collect(
+    dirs: &[PathBuf],
+    into: &Path,
+    keep: Option<&HashSet<String>>,
+) -> Result<Merged, RunError> {
     let dirs: Vec<ResultsDir> = dirs.iter().map(ResultsDir::new).collect();
-    let found = results::gather(&dirs, None)?;
+    let found = results::gather(&dirs, keep)?;
     Ok(results::merge(&found, into)?)
 }
 
@@ -458,11 +464,12 @@ fn run_job(
     let started = now_unix();
     let t0 = Instant::now();
     tracing::info!("start");
+    progress.start(job);
     let cfg = &job.config;
     let result: Result<train::Outcome, String> = match data::load(&cfg.dataset) {
         Err(e) => Err(error_chain(&e)),
         Ok(d) => {
-            let mut on_epoch = |p: train::Progress| progress.epoch(&job.label, p);
+            let mut on_epoch = |p: train::Progress| progress.epoch(&job.id, p);
             match catch_unwind(AssertUnwindSafe(|| train::train(cfg, &d, &mut on_epoch))) {
                 Ok(Ok(o)) => Ok(o),
                 Ok(Err(e)) => Err(match e.help() {
@@ -562,93 +569,6 @@ fn git_commit() -> Option<String> {
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
         .filter(|s| !s.is_empty())
-}
-
-/// Progress display, counted in trainings: a bar on a terminal, lines otherwise.
-struct Progress {
-    bar: Option<ProgressBar>,
-    lines: bool,
-    total: usize,
-    done: AtomicUsize,
-    start: Instant,
-    last_line: Mutex<Instant>,
-}
-
-impl Progress {
-    fn new(mode: ProgressMode, total: usize) -> Progress {
-        let tty = std::io::stderr().is_terminal();
-        let bar = (mode == ProgressMode::Auto && tty && total > 0).then(|| {
-            let b = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-            if let Ok(style) = ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {pos}/{len} trainings, eta {eta}  {wide_msg}",
-            ) {
-                b.set_style(style.progress_chars("=> "));
-            }
-            b
-        });
-        Progress {
-            lines: bar.is_none() && mode != ProgressMode::Quiet,
-            bar,
-            total,
-            done: AtomicUsize::new(0),
-            start: Instant::now(),
-            last_line: Mutex::new(Instant::now()),
-        }
-    }
-
-    fn epoch(&self, label: &str, p: train::Progress) {
-        if let Some(b) = &self.bar {
-            b.set_message(format!(
-                "{label}: epoch {}/{}, loss {:.4}",
-                p.epoch, p.epochs, p.batch_loss
-            ));
-        } else if self.lines {
-            // Long jobs: a line at most every 30 s.
-            let mut last = self.last_line.lock().unwrap_or_else(|e| e.into_inner());
-            if last.elapsed().as_secs() >= 30 {
-                *last = Instant::now();
-                eprintln!(
-                    "[{:>4}s] {label}: epoch {}/{}, loss {:.4}",
-                    self.start.elapsed().as_secs(),
-                    p.epoch,
-                    p.epochs,
-                    p.batch_loss
-                );
-            }
-        }
-    }
-
-    /// A training ended, its results written for `jobs` jobs (itself and
-    /// the jobs with the same config).
-    fn training_done(&self, r: &JobRecord, jobs: usize) {
-        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        let shared = if jobs > 1 {
-            format!(", for {jobs} jobs with this config")
-        } else {
-            String::new()
-        };
-        if let Some(b) = &self.bar {
-            b.inc(1);
-            if r.status != JobStatus::Ok {
-                b.println(format!("{}: {}{shared}", r.label, r.status.as_str()));
-            }
-        } else if self.lines {
-            eprintln!(
-                "[{:>4}s] {n}/{} {} {} ({:.1} s{shared})",
-                self.start.elapsed().as_secs(),
-                self.total,
-                r.label,
-                r.status.as_str(),
-                r.wall_seconds
-            );
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(b) = &self.bar {
-            b.finish_and_clear();
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,53 @@
+//! Helpers shared by the integration tests: reading the tidy tables and
+//! comparing two results folders on everything but clock times.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A Parquet table, or a panic naming the file.
+pub fn read(path: &Path) -> DataFrame {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ParquetReader::new(f)
+        .finish()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The merged tables of a results folder without what legitimately differs
+/// between two runs (clock times, speeds), sorted.
+pub fn comparable(results: &Path) -> (DataFrame, DataFrame, DataFrame) {
+    let runs = read(&results.join("runs.parquet"))
+        .drop_many([
+            "started_at",
+            "finished_at",
+            "wall_seconds",
+            "train_seconds",
+            "samples_per_second",
+        ])
+        .sort(["job_id"], Default::default())
+        .unwrap();
+    let metrics = read(&results.join("metrics.parquet"))
+        .lazy()
+        .filter(
+            col("metric")
+                .neq(lit("epoch_seconds"))
+                .and(col("metric").neq(lit("samples_per_second"))),
+        )
+        .sort(
+            ["job_id", "epoch", "split", "layer", "metric"],
+            Default::default(),
+        )
+        .collect()
+        .unwrap();
+    let bounds = read(&results.join("boundaries.parquet"))
+        .sort(["job_id", "epoch", "y", "x"], Default::default())
+        .unwrap();
+    (runs, metrics, bounds)
+}
