@@ -238,6 +238,14 @@ fn report_cmd(args: ReportArgs) -> anyhow::Result<ExitCode> {
         out: args.out.clone(),
         readme: args.readme.clone(),
     };
+    let stale = crate::results::newer_than_tables(&args.out.join(&plan.name));
+    if stale > 0 {
+        tracing::warn!(
+            "{stale} job record(s) in {} are newer than its merged tables: this report does not \
+             show them (`actsweep run` or `actsweep collect` merges them)",
+            args.out.join(&plan.name).display()
+        );
+    }
     let outcome = crate::report::run(&sweep, &plan, &opts).map_err(report_error)?;
     let failed = outcome.failed();
     let mut out = std::io::stdout().lock();
@@ -520,6 +528,15 @@ fn collect(args: CollectArgs) -> anyhow::Result<ExitCode> {
         m.boundaries,
         into.display()
     );
+    if !m.skipped.is_empty() {
+        eprintln!(
+            "left out {} job(s) whose files do not read back (a run of the sweep trains them again):",
+            m.skipped.len()
+        );
+        for s in &m.skipped {
+            eprintln!("  {}: {}", s.job_id, s.why);
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

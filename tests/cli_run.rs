@@ -834,3 +834,116 @@ fn progress_lines_carry_a_time_left_that_ends_at_zero() {
     assert_eq!(lines.len(), 12, "{err}");
     assert!(lines.last().unwrap().ends_with(", eta 0s"), "{err}");
 }
+
+/// Keeps the first half of a file's bytes.
+fn truncate(path: &Path) {
+    let bytes = std::fs::read(path).unwrap();
+    std::fs::write(path, &bytes[..bytes.len() / 2]).unwrap();
+}
+
+#[test]
+fn damaged_job_files_are_set_aside_and_the_jobs_retrained() {
+    let base = tempfile::tempdir().unwrap();
+    write_sweep(base.path(), SWEEP);
+    let (code, err) = run(base.path(), &["sweep.toml", "--only", "experiment=acts"]);
+    assert_eq!(code, 0, "{err}");
+    let results = base.path().join("results/tiny");
+    let clean = comparable(&results);
+    let ids = ids_by_label(&results);
+    let jobs = results.join("jobs");
+    let id = |label: &str| ids[label].clone();
+    // A truncated record, a truncated table, a missing table.
+    truncate(&jobs.join(format!("{}.json", id("acts/activation=tanh,seed=0"))));
+    truncate(&jobs.join(format!(
+        "{}.metrics.parquet",
+        id("acts/activation=relu,seed=1")
+    )));
+    std::fs::remove_file(jobs.join(format!(
+        "{}.metrics.parquet",
+        id("acts/activation=linear,seed=2")
+    )))
+    .unwrap();
+
+    let (code, err) = run(base.path(), &["sweep.toml", "--only", "experiment=acts"]);
+    assert_eq!(code, 0, "{err}");
+    for label in [
+        "acts/activation=tanh,seed=0",
+        "acts/activation=relu,seed=1",
+        "acts/activation=linear,seed=2",
+    ] {
+        assert!(
+            err.contains(&format!("{label}: its results do not read back")),
+            "no warning for {label}:\n{err}"
+        );
+    }
+    assert_eq!(counts(&err), (12, 3, 0, 9), "{err}");
+    // Set aside, not deleted: two files each of the first two, one of the third.
+    let aside = std::fs::read_dir(jobs.join("damaged")).unwrap().count();
+    assert_eq!(aside, 5, "{err}");
+    assert_eq!(comparable(&results), clean);
+}
+
+#[test]
+fn collect_leaves_out_and_lists_a_corrupt_job_of_a_shard() {
+    let base = tempfile::tempdir().unwrap();
+    write_sweep(base.path(), SWEEP);
+    for (shard, out) in [("1/2", "a"), ("2/2", "b")] {
+        let (code, err) = run(base.path(), &["sweep.toml", "--shard", shard, "--out", out]);
+        assert_eq!(code, 0, "{err}");
+    }
+    // Corrupt the footer's metadata, keeping both `PAR1` marks: only
+    // reading the table finds it.
+    let jobs = base.path().join("b/tiny/jobs");
+    let table = std::fs::read_dir(&jobs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".metrics.parquet"))
+        .unwrap();
+    let mut bytes = std::fs::read(&table).unwrap();
+    let n = bytes.len();
+    bytes[n - 40..n - 8].fill(0xff);
+    std::fs::write(&table, bytes).unwrap();
+    let out = actsweep(base.path())
+        .args(["collect", "a/tiny", "b/tiny", "--into", "merged"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let name = table.file_name().unwrap().to_string_lossy().into_owned();
+    let id = name.trim_end_matches(".metrics.parquet");
+    assert!(err.contains("left out 1 job(s)"), "{err}");
+    assert!(err.contains(&format!("  {id}: ")), "{err}");
+    assert_eq!(read(&base.path().join("merged/runs.parquet")).height(), 17);
+}
+
+#[test]
+fn report_says_when_job_records_are_newer_than_the_tables() {
+    let base = tempfile::tempdir().unwrap();
+    write_sweep(base.path(), SWEEP);
+    let (code, err) = run(base.path(), &["sweep.toml", "--only", "experiment=moons"]);
+    assert_eq!(code, 0, "{err}");
+    let report = || {
+        let out = actsweep(base.path())
+            .args(["report", "sweep.toml"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(!report().contains("newer than"), "{}", report());
+    // A job written after the merge (e.g. by a shard still running).
+    let jobs = base.path().join("results/tiny/jobs");
+    let record = std::fs::read_dir(&jobs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&record, std::fs::read(&record).unwrap()).unwrap();
+    let err = report();
+    assert!(
+        err.contains("1 job record(s) in results/tiny are newer than its merged tables"),
+        "{err}"
+    );
+}

@@ -15,6 +15,12 @@
 //!   ([`ResultsDir::copy_job`]) in the same layout. Merged tables are a pure function of the set of records,
 //!   sorted by plan position, so a resumed sweep merges to the same tables as
 //!   an uninterrupted one.
+//! - **Damage is not fatal.** A job whose files do not read back (a
+//!   truncated or corrupt record or table, a missing companion file) is not
+//!   done: [`ResultsDir::check`] says why, `run` moves its files aside into
+//!   `jobs/damaged/` (never deletes them) and trains it again, and
+//!   [`merge`] leaves it out and lists it ([`Merged::skipped`]) instead of
+//!   failing the whole merge.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{self, File};
@@ -197,6 +203,40 @@ pub struct JobRecord {
     pub has_boundary: bool,
 }
 
+/// What a job's files say (see [`ResultsDir::check`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobFiles {
+    /// No record: the job has not been written.
+    Missing,
+    /// The record and its tables read back.
+    Written(Box<JobRecord>),
+    /// Something does not read back; why.
+    Damaged(String),
+}
+
+/// Checks that a file is a whole Parquet file as far as its ends tell:
+/// `PAR1` at both ends and a footer length that fits. A truncated file
+/// fails this; the metadata itself is parsed only when the table is read.
+fn parquet_footer(path: &Path) -> Result<(), String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let len = f.metadata().map_err(|e| format!("cannot stat: {e}"))?.len();
+    if len < 12 {
+        return Err(format!("{len} bytes, too short for Parquet"));
+    }
+    let mut head = [0u8; 4];
+    let mut tail = [0u8; 8];
+    f.read_exact(&mut head)
+        .and_then(|_| f.seek(SeekFrom::End(-8)))
+        .and_then(|_| f.read_exact(&mut tail))
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let footer = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as u64;
+    if &head != b"PAR1" || &tail[4..] != b"PAR1" || footer + 12 > len {
+        return Err("not a whole Parquet file (truncated?)".into());
+    }
+    Ok(())
+}
+
 /// A results folder: `<out>/<sweep name>/`.
 #[derive(Debug, Clone)]
 pub struct ResultsDir {
@@ -237,16 +277,73 @@ impl ResultsDir {
         self.jobs_dir().join(format!("{id}.boundary.parquet"))
     }
 
-    /// The record of a done job; `None` when it is not done (or its record
-    /// cannot be read, which a rerun then rewrites).
+    /// The record of a done job; `None` when it is not done or its files
+    /// do not read back (see [`Self::check`]).
     pub fn record(&self, id: &str) -> Option<JobRecord> {
-        let bytes = fs::read(self.record_path(id)).ok()?;
-        serde_json::from_slice::<JobRecord>(&bytes).ok()
+        match self.check(id) {
+            JobFiles::Written(r) => Some(*r),
+            JobFiles::Missing | JobFiles::Damaged(_) => None,
+        }
     }
 
-    /// The recorded status of a done job; `None` when it is not done (see [`Self::record`]).
+    /// The recorded status of a job whose files read back; `None` otherwise.
     pub fn status(&self, id: &str) -> Option<JobStatus> {
         self.record(id).map(|r| r.status)
+    }
+
+    /// Whether a job's files are there and read back: its record parses,
+    /// and its metrics table (and boundary table, when it has one) exists
+    /// and ends in a whole Parquet footer. Cheap: no table is read.
+    pub fn check(&self, id: &str) -> JobFiles {
+        let rp = self.record_path(id);
+        let bytes = match fs::read(&rp) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return JobFiles::Missing,
+            Err(e) => return JobFiles::Damaged(format!("cannot read {}: {e}", rp.display())),
+        };
+        let record: JobRecord = match serde_json::from_slice(&bytes) {
+            Ok(r) => r,
+            Err(e) => return JobFiles::Damaged(format!("{} is not valid: {e}", rp.display())),
+        };
+        let record = Box::new(record);
+        let mut tables = vec![self.metrics_path(id)];
+        if record.has_boundary {
+            tables.push(self.boundary_path(id));
+        }
+        for t in &tables {
+            if let Err(why) = parquet_footer(t) {
+                return JobFiles::Damaged(format!("{}: {why}", t.display()));
+            }
+        }
+        JobFiles::Written(record)
+    }
+
+    /// Moves every file of job `id` into `jobs/damaged/` (a timestamp keeps
+    /// earlier copies); returns where they went.
+    pub fn set_aside(&self, id: &str) -> Result<Vec<PathBuf>, ResultsError> {
+        let to_dir = self.jobs_dir().join("damaged");
+        fs::create_dir_all(&to_dir).map_err(io_err("cannot create", &to_dir))?;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let mut moved = Vec::new();
+        // The record first: from that moment on the job is not done.
+        for from in [
+            self.record_path(id),
+            self.metrics_path(id),
+            self.boundary_path(id),
+        ] {
+            let Some(name) = from.file_name() else {
+                continue;
+            };
+            let to = to_dir.join(format!("{stamp}-{}", name.to_string_lossy()));
+            match fs::rename(&from, &to) {
+                Ok(()) => moved.push(to),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err("cannot move aside", &from)(e)),
+            }
+        }
+        Ok(moved)
     }
 
     /// Writes one job's results: metrics, boundary, then the record.
@@ -296,29 +393,47 @@ impl ResultsDir {
         atomic_write(&rp, |f| f.write_all(&json))
     }
 
-    /// Every done job's record in this folder (temporary files ignored).
-    pub fn records(&self) -> Result<Vec<JobRecord>, ResultsError> {
+    /// Every written job in this folder whose files read back (temporary
+    /// files ignored), and the damaged ones: (job id, why).
+    pub fn records(&self) -> Result<(Vec<JobRecord>, Vec<Skipped>), ResultsError> {
         let dir = self.jobs_dir();
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Default::default()),
             Err(e) => return Err(io_err("cannot list", &dir)(e)),
         };
-        let mut out = Vec::new();
+        let mut ids = Vec::new();
         for e in entries {
             let e = e.map_err(io_err("cannot list", &dir))?;
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') || !name.ends_with(".json") {
-                continue;
+            if let Some(id) = name
+                .strip_suffix(".json")
+                .filter(|_| !name.starts_with('.'))
+            {
+                ids.push(id.to_string());
             }
-            let path = e.path();
-            let bytes = fs::read(&path).map_err(io_err("cannot read", &path))?;
-            let rec: JobRecord = serde_json::from_slice(&bytes)
-                .map_err(|source| ResultsError::Record { path, source })?;
-            out.push(rec);
         }
-        Ok(out)
+        ids.sort();
+        let mut out = Vec::new();
+        let mut damaged = Vec::new();
+        for id in ids {
+            match self.check(&id) {
+                JobFiles::Written(r) => out.push(*r),
+                JobFiles::Damaged(why) => damaged.push(Skipped { job_id: id, why }),
+                JobFiles::Missing => {}
+            }
+        }
+        Ok((out, damaged))
     }
+}
+
+/// A job left out of a merge because its files do not read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The job's id.
+    pub job_id: String,
+    /// Which file, and what is wrong with it.
+    pub why: String,
 }
 
 /// A job's done results in one of several folders.
@@ -330,17 +445,22 @@ pub struct Found {
     pub dir: ResultsDir,
 }
 
-/// The done jobs of several folders, one per id (the first folder wins),
-/// sorted by plan position and id; `keep` filters by id when given.
+/// The written jobs of several folders, one per id (the first folder
+/// wins), sorted by plan position and id, and the damaged ones left out;
+/// `keep` filters both by id when given.
 pub fn gather(
     dirs: &[ResultsDir],
     keep: Option<&HashSet<String>>,
-) -> Result<Vec<Found>, ResultsError> {
+) -> Result<(Vec<Found>, Vec<Skipped>), ResultsError> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    let kept = |id: &str| keep.is_none_or(|k| k.contains(id));
     for d in dirs {
-        for r in d.records()? {
-            if keep.is_some_and(|k| !k.contains(&r.job_id)) || !seen.insert(r.job_id.clone()) {
+        let (records, damaged) = d.records()?;
+        skipped.extend(damaged.into_iter().filter(|s| kept(&s.job_id)));
+        for r in records {
+            if !kept(&r.job_id) || !seen.insert(r.job_id.clone()) {
                 continue;
             }
             out.push(Found {
@@ -350,11 +470,13 @@ pub fn gather(
         }
     }
     out.sort_by(|a, b| (a.record.index, &a.record.job_id).cmp(&(b.record.index, &b.record.job_id)));
-    Ok(out)
+    // A job damaged in one folder but whole in another is not missing.
+    skipped.retain(|s| !seen.contains(&s.job_id));
+    Ok((out, skipped))
 }
 
-/// Row counts of the merged tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Row counts of the merged tables, and the jobs left out.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Merged {
     /// Jobs (rows of `runs.parquet`).
     pub jobs: usize,
@@ -362,41 +484,93 @@ pub struct Merged {
     pub metrics: usize,
     /// Rows of `boundaries.parquet`.
     pub boundaries: usize,
+    /// Jobs whose files did not read back, left out of the tables.
+    pub skipped: Vec<Skipped>,
 }
 
 /// Writes `runs.parquet`, `metrics.parquet` and `boundaries.parquet` into
-/// `into` from the found jobs.
-pub fn merge(found: &[Found], into: &Path) -> Result<Merged, ResultsError> {
+/// `into` from the found jobs; a job whose tables do not read is left out
+/// (and listed in [`Merged::skipped`], after `skipped`), not a failure.
+pub fn merge(found: &[Found], skipped: Vec<Skipped>, into: &Path) -> Result<Merged, ResultsError> {
     fs::create_dir_all(into).map_err(io_err("cannot create", into))?;
-    let records: Vec<&JobRecord> = found.iter().map(|f| &f.record).collect();
+    let mut skipped = skipped;
+    let mut records: Vec<&JobRecord> = Vec::new();
+    let metrics_path = into.join("metrics.parquet");
+    let boundary_path = into.join("boundaries.parquet");
+    let mut metrics = metrics_frame("", &[]).map_err(pl_err(&metrics_path))?;
+    let mut bounds = boundary_frame("", &[]).map_err(pl_err(&boundary_path))?;
+    for f in found {
+        let id = &f.record.job_id;
+        match job_tables(f) {
+            Ok((m, b)) => {
+                metrics.vstack_mut_owned(m).map_err(pl_err(&metrics_path))?;
+                if let Some(b) = b {
+                    bounds.vstack_mut_owned(b).map_err(pl_err(&boundary_path))?;
+                }
+                records.push(&f.record);
+            }
+            Err(e) => skipped.push(Skipped {
+                job_id: id.clone(),
+                why: error_chain(&e),
+            }),
+        }
+    }
     let runs_path = into.join("runs.parquet");
     let mut runs = runs_frame(&records).map_err(pl_err(&runs_path))?;
     write_parquet(&runs_path, &mut runs)?;
-
-    let metrics_path = into.join("metrics.parquet");
-    let mut metrics = metrics_frame("", &[]).map_err(pl_err(&metrics_path))?;
-    for f in found {
-        let p = f.dir.metrics_path(&f.record.job_id);
-        let df = read_parquet(&p)?;
-        metrics.vstack_mut_owned(df).map_err(pl_err(&p))?;
-    }
     metrics.rechunk_mut();
     write_parquet(&metrics_path, &mut metrics)?;
-
-    let boundary_path = into.join("boundaries.parquet");
-    let mut bounds = boundary_frame("", &[]).map_err(pl_err(&boundary_path))?;
-    for f in found.iter().filter(|f| f.record.has_boundary) {
-        let p = f.dir.boundary_path(&f.record.job_id);
-        let df = read_parquet(&p)?;
-        bounds.vstack_mut_owned(df).map_err(pl_err(&p))?;
-    }
     bounds.rechunk_mut();
     write_parquet(&boundary_path, &mut bounds)?;
     Ok(Merged {
         jobs: runs.height(),
         metrics: metrics.height(),
         boundaries: bounds.height(),
+        skipped,
     })
+}
+
+/// A found job's metrics table and boundary table (when it has one).
+fn job_tables(f: &Found) -> Result<(DataFrame, Option<DataFrame>), ResultsError> {
+    let m = read_parquet(&f.dir.metrics_path(&f.record.job_id))?;
+    let b = if f.record.has_boundary {
+        Some(read_parquet(&f.dir.boundary_path(&f.record.job_id))?)
+    } else {
+        None
+    };
+    Ok((m, b))
+}
+
+/// An error and its causes on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(&format!(": {c}"));
+        cur = c.source();
+    }
+    s
+}
+
+/// How many job records in `dir` are newer than its merged `runs.parquet`
+/// (all of them when there is none): tables drawn from it would be stale.
+pub fn newer_than_tables(dir: &Path) -> usize {
+    let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+    let tables = modified(&dir.join("runs.parquet"));
+    let Ok(entries) = fs::read_dir(dir.join("jobs")) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            !name.starts_with('.') && name.ends_with(".json")
+        })
+        .filter(|e| match (tables, modified(&e.path())) {
+            (Some(t), Some(j)) => j > t,
+            _ => true,
+        })
+        .count()
 }
 
 /// A job's metrics as a table (the `metrics.parquet` columns).

@@ -34,7 +34,9 @@ use rayon::prelude::*;
 
 use crate::config::Sweep;
 use crate::plan::{by_training, render, Job, Plan};
-use crate::results::{self, JobRecord, JobStatus, Merged, ResultsDir, ResultsError};
+use crate::results::{
+    self, error_chain, JobFiles, JobRecord, JobStatus, Merged, ResultsDir, ResultsError,
+};
 use crate::{data, train};
 use lock::{Lock, LockError};
 use progress::Progress;
@@ -230,8 +232,11 @@ pub fn run(
     let trained = train_groups(&dir, &to_train, &position, opts)?;
 
     let keep: HashSet<String> = plan.jobs.iter().map(|j| j.id.clone()).collect();
-    let found = results::gather(std::slice::from_ref(&dir), Some(&keep))?;
-    let merged = results::merge(&found, dir.root())?;
+    let (found, damaged) = results::gather(std::slice::from_ref(&dir), Some(&keep))?;
+    let merged = results::merge(&found, damaged, dir.root())?;
+    for s in &merged.skipped {
+        tracing::warn!("job {} left out of the tables: {}", s.job_id, s.why);
+    }
     let mut failed: Vec<Unfinished> = trained
         .iter()
         .flatten()
@@ -277,7 +282,15 @@ fn pending<'a>(
     let mut todo = Vec::new();
     let mut earlier = Vec::new();
     for &j in jobs {
-        match dir.status(&j.id) {
+        let status = match dir.check(&j.id) {
+            JobFiles::Written(r) => Some(r.status),
+            JobFiles::Missing => None,
+            JobFiles::Damaged(why) => {
+                set_aside(dir, j, &why);
+                None
+            }
+        };
+        match status {
             Some(s) if s.is_done() && !force => {
                 if s == JobStatus::Diverged {
                     earlier.push((
@@ -292,6 +305,24 @@ fn pending<'a>(
         }
     }
     (todo, earlier)
+}
+
+/// A job whose files do not read back is not done: its files are moved
+/// aside (kept for a look) and it trains again.
+fn set_aside(dir: &ResultsDir, job: &Job, why: &str) {
+    match dir.set_aside(&job.id) {
+        Ok(moved) => tracing::warn!(
+            "{}: its results do not read back ({why}); {} file(s) moved to {} and the job trains again",
+            job.label,
+            moved.len(),
+            dir.jobs_dir().join("damaged").display()
+        ),
+        Err(e) => tracing::warn!(
+            "{}: its results do not read back ({why}), and cannot be moved aside ({}); the job trains again",
+            job.label,
+            error_chain(&e)
+        ),
+    }
 }
 
 /// Groups the jobs to write by training key and finds, for each group
@@ -441,8 +472,8 @@ pub fn collect(
     keep: Option<&HashSet<String>>,
 ) -> Result<Merged, RunError> {
     let dirs: Vec<ResultsDir> = dirs.iter().map(ResultsDir::new).collect();
-    let found = results::gather(&dirs, keep)?;
-    Ok(results::merge(&found, into)?)
+    let (found, damaged) = results::gather(&dirs, keep)?;
+    Ok(results::merge(&found, damaged, into)?)
 }
 
 fn now_unix() -> f64 {
@@ -546,16 +577,6 @@ fn run_job(
             (record, o.metrics, o.boundary)
         }
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(&format!(": {c}"));
-        cur = c.source();
-    }
-    s
 }
 
 /// `git rev-parse HEAD` in the working directory, if it is a repository.
