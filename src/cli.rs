@@ -405,9 +405,7 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<ExitCode> {
     let tasks = match args.tasks {
         Some(0) => return Err(UserError("--tasks must be at least 1".into()).into()),
         Some(n) => n,
-        None => {
-            pending_trainings(&jobs, &args.out.join(&plan.name)).clamp(1, slurm::DEFAULT_MAX_TASKS)
-        }
+        None => state.pending_trainings.clamp(1, slurm::DEFAULT_MAX_TASKS),
     };
     if args.cpus_per_task == 0 {
         return Err(UserError("--cpus-per-task must be at least 1".into()).into());
@@ -458,16 +456,6 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<ExitCode> {
         scripts.dir.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Distinct trainings among the jobs not yet done in `dir`.
-fn pending_trainings(jobs: &[&crate::plan::Job], dir: &std::path::Path) -> usize {
-    let dir = crate::results::ResultsDir::new(dir);
-    jobs.iter()
-        .filter(|j| !dir.status(&j.id).is_some_and(|s| s.is_done()))
-        .map(|j| j.training.as_str())
-        .collect::<std::collections::HashSet<_>>()
-        .len()
 }
 
 /// What `slurm` asks for, with every path absolute (the tasks run elsewhere).

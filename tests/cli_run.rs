@@ -10,7 +10,7 @@ use assert_cmd::cargo::CommandCargoExt;
 use polars::prelude::*;
 
 mod common;
-use common::{comparable, read};
+use common::{comparable, counts, read};
 
 const SWEEP: &str = r#"
 name = "tiny"
@@ -483,20 +483,6 @@ const RELU_1: [&str; 3] = [
 fn trainings_started(results: &Path) -> usize {
     let log = std::fs::read_to_string(results.join("run.log")).unwrap();
     log.matches("}: start").count()
-}
-
-/// The run summary's counts: (selected, trained, reused, already done).
-fn counts(stderr: &str) -> (usize, usize, usize, usize) {
-    let line = stderr
-        .lines()
-        .find(|l| l.contains(" jobs selected: "))
-        .unwrap_or_else(|| panic!("no summary in\n{stderr}"));
-    let nums: Vec<usize> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|w| w.parse().ok())
-        .collect();
-    // selected, trained, ok, reused, already done, seconds...
-    (nums[0], nums[1], nums[3], nums[4])
 }
 
 /// Job ids by label, from runs.parquet.

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{comparable, root};
+use common::{comparable, counts, root};
 
 const SWEEP: &str = r#"
 name = "tiny"
@@ -176,16 +176,7 @@ fn trained_by(logs: &Path, array: &str) -> usize {
         if !name.starts_with(&format!("array-{array}_")) {
             continue;
         }
-        let log = std::fs::read_to_string(e.path()).unwrap();
-        let line = log
-            .lines()
-            .find(|l| l.contains(" jobs selected: "))
-            .unwrap_or_else(|| panic!("no run summary in {name}:\n{log}"));
-        let nums: Vec<usize> = line
-            .split(|c: char| !c.is_ascii_digit())
-            .filter_map(|w| w.parse().ok())
-            .collect();
-        n += nums[1];
+        n += counts(&std::fs::read_to_string(e.path()).unwrap()).1;
     }
     n
 }

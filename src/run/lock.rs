@@ -76,10 +76,10 @@ impl Lock {
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     let text = fs::read_to_string(&path).unwrap_or_default();
-                    let (pid, host_name) = parse(&text);
-                    let same_host = host_name.as_deref() == Some(host().as_str());
-                    match pid {
-                        Some(pid) if same_host && !alive(pid) => {
+                    let holder = Holder::parse(&path, &text);
+                    match (holder.pid, holder.alive) {
+                        // On this host, and that process is gone.
+                        (Some(pid), Some(false)) => {
                             tracing::warn!(
                                 "taking over the stale lock {} of pid {pid}, which is gone",
                                 path.display()
@@ -87,15 +87,15 @@ impl Lock {
                             let _ = fs::remove_file(&path);
                         }
                         // Half-written by a run killed while locking.
-                        None if text.is_empty() || !text.contains('\n') => {
+                        (None, _) if text.is_empty() || !text.contains('\n') => {
                             let _ = fs::remove_file(&path);
                         }
                         _ => {
                             return Err(LockError::Held {
                                 dir: dir.to_path_buf(),
                                 lock: path.clone(),
-                                pid: pid.unwrap_or(0),
-                                host: host_name.unwrap_or_else(|| "an unknown host".into()),
+                                pid: holder.pid.unwrap_or(0),
+                                host: holder.host.unwrap_or_else(|| "an unknown host".into()),
                             })
                         }
                     }
@@ -114,11 +114,6 @@ impl Drop for Lock {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.path);
     }
-}
-
-fn parse(text: &str) -> (Option<u32>, Option<String>) {
-    let h = Holder::parse("", text);
-    (h.pid, h.host)
 }
 
 /// A lock found in a results folder: who holds it.

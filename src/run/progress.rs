@@ -114,11 +114,20 @@ impl Progress {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The time left as text: `2m 05s`, or `?` before any work is done.
+    fn eta_text(&self, st: &State) -> String {
+        eta(self.start.elapsed(), st.work_done(), self.total_work)
+            .map_or_else(|| "?".to_string(), duration_text)
+    }
+
     /// `3/10 trainings, eta 2m 05s`.
     fn summary(&self, st: &State) -> String {
-        let eta = eta(self.start.elapsed(), st.work_done(), self.total_work)
-            .map_or_else(|| "?".to_string(), duration_text);
-        format!("{}/{} trainings, eta {eta}", st.finished, self.total)
+        format!(
+            "{}/{} trainings, eta {}",
+            st.finished,
+            self.total,
+            self.eta_text(st)
+        )
     }
 
     fn redraw(&self, st: &State) {
@@ -222,8 +231,7 @@ impl Progress {
                 r.label,
                 r.status.as_str(),
                 r.wall_seconds,
-                eta(self.start.elapsed(), st.work_done(), self.total_work)
-                    .map_or_else(|| "?".to_string(), duration_text)
+                self.eta_text(&st)
             );
         }
     }

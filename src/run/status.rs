@@ -6,6 +6,7 @@
 //! record that does not read back counts as not run (a rerun redoes it). The
 //! locks in the folder say which runs are going (see [`lock::holders`]).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -67,6 +68,9 @@ pub struct SweepStatus {
     pub experiments: Vec<Experiment>,
     /// Over every experiment.
     pub total: Counts,
+    /// Distinct trainings among the jobs not done (failed or not run): what
+    /// a run would train.
+    pub pending_trainings: usize,
     /// Runs holding a lock on the folder now (a local run, array tasks).
     pub runs: Vec<Holder>,
 }
@@ -76,9 +80,13 @@ pub fn read(plan: &Plan, jobs: &[&Job], out: &Path) -> SweepStatus {
     let dir = ResultsDir::new(out.join(&plan.name));
     let mut experiments: Vec<Experiment> = Vec::new();
     let mut total = Counts::default();
+    let mut pending = HashSet::new();
     for job in jobs {
         let status = dir.status(&job.id);
         total.add(status);
+        if !status.is_some_and(JobStatus::is_done) {
+            pending.insert(job.training.as_str());
+        }
         let i = match experiments.iter().position(|e| e.name == job.experiment) {
             Some(i) => i,
             None => {
@@ -97,6 +105,7 @@ pub fn read(plan: &Plan, jobs: &[&Job], out: &Path) -> SweepStatus {
         dir: dir.root().to_path_buf(),
         experiments,
         total,
+        pending_trainings: pending.len(),
     }
 }
 

@@ -51,3 +51,18 @@ pub fn comparable(results: &Path) -> (DataFrame, DataFrame, DataFrame) {
         .unwrap();
     (runs, metrics, bounds)
 }
+
+/// The counts in a run's summary line (`N jobs selected: T trained (K ok),
+/// R reused, D already done`): (selected, trained, reused, already done).
+pub fn counts(stderr: &str) -> (usize, usize, usize, usize) {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains(" jobs selected: "))
+        .unwrap_or_else(|| panic!("no summary in\n{stderr}"));
+    let nums: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    // selected, trained, ok, reused, already done, seconds...
+    (nums[0], nums[1], nums[3], nums[4])
+}
