@@ -59,11 +59,15 @@ fn run(job: &JobConfig) -> train::Outcome {
     train::train(job, &d, &mut |_| {}).expect("job trains")
 }
 
-fn metric(o: &train::Outcome, name: &str, split: Option<&str>) -> f64 {
+/// The last value of `value` (`test_acc`, `train_epoch_seconds`).
+fn metric(o: &train::Outcome, value: &str) -> f64 {
+    let Ok(v) = actsweep::results::ValueName::resolve(value) else {
+        return f64::NAN;
+    };
     o.metrics
         .iter()
         .rev()
-        .find(|m| m.metric == name && m.split == split)
+        .find(|m| m.metric == v.metric && m.split == v.split)
         .map_or(f64::NAN, |m| m.value)
 }
 
@@ -111,7 +115,7 @@ fn mnist() {
         "mnist 784-256x4-10 batch 64 adam, 1 thread: {} s/epoch (epochs: {:?}), test accuracy {:.4}",
         fmt(best),
         secs.iter().map(|s| fmt(*s)).collect::<Vec<_>>(),
-        metric(&o, "accuracy", Some("test")),
+        metric(&o, "test_acc"),
     );
     let args = [
         "--depth",
@@ -168,7 +172,7 @@ record = []
         best,
         o.epochs_completed,
         100.0 * best / TINY_LIMIT,
-        metric(&o, "accuracy", Some("test")),
+        metric(&o, "test_acc"),
     );
     match torch_peer("benches/torch_tiny.py", &["--threads", "1"], "steps/s") {
         Ok(t) => println!(

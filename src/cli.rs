@@ -234,16 +234,17 @@ fn report_cmd(args: ReportArgs) -> anyhow::Result<ExitCode> {
     for w in &sweep.warnings {
         tracing::warn!("{w}");
     }
-    let opts = crate::report::Options {
+    let opts = crate::report::ReportOptions {
         out: args.out.clone(),
         readme: args.readme.clone(),
     };
-    let stale = crate::results::newer_than_tables(&args.out.join(&plan.name));
+    let dir = crate::results::ResultsDir::new(args.out.join(&plan.name));
+    let stale = crate::results::newer_than_tables(&dir);
     if stale > 0 {
         tracing::warn!(
             "{stale} job record(s) in {} are newer than its merged tables: this report does not \
              show them (`actsweep run` or `actsweep collect` merges them)",
-            args.out.join(&plan.name).display()
+            dir.root().display()
         );
     }
     let outcome = crate::report::run(&sweep, &plan, &opts).map_err(report_error)?;
@@ -347,9 +348,13 @@ fn run_sweep(args: &RunArgs, quiet: bool) -> anyhow::Result<bool> {
         .with_context(|| format!("cannot run {}", args.file.display()))?;
     let mut err = std::io::stderr().lock();
     if !quiet {
+        let tables = match &s.merged {
+            Some(m) => format!("{} jobs, {} metric rows", m.jobs, m.metrics),
+            None => "a shard: `actsweep collect` merges the tables".into(),
+        };
         let _ = writeln!(
             err,
-            "{} jobs selected: {} trained ({} ok), {} reused, {} already done; {:.1} s\nresults in {} ({} jobs, {} metric rows)",
+            "{} jobs selected: {} trained ({} ok), {} reused, {} already done; {:.1} s\nresults in {} ({tables})",
             s.selected,
             s.trained,
             s.ok,
@@ -357,8 +362,6 @@ fn run_sweep(args: &RunArgs, quiet: bool) -> anyhow::Result<bool> {
             s.skipped,
             s.seconds,
             s.dir.display(),
-            s.merged.jobs,
-            s.merged.metrics
         );
     }
     if s.failed.is_empty() {
@@ -653,7 +656,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
             || c.is::<UserError>()
             || matches!(
                 c.downcast_ref::<crate::run::RunError>(),
-                Some(crate::run::RunError::Lock(_))
+                Some(crate::run::RunError::Lock(_) | crate::run::RunError::Dataset { .. })
             )
     });
     if user {

@@ -178,7 +178,7 @@ fn a_failing_job_is_isolated_and_retried_on_rerun() {
         &base.path().join("nothing"),
     );
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("nomnist/seed=0: failed"), "{err}");
+    assert!(err.contains("nocuda/seed=0: failed"), "{err}");
     let runs = read(&base.path().join("results/missing/runs.parquet"));
     let status = strs(&runs, "status");
     assert_eq!(status, ["ok", "failed"]);
@@ -190,7 +190,7 @@ fn a_failing_job_is_isolated_and_retried_on_rerun() {
         .get(1)
         .unwrap()
         .to_string();
-    assert!(msg.contains("no/such/folder"), "{msg}");
+    assert!(msg.contains("needs a build with CUDA support"), "{msg}");
     // Failed jobs are retried; the ok one is not.
     let (_, err) = run_with_env(
         base.path(),
@@ -202,6 +202,42 @@ fn a_failing_job_is_isolated_and_retried_on_rerun() {
         err.contains("1 trained (0 ok), 0 reused, 1 already done"),
         "{err}"
     );
+}
+
+#[test]
+fn a_missing_dataset_stops_the_run_before_any_job_starts() {
+    // Regression: with MNIST absent and no network, every MNIST job printed
+    // the same "not found" message and was recorded failed, and `report`
+    // then failed on the metrics they never wrote.
+    let base = tempfile::tempdir().unwrap();
+    write_sweep(
+        base.path(),
+        &format!(
+            "{FAILING}[experiments.nomnist]\ndataset = {{ name = \"mnist\", path = \"no/such/folder\", mirrors = [] }}\ngrid.width = [4, 8]\n"
+        ),
+    );
+    for cmd in ["run", "sweep"] {
+        let (code, err) = run_with_env(
+            base.path(),
+            &[cmd, "sweep.toml", "--jobs", "1", "--no-bar"],
+            "ACTSWEEP_DATA",
+            &base.path().join("nothing"),
+        );
+        assert_eq!(code, 2, "{cmd}: {err}");
+        assert!(
+            err.contains("dataset `mnist` does not load, so no job was started"),
+            "{cmd}: {err}"
+        );
+        assert_eq!(
+            err.matches("no/such/folder").count(),
+            1,
+            "{cmd}: one message\n{err}"
+        );
+        assert!(!err.contains("Report"), "{cmd}: {err}");
+        let jobs = base.path().join("results/missing/jobs");
+        let written = std::fs::read_dir(&jobs).map_or(0, |d| d.count());
+        assert_eq!(written, 0, "{cmd}: a job ran");
+    }
 }
 
 #[test]
@@ -259,6 +295,9 @@ fn shards_collect_to_the_full_run_and_edits_retrain_only_what_changed() {
             &["sweep.toml", "--out", &out, "--shard", s, "-q"],
         );
         assert_eq!(code, 0, "{err}");
+        // Regression: every shard merged every job present into its own
+        // tables; the merge is `collect`'s.
+        assert!(!base.path().join(&out).join("tiny/runs.parquet").exists());
     }
     let out = actsweep(base.path())
         .args([
@@ -634,8 +673,9 @@ epochs = 1
 seeds = [0]
 [experiments.ok]
 dataset = { name = "xor", samples = 50 }
-[experiments.nomnist]
-dataset = { name = "mnist", path = "no/such/folder", mirrors = [] }
+[experiments.nocuda]
+dataset = { name = "xor", samples = 50 }
+device = "cuda"
 "#;
 
 #[test]
@@ -649,7 +689,7 @@ fn sweep_writes_the_report_even_when_a_job_fails_and_exits_with_runs_code() {
         &base.path().join("nothing"),
     );
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("nomnist/seed=0: failed"), "{err}");
+    assert!(err.contains("nocuda/seed=0: failed"), "{err}");
     let report = std::fs::read_to_string(base.path().join("results/missing/report/REPORT.md"))
         .unwrap_or_else(|e| panic!("no report ({e}):\n{err}"));
     assert!(
@@ -658,7 +698,8 @@ fn sweep_writes_the_report_even_when_a_job_fails_and_exits_with_runs_code() {
     );
 
     // A sweep whose jobs all finish exits 0, with its report.
-    write_sweep(base.path(), &FAILING.replace("[experiments.nomnist]\ndataset = { name = \"mnist\", path = \"no/such/folder\", mirrors = [] }\n", ""));
+    let fine = FAILING.split("[experiments.nocuda]").next().unwrap();
+    write_sweep(base.path(), fine);
     let out = actsweep(base.path())
         .args(["sweep", "sweep.toml", "--no-bar"])
         .output()
@@ -710,7 +751,7 @@ fn status_counts_jobs_per_experiment_and_names_running_runs() {
             .clone()
     };
     assert_eq!(exp("ok")["ok"], 1, "{after}");
-    assert_eq!(exp("nomnist")["failed"], 1, "{after}");
+    assert_eq!(exp("nocuda")["failed"], 1, "{after}");
     assert_eq!(after["total"]["not_run"], 0, "{after}");
     let text = actsweep(base.path())
         .args(["status", "sweep.toml"])

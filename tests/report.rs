@@ -1,5 +1,7 @@
 //! The report on a small fixture results set, built here from the plan of a
-//! fixture sweep (no training): snapshot tests of every table kind, every
+//! fixture sweep (no training) and written through the runner's own writer
+//! (`ResultsDir::write_job`, then `merge`), so the report reads exactly what
+//! `run` writes: snapshot tests of every table kind, every
 //! chart kind rendered to SVG and PNG of the declared size, `--check` passing
 //! and failing, and the README block replaced with nothing outside changed.
 
@@ -11,8 +13,8 @@ use std::path::Path;
 use actsweep::config;
 use actsweep::config::job::Record;
 use actsweep::plan::Plan;
-use actsweep::report::results::{BoundaryPoint, Metric, Run};
-use actsweep::report::{self, Results};
+use actsweep::report;
+use actsweep::results::{self, BoundaryPoint, JobStatus, Metric, ResultsDir, Split, Tables};
 use assert_cmd::Command;
 
 const BASE: &str = r#"
@@ -190,99 +192,121 @@ fn activation_base(a: &str) -> f64 {
     }
 }
 
+/// What one fixture job wrote: its record, metrics and boundary grid.
+struct JobFixture {
+    record: results::JobRecord,
+    metrics: Vec<Metric>,
+    boundary: Vec<BoundaryPoint>,
+}
+
 /// Fixture results for every planned job: accuracy rises over epochs, ReLU
 /// above linear, deeper slightly worse, seeds spread by 0.002; one linear job
 /// diverged.
-fn results_for(plan: &Plan) -> Results {
-    let mut r = Results::default();
-    for job in &plan.jobs {
-        let axes: std::collections::BTreeMap<String, String> = job
-            .axes
-            .iter()
-            .filter(|(k, _)| k != "seed")
-            .cloned()
-            .collect();
-        let act = axes.get("activation").cloned().unwrap_or_default();
-        let depth = job.config.depth as f64;
-        let seed = job.config.seed as f64;
-        let diverged = job.experiment == "cmp" && act == "linear" && depth == 3.0 && seed == 2.0;
-        r.runs.push(Run {
-            job_id: job.id.clone(),
-            experiment: job.experiment.clone(),
-            label: job.label.clone(),
-            seed: seed as i64,
-            axes,
-            status: if diverged { "diverged" } else { "ok" }.into(),
-            error: diverged.then(|| "loss became NaN in epoch 2".to_string()),
-            epochs_completed: if diverged { 1 } else { 3 },
-        });
-        let last = if diverged { 1 } else { 3 };
-        for epoch in 0..=last {
-            let acc = activation_base(&act) - 0.01 * (depth - 2.0) - 0.1 / (epoch as f64 + 1.0)
-                + 0.002 * seed;
-            for (split, shift) in [("train", 0.01), ("test", 0.0)] {
-                let a = acc + shift;
-                for (metric, v) in [("accuracy", a), ("loss", 1.0 - a)] {
-                    r.metrics.push(Metric {
-                        job_id: job.id.clone(),
-                        epoch,
-                        split: Some(split.into()),
-                        layer: None,
-                        metric: metric.into(),
-                        value: v,
-                    });
-                }
-            }
-            if epoch >= 1 {
-                for layer in 1..=job.config.depth as u32 {
-                    let scale = if act == "relu" { 1e-3 } else { 1e-5 };
-                    r.metrics.push(Metric {
-                        job_id: job.id.clone(),
-                        epoch,
-                        split: None,
-                        layer: Some(layer),
-                        metric: "grad_norm_mean".into(),
-                        value: scale * layer as f64 * (1.0 + 0.1 * seed) / epoch as f64,
-                    });
-                }
-            }
-        }
-        if job.config.record.contains(&Record::DecisionBoundary) {
-            for e in [0u32, 3] {
-                for i in 0..20 {
-                    for j in 0..20 {
-                        let x = -1.5 + 4.0 * i as f32 / 19.0;
-                        let y = -1.0 + 2.5 * j as f32 / 19.0;
-                        let v = if act == "relu" {
-                            1.0 / (1.0 + (-(4.0 * (y - 0.5 * (x * 2.0).sin()))).exp())
-                        } else {
-                            1.0 / (1.0 + (-(y - 0.2 * x)).exp())
-                        };
-                        r.boundaries.push(BoundaryPoint {
-                            job_id: job.id.clone(),
-                            epoch: e,
-                            x,
-                            y,
+fn fixture_jobs(plan: &Plan) -> Vec<JobFixture> {
+    plan.jobs
+        .iter()
+        .enumerate()
+        .map(|(index, job)| {
+            let act = job
+                .axes
+                .iter()
+                .find(|(k, _)| k == "activation")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let depth = job.config.depth as f64;
+            let seed = job.config.seed as f64;
+            let diverged =
+                job.experiment == "cmp" && act == "linear" && depth == 3.0 && seed == 2.0;
+            let last = if diverged { 1 } else { 3 };
+            let mut metrics = Vec::new();
+            for epoch in 0..=last {
+                let acc = activation_base(&act) - 0.01 * (depth - 2.0) - 0.1 / (epoch as f64 + 1.0)
+                    + 0.002 * seed;
+                for (split, shift) in [(Split::Train, 0.01), (Split::Test, 0.0)] {
+                    let a = acc + shift;
+                    for (metric, v) in [("accuracy", a), ("loss", 1.0 - a)] {
+                        metrics.push(Metric {
+                            epoch,
+                            split: Some(split),
+                            layer: None,
+                            metric: metric.into(),
                             value: v,
                         });
                     }
                 }
+                if epoch >= 1 {
+                    for layer in 1..=job.config.depth as u32 {
+                        let scale = if act == "relu" { 1e-3 } else { 1e-5 };
+                        metrics.push(Metric {
+                            epoch,
+                            split: None,
+                            layer: Some(layer),
+                            metric: "grad_norm_mean".into(),
+                            value: scale * layer as f64 * (1.0 + 0.1 * seed) / epoch as f64,
+                        });
+                    }
+                }
             }
-        }
-    }
-    r
+            let mut boundary = Vec::new();
+            if job.config.record.contains(&Record::DecisionBoundary) {
+                for epoch in [0u32, 3] {
+                    for i in 0..20 {
+                        for j in 0..20 {
+                            let x = -1.5 + 4.0 * i as f32 / 19.0;
+                            let y = -1.0 + 2.5 * j as f32 / 19.0;
+                            let value = if act == "relu" {
+                                1.0 / (1.0 + (-(4.0 * (y - 0.5 * (x * 2.0).sin()))).exp())
+                            } else {
+                                1.0 / (1.0 + (-(y - 0.2 * x)).exp())
+                            };
+                            boundary.push(BoundaryPoint { epoch, x, y, value });
+                        }
+                    }
+                }
+            }
+            let status = if diverged {
+                JobStatus::Diverged
+            } else {
+                JobStatus::Ok
+            };
+            let mut record = common::record(job, index, status, last, !boundary.is_empty());
+            record.error = diverged.then(|| "loss became NaN in epoch 2".to_string());
+            JobFixture {
+                record,
+                metrics,
+                boundary,
+            }
+        })
+        .collect()
 }
 
-/// Writes `sweep.toml` and its fixture results under `dir`.
-fn fixture(dir: &Path, text: &str) -> (config::Sweep, Plan, Results) {
+/// Writes the jobs into `dir` with the runner's writer, merges them as
+/// `run` does, and reads the merged tables back as `report` does.
+fn write_results(dir: &Path, jobs: &[JobFixture]) -> Tables {
+    let rdir = ResultsDir::new(dir);
+    rdir.create().unwrap();
+    for j in jobs {
+        rdir.write_job(&j.record, &j.metrics, &j.boundary).unwrap();
+    }
+    let (found, damaged) = results::gather(std::slice::from_ref(&rdir), None).unwrap();
+    assert!(damaged.is_empty());
+    results::merge(&found, damaged, dir).unwrap();
+    Tables::read(dir).unwrap()
+}
+
+/// Loads `text` as `dir/sweep.toml` and plans it.
+fn load(dir: &Path, text: &str) -> (config::Sweep, Plan) {
     let path = dir.join("sweep.toml");
     std::fs::write(&path, text).unwrap();
     let sweep = config::load(&path).unwrap();
     let plan = Plan::new(&sweep).unwrap();
-    let results = results_for(&plan);
-    results
-        .write(&dir.join("results").join(&sweep.name))
-        .unwrap();
+    (sweep, plan)
+}
+
+/// Writes `sweep.toml` and its fixture results under `dir`.
+fn fixture(dir: &Path, text: &str) -> (config::Sweep, Plan, Tables) {
+    let (sweep, plan) = load(dir, text);
+    let results = write_results(&dir.join("results").join(&sweep.name), &fixture_jobs(&plan));
     (sweep, plan, results)
 }
 
@@ -304,9 +328,7 @@ fn png_size(path: &Path) -> (u32, u32) {
 #[test]
 fn every_table_kind_snapshot() {
     let dir = tempfile::tempdir().unwrap();
-    let (sweep, plan, _) = fixture(dir.path(), &format!("{BASE}{TABLES}"));
-    // Through the disk: what `report` reads is what the fixture wrote.
-    let results = Results::read(&dir.path().join("results/fixture")).unwrap();
+    let (sweep, plan, results) = fixture(dir.path(), &format!("{BASE}{TABLES}"));
     let tables = report::render_tables(&sweep, &plan, &results).unwrap();
     assert_eq!(tables.len(), 6);
     let names = [
@@ -374,19 +396,34 @@ fn every_chart_kind_renders_at_its_size() {
 }
 
 #[test]
-fn an_unknown_metric_is_a_clear_error() {
+fn unknown_metrics_and_filter_keys_are_rejected_before_training() {
+    // Regression: `filter = { dpeth = 5 }` gave an empty table, and a
+    // misspelt metric failed only in `report`, after the sweep had trained.
     let dir = tempfile::tempdir().unwrap();
-    let text = format!(
-        "{BASE}\n[[tables]]\nexperiment = \"cmp\"\nrows = \"activation\"\nvalue = \"test_acc_typo\"\n"
-    );
-    let (sweep, plan, results) = fixture(dir.path(), &text);
-    let e = report::render_tables(&sweep, &plan, &results).unwrap_err();
-    assert!(e.is_user());
-    let msg = e.to_string();
-    assert!(
-        msg.contains("no metric `test_acc_typo`") && msg.contains("test_acc"),
-        "{msg}"
-    );
+    for (entry, key, want) in [
+        (
+            "[[tables]]\nexperiment = \"cmp\"\nrows = \"activation\"\nvalue = \"test_acc_typo\"\n",
+            "tables[0].value",
+            "did you mean `test_acc`?",
+        ),
+        (
+            "[[charts]]\nkind = \"bar\"\nexperiment = \"cmp\"\ny = \"tst_loss\"\n",
+            "charts[0].y",
+            "did you mean `test_loss`?",
+        ),
+        (
+            "[[tables]]\nexperiment = \"cmp\"\nrows = \"activation\"\nvalue = \"test_acc\"\nfilter = { dpeth = 5 }\n",
+            "tables[0].filter",
+            "did you mean `depth`?",
+        ),
+    ] {
+        for cmd in ["plan", "run"] {
+            let stderr = user_error(dir.path(), cmd, &format!("{BASE}\n{entry}"));
+            assert!(stderr.contains(key), "{cmd}: {stderr}");
+            assert!(stderr.contains(want), "{cmd}: {stderr}");
+        }
+        assert!(!dir.path().join("results/fixture").exists());
+    }
 }
 
 fn actsweep(dir: &Path) -> Command {
@@ -558,7 +595,7 @@ fn project_sweep_files_resolve_their_tables_and_charts() {
     for f in files {
         let sweep = config::load(&f).unwrap();
         let plan = Plan::new(&sweep).unwrap();
-        let results = Results::default();
+        let results = Tables::default();
         let ctx = report::cells::Context::new(&plan, &results);
         report::table_specs(&sweep, &ctx).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         report::chart_specs(&sweep, &ctx).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
@@ -595,8 +632,13 @@ value = "test_loss"
     assert!(one.contains("| 3 |"), "{one}");
     assert!(!one.contains("| 2 |"), "{one}");
     assert!(!one.contains("linear"), "{one}");
-    let none = render(table(r#"filter = { depth = [4, 5] }"#));
-    assert!(!none.contains("| 2 |") && !none.contains("| 3 |"), "{none}");
+    // A filter keeping no job is an error before anything trains, not an
+    // empty table (the plan's values are listed).
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = user_error(dir.path(), "run", &table(r#"filter = { depth = [4, 5] }"#));
+    assert!(stderr.contains("the filter keeps no job"), "{stderr}");
+    assert!(stderr.contains("depth: 2, 3"), "{stderr}");
+    assert!(!dir.path().join("results/fixture").exists());
 }
 
 /// Writes `text` as `dir/sweep.toml` and runs `actsweep CMD sweep.toml`,
@@ -661,17 +703,11 @@ fn a_report_in_the_middle_of_a_run_skips_boundaries_not_yet_trained() {
     // Regression: `report` on a sweep whose two-moons jobs had not run yet
     // failed outright ("no decision boundaries"), so no partial report.
     let dir = tempfile::tempdir().unwrap();
-    let (_, _, mut results) = fixture(dir.path(), &format!("{BASE}{CHARTS}"));
-    let moons: std::collections::HashSet<String> = results
-        .runs
-        .iter()
-        .filter(|r| r.experiment == "moons")
-        .map(|r| r.job_id.clone())
-        .collect();
-    results.runs.retain(|r| !moons.contains(&r.job_id));
-    results.metrics.retain(|m| !moons.contains(&m.job_id));
-    results.boundaries.clear();
-    results.write(&dir.path().join("results/fixture")).unwrap();
+    let (_, plan) = load(dir.path(), &format!("{BASE}{CHARTS}"));
+    let mut jobs = fixture_jobs(&plan);
+    jobs.retain(|j| j.record.experiment != "moons");
+    assert!(jobs.iter().all(|j| j.boundary.is_empty()));
+    write_results(&dir.path().join("results/fixture"), &jobs);
     let out = actsweep(dir.path())
         .args(["report", "sweep.toml"])
         .output()

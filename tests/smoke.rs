@@ -173,7 +173,7 @@ fn quick_toml_mirrors_experiments_toml() {
                     opt(&c.y),
                     opt(&c.series),
                     opt(&c.panels),
-                    c.metrics,
+                    c.metrics.as_ref().map(|m| m.get_ref()),
                     c.baseline.as_ref().map(|b| b.get_ref().clone()),
                 )
             })

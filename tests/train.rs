@@ -31,7 +31,7 @@ fn last(metrics: &[Metric], name: &str, split: Option<&str>) -> f64 {
     metrics
         .iter()
         .rev()
-        .find(|m| m.metric == name && m.split == split)
+        .find(|m| m.metric == name && m.split.map(|s| s.as_str()) == split)
         .unwrap_or_else(|| panic!("no metric {name} {split:?}"))
         .value
 }
@@ -39,7 +39,12 @@ fn last(metrics: &[Metric], name: &str, split: Option<&str>) -> f64 {
 fn at(metrics: &[Metric], epoch: u32, name: &str, split: Option<&str>, layer: Option<u32>) -> f64 {
     metrics
         .iter()
-        .find(|m| m.epoch == epoch && m.metric == name && m.split == split && m.layer == layer)
+        .find(|m| {
+            m.epoch == epoch
+                && m.metric == name
+                && m.split.map(|s| s.as_str()) == split
+                && m.layer == layer
+        })
         .unwrap_or_else(|| panic!("no metric {name} {split:?} {layer:?} at epoch {epoch}"))
         .value
 }
@@ -284,7 +289,7 @@ fn eval_every_evaluates_at_its_multiples_and_the_last_epoch() {
     let epochs_of = |name: &str, split: Option<&str>| -> Vec<u32> {
         o.metrics
             .iter()
-            .filter(|m| m.metric == name && m.split == split)
+            .filter(|m| m.metric == name && m.split.map(|s| s.as_str()) == split)
             .map(|m| m.epoch)
             .collect()
     };
@@ -308,7 +313,15 @@ fn a_job_run_twice_gives_bit_identical_metrics() {
         o.metrics
             .into_iter()
             .filter(|m| !m.metric.contains("second"))
-            .map(|m| (m.epoch, m.split, m.layer, m.metric, m.value.to_bits()))
+            .map(|m| {
+                (
+                    m.epoch,
+                    m.split.map(|s| s.as_str()),
+                    m.layer,
+                    m.metric,
+                    m.value.to_bits(),
+                )
+            })
             .collect()
     };
     let a = strip(run(&j));

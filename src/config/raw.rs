@@ -567,7 +567,7 @@ pub struct RawChart {
     /// Which epoch for `line` and `bar`: `"last"`, `"best"` or a number. Default: `"last"`.
     pub epoch: Option<Spanned<toml::Value>>,
     /// Metrics for `curves`, e.g. `["train_loss", "test_loss"]`. Default: train and test loss.
-    pub metrics: Option<Vec<String>>,
+    pub metrics: Option<Spanned<Vec<String>>>,
     /// Activations drawn by `kind = "activations"`. Default: every activation the sweep uses.
     pub activations: Option<Vec<String>>,
     /// Keep only results matching these field values. Default: all.

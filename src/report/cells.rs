@@ -15,12 +15,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use polars::prelude::*;
 
 use super::paired::{self, Comparison, PairedTest};
-use super::results::{Metric, Results, Run};
 use super::stats::Summary;
 use super::ReportError;
 use crate::config::diag::{did_you_mean, Diagnostic};
 use crate::config::job::fmt_num;
 use crate::plan::{Job, Plan};
+use crate::results::metric::UnknownValue;
+use crate::results::{JobStatus, MetricRow, RunRow, Tables, ValueName};
 
 /// A job filter: (field, accepted value labels); every field must match one
 /// of its labels.
@@ -102,52 +103,24 @@ pub fn spec_error<T>(
     Diagnostic::new(message, at.map(toml::Spanned::span)).key(key)
 }
 
-/// A value name as written in tables and charts: `<split>_<metric>` with
-/// `acc` short for `accuracy`, or a bare split-less metric.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValueName {
-    /// As written (`test_acc`).
-    pub name: String,
-    /// The metric column's value (`accuracy`).
-    pub metric: String,
-    /// The split (`test`), or none.
-    pub split: Option<String>,
+/// Resolves the value name `name`, written at `key`, against the metric
+/// catalogue: an unknown name is reported at the key, with the nearest
+/// valid name.
+pub fn value_name<T>(
+    name: &str,
+    key: &str,
+    at: Option<&toml::Spanned<T>>,
+) -> Result<ValueName, Diagnostic> {
+    ValueName::resolve(name).map_err(|e| {
+        spec_error(key, e.to_string(), at)
+            .help_opt(e.help())
+            .note(UnknownValue::note())
+    })
 }
 
-impl ValueName {
-    /// Parses `test_acc`, `train_loss`, `probe_dead_fraction`, `grad_norm_mean`.
-    /// `grad_norm` is accepted for `grad_norm_mean`.
-    pub fn parse(name: &str) -> ValueName {
-        for split in ["train", "test", "probe"] {
-            if let Some(rest) = name.strip_prefix(split).and_then(|r| r.strip_prefix('_')) {
-                let metric = if rest == "acc" { "accuracy" } else { rest };
-                return ValueName {
-                    name: name.to_string(),
-                    metric: metric.to_string(),
-                    split: Some(split.to_string()),
-                };
-            }
-        }
-        let metric = if name == "grad_norm" {
-            "grad_norm_mean"
-        } else {
-            name
-        };
-        ValueName {
-            name: name.to_string(),
-            metric: metric.to_string(),
-            split: None,
-        }
-    }
-
-    fn matches(&self, m: &Metric) -> bool {
-        m.metric == self.metric && m.split == self.split
-    }
-
-    /// True when larger is better (accuracies); `best` takes the maximum then.
-    pub fn higher_is_better(&self) -> bool {
-        self.metric.contains("accuracy")
-    }
+/// Whether a metric row holds this value.
+fn holds(v: &ValueName, m: &MetricRow) -> bool {
+    m.metric == v.metric && m.split == v.split
 }
 
 /// Which epoch of each job's series a cell takes.
@@ -268,10 +241,17 @@ impl Baseline {
 pub struct Excluded {
     /// Its label.
     pub label: String,
-    /// `failed`, `diverged`, or `missing` (planned but not in the results).
-    pub status: String,
+    /// How it ended; none when it is planned but not in the results.
+    pub status: Option<JobStatus>,
     /// Why.
     pub error: Option<String>,
+}
+
+impl Excluded {
+    /// `failed`, `diverged`, or `missing`.
+    pub fn status_text(&self) -> &'static str {
+        self.status.map_or("missing", JobStatus::as_str)
+    }
 }
 
 /// What to aggregate.
@@ -420,16 +400,16 @@ pub struct Context<'a> {
     /// The expanded sweep (job order, axis value order, fields for filters).
     pub plan: &'a Plan,
     /// The tidy results.
-    pub results: &'a Results,
-    runs: HashMap<&'a str, &'a Run>,
+    pub results: &'a Tables,
+    runs: HashMap<&'a str, &'a RunRow>,
     jobs: HashMap<&'a str, &'a Job>,
-    metrics: HashMap<&'a str, Vec<&'a Metric>>,
+    metrics: HashMap<&'a str, Vec<&'a MetricRow>>,
 }
 
 impl<'a> Context<'a> {
     /// Indexes `results` by job id.
-    pub fn new(plan: &'a Plan, results: &'a Results) -> Context<'a> {
-        let mut metrics: HashMap<&str, Vec<&Metric>> = HashMap::new();
+    pub fn new(plan: &'a Plan, results: &'a Tables) -> Context<'a> {
+        let mut metrics: HashMap<&str, Vec<&MetricRow>> = HashMap::new();
         for m in &results.metrics {
             metrics.entry(m.job_id.as_str()).or_default().push(m);
         }
@@ -479,7 +459,7 @@ impl<'a> Context<'a> {
         &self,
         experiment: &str,
         filter: &[(String, Vec<String>)],
-    ) -> Vec<(&'a Job, Option<&'a Run>)> {
+    ) -> Vec<(&'a Job, Option<&'a RunRow>)> {
         self.plan
             .jobs
             .iter()
@@ -494,6 +474,56 @@ impl<'a> Context<'a> {
             .collect()
     }
 
+    /// Checks a `filter` (written at `at`) against the experiment's jobs:
+    /// every key must be a field of them (an axis, `experiment`, `id`, or a
+    /// resolved field such as `depth` or `optimizer.lr`), and some job must
+    /// pass it, so a misspelt key or value is an error, not an empty table.
+    pub fn check_filter(
+        &self,
+        experiment: &str,
+        filter: &Filter,
+        at: Option<&toml::Spanned<toml::Table>>,
+    ) -> Result<(), Diagnostic> {
+        let jobs: Vec<&Job> = self
+            .plan
+            .jobs
+            .iter()
+            .filter(|j| j.experiment == experiment)
+            .collect();
+        for (key, _) in filter {
+            if jobs.iter().any(|j| j.field(key).is_some()) {
+                continue;
+            }
+            let known = jobs.first().map(|j| filter_keys(j)).unwrap_or_default();
+            return Err(spec_error(
+                "filter",
+                format!("no job of experiment `{experiment}` has a field `{key}`"),
+                at,
+            )
+            .help_opt(did_you_mean(key, known.iter().map(String::as_str))));
+        }
+        if !filter.is_empty() && self.jobs(experiment, filter).is_empty() {
+            let values = |key: &str| {
+                let mut v: Vec<String> =
+                    jobs.iter().filter_map(|j| j.field(key)).flatten().collect();
+                v.sort();
+                v.dedup();
+                v.join(", ")
+            };
+            let present: Vec<String> = filter
+                .iter()
+                .map(|(k, _)| format!("{k}: {}", values(k)))
+                .collect();
+            return Err(spec_error(
+                "filter",
+                format!("the filter keeps no job of experiment `{experiment}`"),
+                at,
+            )
+            .note(format!("values planned: {}", present.join("; "))));
+        }
+        Ok(())
+    }
+
     /// The planned job with this id.
     pub fn job(&self, id: &str) -> Option<&'a Job> {
         self.jobs.get(id).copied()
@@ -505,11 +535,7 @@ impl<'a> Context<'a> {
             .results
             .metrics
             .iter()
-            .map(|m| match &m.split {
-                Some(s) if m.metric == "accuracy" => format!("{s}_acc"),
-                Some(s) => format!("{s}_{}", m.metric),
-                None => m.metric.clone(),
-            })
+            .map(|m| ValueName::of_stored(&m.metric, m.split))
             .collect();
         set.into_iter().collect()
     }
@@ -517,8 +543,7 @@ impl<'a> Context<'a> {
     /// Runs the query.
     pub fn query(&self, q: &Query) -> Result<Cells, ReportError> {
         for v in &q.values {
-            if !self.results.metrics.iter().any(|m| v.matches(m))
-                && !self.results.metrics.is_empty()
+            if !self.results.metrics.iter().any(|m| holds(v, m)) && !self.results.metrics.is_empty()
             {
                 return Err(ReportError::Spec(format!(
                     "experiment {}: no metric `{}` in the results (values present: {})",
@@ -530,17 +555,17 @@ impl<'a> Context<'a> {
         }
         let jobs = self.jobs(&q.experiment, &q.filter);
         let mut excluded = Vec::new();
-        let mut ok: Vec<&Run> = Vec::new();
+        let mut ok: Vec<&RunRow> = Vec::new();
         for (job, run) in &jobs {
             match run {
                 None => excluded.push(Excluded {
                     label: job.label.clone(),
-                    status: "missing".into(),
+                    status: None,
                     error: None,
                 }),
-                Some(r) if r.status != "ok" => excluded.push(Excluded {
+                Some(r) if r.status != JobStatus::Ok => excluded.push(Excluded {
                     label: r.label.clone(),
-                    status: r.status.clone(),
+                    status: Some(r.status),
                     error: r.error.clone(),
                 }),
                 Some(r) => ok.push(r),
@@ -573,8 +598,8 @@ impl<'a> Context<'a> {
             let ms = self.metrics.get(run.job_id.as_str()).unwrap_or(&empty);
             for v in &q.values {
                 // Each (layer) series of this value in this job.
-                let mut series: BTreeMap<Option<u32>, Vec<&Metric>> = BTreeMap::new();
-                for m in ms.iter().filter(|m| v.matches(m)) {
+                let mut series: BTreeMap<Option<u32>, Vec<&MetricRow>> = BTreeMap::new();
+                for m in ms.iter().filter(|m| holds(v, m)) {
                     series.entry(m.layer).or_default().push(m);
                 }
                 if !by_layer && series.keys().any(Option::is_some) {
@@ -584,7 +609,7 @@ impl<'a> Context<'a> {
                     )));
                 }
                 for (layer, pts) in series {
-                    let chosen: Vec<&Metric> = if by_epoch {
+                    let chosen: Vec<&MetricRow> = if by_epoch {
                         pts
                     } else {
                         pick_epoch(&pts, q.epoch, v.higher_is_better())
@@ -664,7 +689,7 @@ impl<'a> Context<'a> {
 }
 
 /// The metric row of one job's series at the chosen epoch.
-fn pick_epoch<'m>(pts: &[&'m Metric], sel: EpochSel, higher: bool) -> Option<&'m Metric> {
+fn pick_epoch<'m>(pts: &[&'m MetricRow], sel: EpochSel, higher: bool) -> Option<&'m MetricRow> {
     match sel {
         EpochSel::Last => pts.iter().max_by_key(|m| m.epoch).copied(),
         EpochSel::At(e) => pts.iter().find(|m| m.epoch == e).copied(),
@@ -718,6 +743,19 @@ pub fn aggregate(
     Ok(res)
 }
 
+/// The keys a filter can name on `job`: its axes, `experiment`, `id`, the
+/// job fields and the resolved config's flattened fields.
+fn filter_keys(job: &Job) -> Vec<String> {
+    let mut keys: Vec<String> = ["experiment", "id"]
+        .iter()
+        .chain(crate::config::raw::JOB_FIELDS)
+        .map(|k| k.to_string())
+        .collect();
+    keys.extend(job.axes.iter().map(|(a, _)| a.clone()));
+    keys.extend(job.config.flat().into_iter().map(|(k, _)| k));
+    keys
+}
+
 /// A filter value as a label: strings as written, numbers as the plan prints them.
 pub fn value_label(v: &toml::Value) -> String {
     match v {
@@ -731,22 +769,6 @@ pub fn value_label(v: &toml::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn value_names() {
-        let v = ValueName::parse("test_acc");
-        assert_eq!(
-            (v.metric.as_str(), v.split.as_deref()),
-            ("accuracy", Some("test"))
-        );
-        let v = ValueName::parse("probe_dead_fraction");
-        assert_eq!(
-            (v.metric.as_str(), v.split.as_deref()),
-            ("dead_fraction", Some("probe"))
-        );
-        let v = ValueName::parse("grad_norm");
-        assert_eq!((v.metric.as_str(), v.split), ("grad_norm_mean", None));
-    }
 
     #[test]
     fn polars_aggregation() {

@@ -17,12 +17,13 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::cells::{spec_error, Baseline, Cells, Context, Dim, EpochSel, Query, ValueName};
+use super::cells::{spec_error, value_name, Baseline, Cells, Context, Dim, EpochSel, Query};
 use super::stats::Summary;
 use super::table::filter_pairs;
 use super::ReportError;
 use crate::config::diag::Diagnostic;
 use crate::config::raw::RawChart;
+use crate::results::{JobStatus, ValueName};
 
 /// The six chart kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,73 +131,14 @@ pub struct ChartSpec {
 }
 
 impl ChartSpec {
-    /// Resolves a `[[charts]]` entry against the experiment's axes.
+    /// Resolves a `[[charts]]` entry against the experiment's axes: its
+    /// dimensions, values, spread, y range, file and labels, in that order.
     pub fn from_raw(c: &RawChart, axes: &[String]) -> Result<ChartSpec, Diagnostic> {
         let kind =
             ChartKind::parse(c.kind.get_ref()).map_err(|m| spec_error("kind", m, Some(&c.kind)))?;
         let experiment = c.experiment.as_ref().map(|e| e.get_ref().clone());
-        let has = |a: &str| axes.iter().any(|x| x == a);
-        let dim =
-            |s: &Option<toml::Spanned<String>>, key: &str| -> Result<Option<Dim>, Diagnostic> {
-                s.as_ref().map(|s| Dim::parse_at(s, axes, key)).transpose()
-            };
-        let default_axis = || {
-            if has("activation") {
-                Some(Dim::Axis("activation".into()))
-            } else {
-                axes.first().map(|a| Dim::Axis(a.clone()))
-            }
-        };
-        let x = dim(&c.x, "x")?.unwrap_or(match kind {
-            ChartKind::Bar => default_axis().unwrap_or(Dim::Experiment),
-            _ => Dim::Epoch,
-        });
-        let mut series = dim(&c.series, "series")?;
-        let mut panels = dim(&c.panels, "panels")?;
-        match kind {
-            ChartKind::Line | ChartKind::Bar => {
-                if series.is_none() && c.series.is_none() {
-                    series = default_axis().filter(|d| d != &x);
-                }
-            }
-            ChartKind::Curves | ChartKind::Layers | ChartKind::Boundary => {
-                if panels.is_none() {
-                    panels = default_axis();
-                }
-                series = None;
-            }
-            ChartKind::Activations => {}
-        }
-        if series.is_some() && series == Some(x.clone()) {
-            return Err(spec_error(
-                "series",
-                format!("x and series are both `{}`", x.name()),
-                c.series.as_ref(),
-            ));
-        }
-        if panels.is_some()
-            && (panels == series || panels == Some(x.clone()))
-            && kind != ChartKind::Curves
-            && kind != ChartKind::Layers
-            && kind != ChartKind::Boundary
-        {
-            return Err(spec_error(
-                "panels",
-                "panels must differ from x and series",
-                c.panels.as_ref(),
-            ));
-        }
-        let y_name =
-            c.y.as_ref()
-                .map(|y| y.get_ref().clone())
-                .unwrap_or_else(|| {
-                    if kind == ChartKind::Layers {
-                        "grad_norm_mean".into()
-                    } else {
-                        "test_acc".into()
-                    }
-                });
-        let y = ValueName::parse(&y_name);
+        let (x, series, panels) = chart_dims(c, kind, axes)?;
+        let (y, metrics) = chart_values(c, kind)?;
         let baseline = Baseline::parse(c.baseline.as_ref(), c.test.as_ref())?;
         if baseline.is_some() && kind != ChartKind::Bar {
             return Err(spec_error(
@@ -208,118 +150,18 @@ impl ChartSpec {
                 c.baseline.as_ref(),
             ));
         }
-        let band = match c.band.as_ref().map(|b| b.get_ref().as_str()) {
-            // Differences carry their confidence interval, as the tables do.
-            None if baseline.is_some() => Band::Ci95,
-            None | Some("std") => Band::Std,
-            Some("ci95") => Band::Ci95,
-            Some("none") => Band::None,
-            Some(o) => {
-                return Err(spec_error(
-                    "band",
-                    format!("band `{o}` is not one of std, ci95, none"),
-                    c.band.as_ref(),
-                ))
-            }
-        };
+        let band = chart_band(c, baseline.is_some())?;
         let epoch = EpochSel::parse(c.epoch.as_ref().map(|e| e.get_ref()))
             .map_err(|m| spec_error("epoch", m, c.epoch.as_ref()))?;
-        let metrics: Vec<ValueName> = c
-            .metrics
-            .clone()
-            .unwrap_or_else(|| vec!["train_loss".into(), "test_loss".into()])
-            .iter()
-            .map(|m| ValueName::parse(m))
-            .collect();
-        let px = |v: &Option<toml::Spanned<i64>>, d: u32, what: &str| -> Result<u32, Diagnostic> {
-            match v {
-                None => Ok(d),
-                Some(v) if (100..=8000).contains(v.get_ref()) => Ok(*v.get_ref() as u32),
-                Some(v) => Err(spec_error(
-                    what,
-                    format!("{what} must be 100 to 8000 pixels, not {}", v.get_ref()),
-                    Some(v),
-                )),
-            }
-        };
         let log_y = c.log_y.unwrap_or(kind == ChartKind::Layers);
-        let y_min = c.y_min.as_ref().map(|v| v.get_ref().0);
-        let y_max = c.y_max.as_ref().map(|v| v.get_ref().0);
-        for (v, key) in [(&c.y_min, "y_min"), (&c.y_max, "y_max")] {
-            if let Some(v) = v {
-                let x = v.get_ref().0;
-                if !x.is_finite() || (log_y && x <= 0.0) {
-                    return Err(spec_error(
-                        key,
-                        format!("{key} must be a finite number (above 0 on a log axis), not {x}"),
-                        Some(v),
-                    ));
-                }
-            }
-        }
-        if let (Some(lo), Some(hi)) = (y_min, y_max) {
-            if lo >= hi {
-                return Err(spec_error(
-                    "y_max",
-                    format!("y_max ({hi}) must be above y_min ({lo})"),
-                    c.y_max.as_ref(),
-                ));
-            }
-        }
+        let (y_min, y_max) = y_range(c, log_y)?;
         let stem = experiment.clone().unwrap_or_else(|| "sweep".into());
-        let file = c
-            .file
-            .clone()
-            .unwrap_or_else(|| format!("{stem}_{}", kind.name()));
-        if file.is_empty()
-            || !file
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
-        {
-            return Err(Diagnostic::new(
-                format!("file `{file}` may only use letters, digits, `-`, `_` and `.`"),
-                None,
-            )
-            .key("file"));
-        }
-        let title = c.title.clone().unwrap_or_else(|| match kind {
-            ChartKind::Bar if baseline.is_some() => format!(
-                "{stem}: {} by {}, difference from {} (paired by seed)",
-                y.name,
-                x.name(),
-                baseline.as_ref().map_or("", |b| b.label.as_str())
-            ),
-            ChartKind::Line | ChartKind::Bar => format!("{stem}: {} by {}", y.name, x.name()),
-            ChartKind::Curves => format!(
-                "{stem}: {}",
-                metrics
-                    .iter()
-                    .map(|m| m.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            ChartKind::Layers => format!("{stem}: {} per layer", y.name),
-            ChartKind::Boundary => format!("{stem}: decision boundaries"),
-            ChartKind::Activations => "Activations: f and f'".into(),
-        });
-        let x_label = c.x_label.clone().unwrap_or_else(|| match kind {
-            ChartKind::Curves | ChartKind::Layers => "epoch".into(),
-            ChartKind::Boundary => "x₁".into(),
-            _ => x.name().to_string(),
-        });
-        let y_label = c.y_label.clone().unwrap_or_else(|| match kind {
-            ChartKind::Curves => "value".into(),
-            ChartKind::Boundary => "x₂".into(),
-            _ => match &baseline {
-                Some(b) => format!("Δ {} vs {}", y.name, b.label),
-                None => y.name.clone(),
-            },
-        });
-        Ok(ChartSpec {
+        let file = chart_file(c, kind, &stem)?;
+        let mut spec = ChartSpec {
             kind,
             experiment,
             file,
-            title,
+            title: String::new(),
             x,
             y,
             series,
@@ -335,11 +177,258 @@ impl ChartSpec {
             share_y: c.share_y.unwrap_or(true),
             y_min,
             y_max,
-            x_label,
-            y_label,
-            width: px(&c.width, 800, "width")?,
-            height: px(&c.height, 500, "height")?,
+            x_label: String::new(),
+            y_label: String::new(),
+            width: pixels(&c.width, WIDTH, "width")?,
+            height: pixels(&c.height, HEIGHT, "height")?,
+        };
+        spec.title = c
+            .title
+            .clone()
+            .unwrap_or_else(|| default_title(&spec, &stem));
+        spec.x_label = c.x_label.clone().unwrap_or_else(|| match kind {
+            ChartKind::Curves | ChartKind::Layers => "epoch".into(),
+            ChartKind::Boundary => "x₁".into(),
+            _ => spec.x.name().to_string(),
+        });
+        spec.y_label = c.y_label.clone().unwrap_or_else(|| match kind {
+            ChartKind::Curves => "value".into(),
+            ChartKind::Boundary => "x₂".into(),
+            _ => match &spec.baseline {
+                Some(b) => format!("Δ {} vs {}", spec.y.name, b.label),
+                None => spec.y.name.clone(),
+            },
+        });
+        Ok(spec)
+    }
+}
+
+impl ChartSpec {
+    /// The default report's chart of an experiment: learning curves of
+    /// `metrics`, one panel per value of its activation axis (else its
+    /// first axis), as a `[[charts]]` entry with only `kind = "curves"`,
+    /// `experiment`, `title`, `metrics` and `y_label = "loss"` resolves.
+    /// None without metrics.
+    pub fn learning_curves(
+        experiment: &str,
+        metrics: Vec<ValueName>,
+        axes: &[String],
+    ) -> Option<ChartSpec> {
+        let y = metrics.first()?.clone();
+        let panels = if axes.iter().any(|a| a == "activation") {
+            Some(Dim::Axis("activation".into()))
+        } else {
+            axes.first().map(|a| Dim::Axis(a.clone()))
+        };
+        Some(ChartSpec {
+            kind: ChartKind::Curves,
+            experiment: Some(experiment.to_string()),
+            file: format!("{experiment}_{}", ChartKind::Curves.name()),
+            title: format!("{experiment}: learning curves"),
+            x: Dim::Epoch,
+            y,
+            series: None,
+            panels,
+            band: Band::Std,
+            epoch: EpochSel::Last,
+            metrics,
+            activations: None,
+            filter: Vec::new(),
+            baseline: None,
+            log_x: false,
+            log_y: false,
+            share_y: true,
+            y_min: None,
+            y_max: None,
+            x_label: "epoch".into(),
+            y_label: "loss".into(),
+            width: WIDTH,
+            height: HEIGHT,
         })
+    }
+}
+
+/// A chart's width in pixels without `width`.
+const WIDTH: u32 = 800;
+/// A chart's height in pixels without `height`.
+const HEIGHT: u32 = 500;
+
+/// A chart's x, series and panels: as written, or the kind's defaults
+/// (the `activation` axis, else the first axis), checked to differ.
+fn chart_dims(
+    c: &RawChart,
+    kind: ChartKind,
+    axes: &[String],
+) -> Result<(Dim, Option<Dim>, Option<Dim>), Diagnostic> {
+    let dim = |s: &Option<toml::Spanned<String>>, key: &str| -> Result<Option<Dim>, Diagnostic> {
+        s.as_ref().map(|s| Dim::parse_at(s, axes, key)).transpose()
+    };
+    let default_axis = || {
+        if axes.iter().any(|a| a == "activation") {
+            Some(Dim::Axis("activation".into()))
+        } else {
+            axes.first().map(|a| Dim::Axis(a.clone()))
+        }
+    };
+    let x = dim(&c.x, "x")?.unwrap_or(match kind {
+        ChartKind::Bar => default_axis().unwrap_or(Dim::Experiment),
+        _ => Dim::Epoch,
+    });
+    let mut series = dim(&c.series, "series")?;
+    let mut panels = dim(&c.panels, "panels")?;
+    let per_panel = matches!(
+        kind,
+        ChartKind::Curves | ChartKind::Layers | ChartKind::Boundary
+    );
+    if per_panel {
+        if panels.is_none() {
+            panels = default_axis();
+        }
+        series = None;
+    } else if matches!(kind, ChartKind::Line | ChartKind::Bar)
+        && series.is_none()
+        && c.series.is_none()
+    {
+        series = default_axis().filter(|d| d != &x);
+    }
+    if series.is_some() && series == Some(x.clone()) {
+        return Err(spec_error(
+            "series",
+            format!("x and series are both `{}`", x.name()),
+            c.series.as_ref(),
+        ));
+    }
+    if panels.is_some() && (panels == series || panels == Some(x.clone())) && !per_panel {
+        return Err(spec_error(
+            "panels",
+            "panels must differ from x and series",
+            c.panels.as_ref(),
+        ));
+    }
+    Ok((x, series, panels))
+}
+
+/// A chart's `y` (default `test_acc`, `grad_norm_mean` for `layers`) and
+/// `metrics` (default train and test loss), resolved against the metric
+/// catalogue.
+fn chart_values(c: &RawChart, kind: ChartKind) -> Result<(ValueName, Vec<ValueName>), Diagnostic> {
+    let y = match &c.y {
+        Some(y) => value_name(y.get_ref(), "y", Some(y))?,
+        None if kind == ChartKind::Layers => value_name::<()>("grad_norm_mean", "y", None)?,
+        None => value_name::<()>("test_acc", "y", None)?,
+    };
+    let metrics = match &c.metrics {
+        Some(m) => m
+            .get_ref()
+            .iter()
+            .map(|name| value_name(name, "metrics", Some(m)))
+            .collect::<Result<Vec<_>, _>>()?,
+        None => ["train_loss", "test_loss"]
+            .iter()
+            .map(|name| value_name::<()>(name, "metrics", None))
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    Ok((y, metrics))
+}
+
+/// The spread drawn: as written, or std (the 95% CI for paired differences).
+fn chart_band(c: &RawChart, paired: bool) -> Result<Band, Diagnostic> {
+    match c.band.as_ref().map(|b| b.get_ref().as_str()) {
+        // Differences carry their confidence interval, as the tables do.
+        None if paired => Ok(Band::Ci95),
+        None | Some("std") => Ok(Band::Std),
+        Some("ci95") => Ok(Band::Ci95),
+        Some("none") => Ok(Band::None),
+        Some(o) => Err(spec_error(
+            "band",
+            format!("band `{o}` is not one of std, ci95, none"),
+            c.band.as_ref(),
+        )),
+    }
+}
+
+/// `y_min` and `y_max`: finite, above 0 on a log axis, in order.
+fn y_range(c: &RawChart, log_y: bool) -> Result<(Option<f64>, Option<f64>), Diagnostic> {
+    for (v, key) in [(&c.y_min, "y_min"), (&c.y_max, "y_max")] {
+        if let Some(v) = v {
+            let x = v.get_ref().0;
+            if !x.is_finite() || (log_y && x <= 0.0) {
+                return Err(spec_error(
+                    key,
+                    format!("{key} must be a finite number (above 0 on a log axis), not {x}"),
+                    Some(v),
+                ));
+            }
+        }
+    }
+    let y_min = c.y_min.as_ref().map(|v| v.get_ref().0);
+    let y_max = c.y_max.as_ref().map(|v| v.get_ref().0);
+    if let (Some(lo), Some(hi)) = (y_min, y_max) {
+        if lo >= hi {
+            return Err(spec_error(
+                "y_max",
+                format!("y_max ({hi}) must be above y_min ({lo})"),
+                c.y_max.as_ref(),
+            ));
+        }
+    }
+    Ok((y_min, y_max))
+}
+
+/// The chart's file stem: as written (letters, digits, `-_.`), or
+/// `<experiment>_<kind>`.
+fn chart_file(c: &RawChart, kind: ChartKind, stem: &str) -> Result<String, Diagnostic> {
+    let file = c
+        .file
+        .clone()
+        .unwrap_or_else(|| format!("{stem}_{}", kind.name()));
+    if file.is_empty()
+        || !file
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+    {
+        return Err(Diagnostic::new(
+            format!("file `{file}` may only use letters, digits, `-`, `_` and `.`"),
+            None,
+        )
+        .key("file"));
+    }
+    Ok(file)
+}
+
+/// A size in pixels, 100 to 8000, or `default`.
+fn pixels(v: &Option<toml::Spanned<i64>>, default: u32, key: &str) -> Result<u32, Diagnostic> {
+    match v {
+        None => Ok(default),
+        Some(v) if (100..=8000).contains(v.get_ref()) => Ok(*v.get_ref() as u32),
+        Some(v) => Err(spec_error(
+            key,
+            format!("{key} must be 100 to 8000 pixels, not {}", v.get_ref()),
+            Some(v),
+        )),
+    }
+}
+
+/// The title of a chart without one.
+fn default_title(spec: &ChartSpec, stem: &str) -> String {
+    let (y, x) = (&spec.y.name, spec.x.name());
+    match spec.kind {
+        ChartKind::Bar if spec.baseline.is_some() => format!(
+            "{stem}: {y} by {x}, difference from {} (paired by seed)",
+            spec.baseline.as_ref().map_or("", |b| b.label.as_str())
+        ),
+        ChartKind::Line | ChartKind::Bar => format!("{stem}: {y} by {x}"),
+        ChartKind::Curves => format!(
+            "{stem}: {}",
+            spec.metrics
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        ChartKind::Layers => format!("{stem}: {y} per layer"),
+        ChartKind::Boundary => format!("{stem}: decision boundaries"),
+        ChartKind::Activations => "Activations: f and f'".into(),
     }
 }
 
@@ -1000,7 +1089,7 @@ pub fn boundary_panels(spec: &ChartSpec, ctx: &Context) -> Result<Vec<BoundaryPa
     let mut chosen: Vec<(String, &crate::plan::Job, i64)> = Vec::new();
     for (job, run) in ctx.jobs(&exp, &spec.filter) {
         let Some(run) = run else { continue };
-        if run.status != "ok" {
+        if run.status != JobStatus::Ok {
             continue;
         }
         let title = match &spec.panels {
@@ -1037,11 +1126,12 @@ pub fn boundary_panels(spec: &ChartSpec, ctx: &Context) -> Result<Vec<BoundaryPa
             .iter()
             .filter(|b| b.job_id == job.id)
             .collect();
-        let Some(last) = pts.iter().map(|b| b.epoch).max() else {
+        let Some(last) = pts.iter().map(|b| b.point.epoch).max() else {
             continue;
         };
         let grid = pts
             .iter()
+            .map(|b| &b.point)
             .filter(|b| b.epoch == last)
             .map(|b| (b.x, b.y, b.value))
             .collect();

@@ -1,7 +1,7 @@
 //! The report: a sweep's tidy results turned into what a researcher reads.
 //!
 //! `actsweep report FILE` reads `results/<name>/{runs,metrics,boundaries}.parquet`
-//! ([`results`]), aggregates over seeds with Polars ([`cells`], [`stats`]),
+//! through the results contract ([`crate::results::Tables`]), aggregates over seeds with Polars ([`cells`], [`stats`]),
 //! renders the declared `[[tables]]` as Markdown ([`table`], pure functions)
 //! and `[[charts]]` as SVG and PNG ([`chart`]), checks the tables' `expect`
 //! values, and writes `results/<name>/report/` with `REPORT.md`. With
@@ -16,7 +16,6 @@ pub mod cells;
 pub mod chart;
 pub mod paired;
 pub mod readme;
-pub mod results;
 pub mod stats;
 pub mod table;
 
@@ -29,11 +28,11 @@ use crate::config::raw::{RawChart, RawTable};
 use crate::config::Sweep;
 use crate::data::DataError;
 use crate::plan::Plan;
-use cells::Context;
+use crate::results::{JobStatus, ResultsDir, ResultsError, Tables, ValueName};
+use cells::{Context, Dim, EpochSel, Query};
 use chart::{ChartKind, ChartSpec, Palette};
 use readme::BlockError;
-pub use results::{Results, ResultsError};
-use table::{Check, Rendered, TableSpec};
+use table::{Check, NumFormat, Rendered, TableSpec};
 
 /// Making the report failed.
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +105,7 @@ impl ReportError {
 
 /// Where to read and write.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub struct ReportOptions {
     /// The results root (`results`): reads `<out>/<name>/`, writes `<out>/<name>/report/`.
     pub out: PathBuf,
     /// A README whose marked block receives the tables.
@@ -115,7 +114,7 @@ pub struct Options {
 
 /// What a report run produced.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub struct Written {
     /// The report folder.
     pub dir: PathBuf,
     /// Tables written.
@@ -126,7 +125,7 @@ pub struct Outcome {
     pub checks: Vec<Check>,
 }
 
-impl Outcome {
+impl Written {
     /// Expectations that failed.
     pub fn failed(&self) -> Vec<&Check> {
         self.checks.iter().filter(|c| !c.pass).collect()
@@ -134,66 +133,68 @@ impl Outcome {
 }
 
 /// Reads the results of `sweep` and writes its report.
-pub fn run(sweep: &Sweep, plan: &Plan, opts: &Options) -> Result<Outcome, ReportError> {
-    let dir = opts.out.join(&sweep.name);
-    let results = Results::read(&dir)?;
+pub fn run(sweep: &Sweep, plan: &Plan, opts: &ReportOptions) -> Result<Written, ReportError> {
+    let dir = ResultsDir::new(opts.out.join(&sweep.name));
+    let results = Tables::read(dir.root())?;
     write(
         sweep,
         plan,
         &results,
-        &dir.join("report"),
+        &dir.report_dir(),
         opts.readme.as_deref(),
     )
 }
 
-/// A table or chart that does not resolve: for an entry of the sweep file, a
-/// [`ConfigError`] naming the file, the key, its line and column; for a
-/// default entry (no place in the file), a plain message.
-fn spec_failure(sweep: &Sweep, declared: bool, entry: &str, mut d: Diagnostic) -> ReportError {
+/// A table or chart entry of the sweep file that does not resolve: a
+/// [`ConfigError`] naming the file, the key, its line and column.
+fn spec_failure(sweep: &Sweep, entry: &str, mut d: Diagnostic) -> ReportError {
     let key = match &d.key {
         Some(k) => format!("{entry}.{k}"),
         None => entry.to_string(),
     };
-    if !declared {
-        return ReportError::Spec(format!("{}: default {key}: {}", sweep.file, d.message));
-    }
     d.key = Some(key);
     ReportError::Config(ConfigError::single(&sweep.file, sweep.text.clone(), d))
 }
 
-/// Checks the declared `[[tables]]` and `[[charts]]` against the plan's
-/// axes before anything trains, so a typo in a report key is caught by
-/// `plan` and `run`, not after the sweep has trained. Metric names are
-/// checked later, by `report`, against the results.
+/// Checks the declared `[[tables]]` and `[[charts]]` against the plan
+/// before anything trains: axes, metric names (against the metric
+/// catalogue), filter keys and values (against the planned jobs), so a typo
+/// in a report key is caught by `plan` and `run`, not after the sweep has
+/// trained.
 pub fn check_specs(sweep: &Sweep, plan: &Plan) -> Result<(), ReportError> {
     if sweep.tables.is_empty() && sweep.charts.is_empty() {
         return Ok(());
     }
-    let results = Results::default();
+    let results = Tables::default();
     let ctx = Context::new(plan, &results);
     table_specs(sweep, &ctx)?;
     chart_specs(sweep, &ctx)?;
     Ok(())
 }
 
+/// Whether the sweep file declares its report (else it gets the defaults).
+fn declared(sweep: &Sweep) -> bool {
+    !(sweep.tables.is_empty() && sweep.charts.is_empty())
+}
+
 /// The tables of the report, resolved: declared ones, or the defaults.
 pub fn table_specs(sweep: &Sweep, ctx: &Context) -> Result<Vec<TableSpec>, ReportError> {
-    let declared = !(sweep.tables.is_empty() && sweep.charts.is_empty());
-    let raws: Vec<RawTable> = if declared {
-        sweep.tables.iter().map(|t| t.get_ref().clone()).collect()
-    } else {
-        default_tables(ctx)?
-    };
-    raws.iter()
+    if !declared(sweep) {
+        return Ok(default_tables(ctx));
+    }
+    sweep
+        .tables
+        .iter()
         .enumerate()
         .map(|(i, t)| {
-            table_spec(t, ctx)
-                .map_err(|d| spec_failure(sweep, declared, &format!("tables[{i}]"), d))
+            table_spec(t.get_ref(), ctx)
+                .map_err(|d| spec_failure(sweep, &format!("tables[{i}]"), d))
         })
         .collect()
 }
 
-/// One `[[tables]]` entry resolved, its baseline checked against the plan.
+/// One `[[tables]]` entry resolved, its baseline and filter checked
+/// against the plan.
 fn table_spec(t: &RawTable, ctx: &Context) -> Result<TableSpec, Diagnostic> {
     let exp = t.experiment.get_ref();
     let spec = TableSpec::from_raw(t, &ctx.axes(exp))?;
@@ -201,50 +202,62 @@ fn table_spec(t: &RawTable, ctx: &Context) -> Result<TableSpec, Diagnostic> {
         let dims = &spec.query.dims;
         b.check(ctx, exp, &[&dims[1], &dims[0]])?;
     }
+    ctx.check_filter(exp, &spec.query.filter, t.filter.as_ref())?;
     Ok(spec)
 }
 
 /// The charts of the report, resolved: declared ones, or the defaults.
 pub fn chart_specs(sweep: &Sweep, ctx: &Context) -> Result<Vec<ChartSpec>, ReportError> {
-    let declared = !(sweep.tables.is_empty() && sweep.charts.is_empty());
-    let raws: Vec<RawChart> = if declared {
-        sweep.charts.iter().map(|c| c.get_ref().clone()).collect()
+    let resolved: Vec<ChartSpec> = if declared(sweep) {
+        sweep
+            .charts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                chart_spec(c.get_ref(), ctx)
+                    .map_err(|d| spec_failure(sweep, &format!("charts[{i}]"), d))
+            })
+            .collect::<Result<_, _>>()?
     } else {
-        default_charts(ctx)?
+        default_charts(ctx)
     };
-    let mut specs: Vec<ChartSpec> = Vec::new();
-    for (i, c) in raws.iter().enumerate() {
-        let axes = c
-            .experiment
-            .as_ref()
-            .map(|e| ctx.axes(e.get_ref()))
-            .unwrap_or_default();
-        let mut s = ChartSpec::from_raw(c, &axes)
-            .and_then(|s| check_chart_baseline(s, ctx))
-            .map_err(|d| spec_failure(sweep, declared, &format!("charts[{i}]"), d))?;
-        // Two charts of one kind on one experiment get distinct files.
-        let base = s.file.clone();
-        let mut k = 2;
-        while specs.iter().any(|o| o.file == s.file) {
-            s.file = format!("{base}_{k}");
-            k += 1;
-        }
-        specs.push(s);
-    }
-    Ok(specs)
+    Ok(distinct_files(resolved))
 }
 
-/// A chart's baseline checked against the plan: a value of x or the series.
-fn check_chart_baseline(spec: ChartSpec, ctx: &Context) -> Result<ChartSpec, Diagnostic> {
-    if let (Some(b), Some(exp)) = (&spec.baseline, &spec.experiment) {
-        let mut dims = vec![&spec.x];
-        dims.extend(spec.series.as_ref());
-        b.check(ctx, exp, &dims)?;
+/// One `[[charts]]` entry resolved, its baseline and filter checked
+/// against the plan.
+fn chart_spec(c: &RawChart, ctx: &Context) -> Result<ChartSpec, Diagnostic> {
+    let exp = c.experiment.as_ref().map(|e| e.get_ref().as_str());
+    let axes = exp.map(|e| ctx.axes(e)).unwrap_or_default();
+    let spec = ChartSpec::from_raw(c, &axes)?;
+    if let Some(exp) = exp {
+        if let Some(b) = &spec.baseline {
+            let mut dims = vec![&spec.x];
+            dims.extend(spec.series.as_ref());
+            b.check(ctx, exp, &dims)?;
+        }
+        ctx.check_filter(exp, &spec.filter, c.filter.as_ref())?;
     }
     Ok(spec)
 }
 
-fn values_present(ctx: &Context, experiment: &str, wanted: &[&str]) -> Vec<String> {
+/// Two charts of one kind on one experiment get distinct files.
+fn distinct_files(specs: Vec<ChartSpec>) -> Vec<ChartSpec> {
+    let mut out: Vec<ChartSpec> = Vec::with_capacity(specs.len());
+    for mut s in specs {
+        let base = s.file.clone();
+        let mut k = 2;
+        while out.iter().any(|o| o.file == s.file) {
+            s.file = format!("{base}_{k}");
+            k += 1;
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// Of the value names `wanted`, those some job of `experiment` recorded.
+fn values_present(ctx: &Context, experiment: &str, wanted: &[&str]) -> Vec<ValueName> {
     let ids: std::collections::HashSet<&str> = ctx
         .plan
         .jobs
@@ -254,71 +267,70 @@ fn values_present(ctx: &Context, experiment: &str, wanted: &[&str]) -> Vec<Strin
         .collect();
     wanted
         .iter()
-        .filter(|w| {
-            let v = cells::ValueName::parse(w);
+        .filter_map(|w| ValueName::resolve(w).ok())
+        .filter(|v| {
             ctx.results.metrics.iter().any(|m| {
                 ids.contains(m.job_id.as_str()) && m.metric == v.metric && m.split == v.split
             })
         })
-        .map(|w| w.to_string())
         .collect()
 }
 
-fn default_tables(ctx: &Context) -> Result<Vec<RawTable>, ReportError> {
-    let mut out = Vec::new();
-    for e in &ctx.plan.experiments {
-        let values = values_present(
-            ctx,
-            &e.name,
-            &[
-                "train_acc",
-                "test_acc",
-                "train_loss",
-                "test_loss",
-                "train_mae",
-                "test_mae",
-            ],
-        );
-        if values.is_empty() {
-            continue;
-        }
-        let axes = ctx.axes(&e.name);
-        let rows = axes.first().cloned().unwrap_or_else(|| "experiment".into());
-        let list: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
-        let text = format!(
-            "experiment = {:?}\ntitle = {:?}\nrows = {rows:?}\ncolumns = \"metric\"\nvalue = [{}]\n",
-            e.name,
-            format!("{}: final metrics", e.name),
-            list.join(", ")
-        );
-        out.push(
-            toml::from_str(&text)
-                .map_err(|err| ReportError::Spec(format!("default table: {err}")))?,
-        );
-    }
-    Ok(out)
+/// The default report's tables: per experiment, its final metrics over its
+/// first axis.
+fn default_tables(ctx: &Context) -> Vec<TableSpec> {
+    let wanted = [
+        "train_acc",
+        "test_acc",
+        "train_loss",
+        "test_loss",
+        "train_mae",
+        "test_mae",
+    ];
+    ctx.plan
+        .experiments
+        .iter()
+        .filter_map(|e| {
+            let values = values_present(ctx, &e.name, &wanted);
+            if values.is_empty() {
+                return None;
+            }
+            let rows = match ctx.axes(&e.name).first() {
+                Some(a) => Dim::Axis(a.clone()),
+                None => Dim::Experiment,
+            };
+            Some(TableSpec {
+                title: format!("{}: final metrics", e.name),
+                query: Query {
+                    experiment: e.name.clone(),
+                    values,
+                    dims: vec![rows, Dim::Metric],
+                    epoch: EpochSel::Last,
+                    filter: Vec::new(),
+                },
+                format: NumFormat::Fixed,
+                digits: table::DEFAULT_DIGITS,
+                std: true,
+                ratio: None,
+                baseline: None,
+                rank: false,
+                expect: Vec::new(),
+            })
+        })
+        .collect()
 }
 
-fn default_charts(ctx: &Context) -> Result<Vec<RawChart>, ReportError> {
-    let mut out = Vec::new();
-    for e in &ctx.plan.experiments {
-        let values = values_present(ctx, &e.name, &["train_loss", "test_loss"]);
-        if values.is_empty() {
-            continue;
-        }
-        let list: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
-        let text = format!(
-            "kind = \"curves\"\nexperiment = {:?}\ntitle = {:?}\nmetrics = [{}]\ny_label = \"loss\"\n",
-            e.name,
-            format!("{}: learning curves", e.name),
-            list.join(", ")
-        );
-        out.push(
-            toml::from_str(&text)
-                .map_err(|err| ReportError::Spec(format!("default chart: {err}")))?,
-        );
-    }
-    Ok(out)
+/// The default report's charts: per experiment, learning curves of its
+/// train and test loss.
+fn default_charts(ctx: &Context) -> Vec<ChartSpec> {
+    ctx.plan
+        .experiments
+        .iter()
+        .filter_map(|e| {
+            let values = values_present(ctx, &e.name, &["train_loss", "test_loss"]);
+            ChartSpec::learning_curves(&e.name, values, &ctx.axes(&e.name))
+        })
+        .collect()
 }
 
 /// The report's palette: every activation the plan uses, in plan order.
@@ -341,7 +353,7 @@ pub fn palette(plan: &Plan) -> Palette {
 pub fn render_tables(
     sweep: &Sweep,
     plan: &Plan,
-    results: &Results,
+    results: &Tables,
 ) -> Result<Vec<Rendered>, ReportError> {
     let ctx = Context::new(plan, results);
     table_specs(sweep, &ctx)?
@@ -354,60 +366,52 @@ pub fn render_tables(
 pub fn write(
     sweep: &Sweep,
     plan: &Plan,
-    results: &Results,
+    results: &Tables,
     dir: &Path,
     readme: Option<&Path>,
-) -> Result<Outcome, ReportError> {
+) -> Result<Written, ReportError> {
     let ctx = Context::new(plan, results);
     let tables = render_tables(sweep, plan, results)?;
     let specs = chart_specs(sweep, &ctx)?;
-    let palette = palette(plan);
     std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
+    let (charts, chart_md) = draw_charts(sweep, &ctx, &specs, dir)?;
+    let checks: Vec<Check> = tables.iter().flat_map(|t| t.checks.clone()).collect();
+    let md = report_markdown(sweep, &ctx, &tables, &checks, &chart_md);
+    write_file(&dir.join("REPORT.md"), &md)?;
+    if let Some(readme) = readme {
+        update_readme(sweep, &tables, readme)?;
+    }
+    Ok(Written {
+        dir: dir.to_path_buf(),
+        tables: tables.len(),
+        charts,
+        checks,
+    })
+}
+
+/// Draws every chart into `dir`; returns the files written and the
+/// charts' section of REPORT.md.
+fn draw_charts(
+    sweep: &Sweep,
+    ctx: &Context,
+    specs: &[ChartSpec],
+    dir: &Path,
+) -> Result<(Vec<PathBuf>, String), ReportError> {
+    let palette = palette(ctx.plan);
     let mut charts = Vec::new();
-    let mut chart_md = String::new();
-    for spec in &specs {
+    let mut md = String::new();
+    for spec in specs {
         match spec.kind {
-            ChartKind::Activations => {
-                let names: Vec<String> = match &spec.activations {
-                    Some(n) => n.clone(),
-                    None => {
-                        let mut v: Vec<String> = Vec::new();
-                        for j in &plan.jobs {
-                            if !v.contains(&j.config.activation.name) {
-                                v.push(j.config.activation.name.clone());
-                            }
-                        }
-                        v
-                    }
-                };
-                let mut defs = Vec::new();
-                for n in &names {
-                    let d = sweep.library.get(n).ok_or_else(|| {
-                        ReportError::Spec(format!("chart {}: no activation named `{n}`", spec.file))
-                    })?;
-                    defs.push(d);
-                }
-                for ext in ["svg", "png"] {
-                    let p = dir.join(format!("{}.{ext}", spec.file));
-                    crate::activation::plot::draw_sized(
-                        defs.iter().copied(),
-                        &p,
-                        Some((spec.width, spec.height)),
-                    )?;
-                }
-            }
+            ChartKind::Activations => draw_activations(sweep, ctx.plan, spec, dir)?,
             ChartKind::Boundary => {
-                let panels = chart::boundary_panels(spec, &ctx)?;
+                let panels = chart::boundary_panels(spec, ctx)?;
                 if panels.is_empty() {
                     let _ = writeln!(
-                        chart_md,
-                        "### {}
-
-_Not drawn: no run of this experiment has finished yet._
-",
+                        md,
+                        "### {}\n\n_Not drawn: no run of this experiment has finished yet._\n",
                         spec.title
                     );
                     continue;
@@ -419,63 +423,92 @@ _Not drawn: no run of this experiment has finished yet._
                     continue;
                 };
                 let cells = ctx.query(&q)?;
-                let fig = chart::figure(spec, &cells, &palette);
-                chart::draw_figure(&fig, dir)?;
+                chart::draw_figure(&chart::figure(spec, &cells, &palette), dir)?;
             }
         }
         for ext in ["svg", "png"] {
             charts.push(dir.join(format!("{}.{ext}", spec.file)));
         }
         let _ = writeln!(
-            chart_md,
+            md,
             "### {}\n\n![{}]({}.png)\n\n[SVG]({}.svg)\n",
             spec.title, spec.title, spec.file, spec.file
         );
     }
+    Ok((charts, md))
+}
 
-    let checks: Vec<Check> = tables.iter().flat_map(|t| t.checks.clone()).collect();
-    let md = report_markdown(sweep, &ctx, &tables, &checks, &chart_md);
-    let path = dir.join("REPORT.md");
-    write_file(&path, &md)?;
+/// An `activations` chart: the named activations (default: those the plan
+/// uses) and their derivatives.
+fn draw_activations(
+    sweep: &Sweep,
+    plan: &Plan,
+    spec: &ChartSpec,
+    dir: &Path,
+) -> Result<(), ReportError> {
+    let names: Vec<String> = match &spec.activations {
+        Some(n) => n.clone(),
+        None => {
+            let mut v: Vec<String> = Vec::new();
+            for j in &plan.jobs {
+                if !v.contains(&j.config.activation.name) {
+                    v.push(j.config.activation.name.clone());
+                }
+            }
+            v
+        }
+    };
+    let defs = names
+        .iter()
+        .map(|n| {
+            sweep.library.get(n).ok_or_else(|| {
+                ReportError::Spec(format!("chart {}: no activation named `{n}`", spec.file))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for ext in ["svg", "png"] {
+        let p = dir.join(format!("{}.{ext}", spec.file));
+        crate::activation::plot::draw_sized(
+            defs.iter().copied(),
+            &p,
+            Some((spec.width, spec.height)),
+        )?;
+    }
+    Ok(())
+}
 
-    if let Some(readme) = readme {
-        let text = std::fs::read_to_string(readme).map_err(|source| ReportError::Io {
+/// Replaces the sweep's marked block of `readme` with its tables.
+fn update_readme(sweep: &Sweep, tables: &[Rendered], readme: &Path) -> Result<(), ReportError> {
+    let text = std::fs::read_to_string(readme).map_err(|source| ReportError::Io {
+        path: readme.to_path_buf(),
+        source,
+    })?;
+    // One heading level down from REPORT.md: in a README the tables sit
+    // under the section that introduces the study.
+    let body: Vec<String> = tables
+        .iter()
+        .map(|t| {
+            let md = t.markdown.trim_end();
+            match md.strip_prefix("### ") {
+                Some(rest) => format!("#### {rest}"),
+                None => md.to_string(),
+            }
+        })
+        .collect();
+    let body = format!(
+        "<!-- generated by `actsweep report {} --readme`: edit the sweep file, not this block -->\n\n{}\n",
+        sweep.file,
+        body.join("\n\n")
+    );
+    let new =
+        readme::replace_block(&text, &sweep.name, &body).map_err(|source| ReportError::Readme {
             path: readme.to_path_buf(),
             source,
         })?;
-        // One heading level down from REPORT.md: in a README the tables sit
-        // under the section that introduces the study.
-        let body: Vec<String> = tables
-            .iter()
-            .map(|t| {
-                let md = t.markdown.trim_end();
-                match md.strip_prefix("### ") {
-                    Some(rest) => format!("#### {rest}"),
-                    None => md.to_string(),
-                }
-            })
-            .collect();
-        let body = format!(
-            "<!-- generated by `actsweep report {} --readme`: edit the sweep file, not this block -->\n\n{}\n",
-            sweep.file,
-            body.join("\n\n")
-        );
-        let new = readme::replace_block(&text, &sweep.name, &body).map_err(|source| {
-            ReportError::Readme {
-                path: readme.to_path_buf(),
-                source,
-            }
-        })?;
-        if new != text {
-            write_file(readme, &new)?;
-        }
+    if new != text {
+        write_file(readme, &new)?;
     }
-    Ok(Outcome {
-        dir: dir.to_path_buf(),
-        tables: tables.len(),
-        charts,
-        checks,
-    })
+    Ok(())
 }
 
 fn report_markdown(
@@ -495,7 +528,7 @@ fn report_markdown(
     let mut bad = 0;
     for j in &ctx.plan.jobs {
         match ctx.results.runs.iter().find(|r| r.job_id == j.id) {
-            Some(r) if r.status == "ok" => ok += 1,
+            Some(r) if r.status == JobStatus::Ok => ok += 1,
             Some(_) => bad += 1,
             None => {}
         }

@@ -6,12 +6,13 @@
 use std::fmt::Write as _;
 
 use super::cells::{
-    spec_error, value_label, Baseline, Cells, Dim, EpochSel, Filter, Paired, Query, ValueName,
+    spec_error, value_label, value_name, Baseline, Cells, Dim, EpochSel, Filter, Paired, Query,
 };
 use super::paired::{self, Comparison, PairedTest};
 use super::stats::Summary;
 use crate::config::diag::Diagnostic;
 use crate::config::raw::RawTable;
+use crate::results::ValueName;
 
 /// How numbers are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,9 @@ pub struct TableSpec {
     pub expect: Vec<Expect>,
 }
 
+/// Digits after the point of a `fixed` table without `digits`.
+pub const DEFAULT_DIGITS: usize = 4;
+
 impl TableSpec {
     /// Resolves a `[[tables]]` entry against the experiment's axes.
     pub fn from_raw(t: &RawTable, axes: &[String]) -> Result<TableSpec, Diagnostic> {
@@ -80,13 +84,13 @@ impl TableSpec {
                 t.columns.as_ref(),
             ));
         }
-        let values: Vec<ValueName> = t
+        let values = t
             .value
             .get_ref()
             .0
             .iter()
-            .map(|v| ValueName::parse(v))
-            .collect();
+            .map(|v| value_name(v, "value", Some(&t.value)))
+            .collect::<Result<Vec<ValueName>, Diagnostic>>()?;
         if values.is_empty() {
             return Err(spec_error(
                 "value",
@@ -124,7 +128,7 @@ impl TableSpec {
                     Some(d),
                 ))
             }
-            None if format == NumFormat::Fixed => 4,
+            None if format == NumFormat::Fixed => DEFAULT_DIGITS,
             None => 2,
         };
         let ratio = match &t.ratio {
@@ -256,10 +260,7 @@ pub fn fmt_value(v: f64, format: NumFormat, digits: usize) -> String {
 /// only; any other value in a percent table is written `fixed`.
 fn format_for(spec: &TableSpec, value: Option<&str>) -> (NumFormat, usize) {
     let name = value.or_else(|| spec.query.values.first().map(|v| v.name.as_str()));
-    let fraction = name.is_some_and(|n| {
-        let v = ValueName::parse(n);
-        v.metric.contains("accuracy") || v.metric.ends_with("fraction") || v.metric == "sparsity"
-    });
+    let fraction = name.is_some_and(|n| ValueName::resolve(n).is_ok_and(|v| v.is_fraction()));
     if spec.format == NumFormat::Percent && !fraction {
         (NumFormat::Fixed, spec.digits.max(4))
     } else {
@@ -347,11 +348,12 @@ fn mean_rank_column(spec: &TableSpec, cells: &Cells, rows: &[Vec<String>]) -> (V
                     .collect()
             })
             .collect();
-        let value = if cells.dims[col_dim] == Dim::Metric {
-            ValueName::parse(c)
-        } else {
-            spec.query.values[0].clone()
-        };
+        let named = |c: &str| spec.query.values.iter().find(|v| v.name == c);
+        let value = match cells.dims[col_dim] {
+            Dim::Metric => named(c),
+            _ => None,
+        }
+        .unwrap_or(&spec.query.values[0]);
         let (ranks, n) = paired::mean_ranks(&blocks, value.higher_is_better());
         if n > 0 {
             for (t, r) in total.iter_mut().zip(ranks) {
@@ -523,11 +525,7 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
         );
     }
     if !cells.excluded.is_empty() {
-        let failed = cells
-            .excluded
-            .iter()
-            .filter(|e| e.status != "missing")
-            .count();
+        let failed = cells.excluded.iter().filter(|e| e.status.is_some()).count();
         let missing = cells.excluded.len() - failed;
         let mut parts = Vec::new();
         if failed > 0 {
@@ -550,12 +548,12 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
                         md,
                         "- `{}`: {} ({})",
                         e.label,
-                        e.status,
+                        e.status_text(),
                         err.replace('\n', " ")
                     );
                 }
                 None => {
-                    let _ = writeln!(md, "- `{}`: {}", e.label, e.status);
+                    let _ = writeln!(md, "- `{}`: {}", e.label, e.status_text());
                 }
             }
         }

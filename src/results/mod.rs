@@ -31,11 +31,27 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::job::JobConfig;
-use crate::train::{BoundaryPoint, Metric};
+
+pub mod metric;
+pub mod rows;
+
+pub use metric::{MetricKind, Split, ValueName};
+pub use rows::{col, BoundaryPoint, BoundaryRow, Metric, MetricRow, RunRow, Tables};
 
 /// Errors of the results store.
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
+    /// A merged table is absent.
+    #[error("{} not found (run the sweep first: `actsweep run FILE`)", .0.display())]
+    Missing(PathBuf),
+    /// A table holds a value outside the contract.
+    #[error("{}: {what}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
     /// A file could not be written or read.
     #[error("{action} {path}")]
     Io {
@@ -154,6 +170,41 @@ impl JobStatus {
             JobStatus::Failed => "failed",
         }
     }
+
+    /// The status written `s`, if any.
+    pub fn parse(s: &str) -> Option<JobStatus> {
+        [JobStatus::Ok, JobStatus::Diverged, JobStatus::Failed]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The three merged tables of a results folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFile {
+    /// One row per job.
+    Runs,
+    /// Tidy metrics.
+    Metrics,
+    /// Decision-boundary grids.
+    Boundaries,
+}
+
+impl TableFile {
+    /// The file's name in the results folder.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            TableFile::Runs => "runs.parquet",
+            TableFile::Metrics => "metrics.parquet",
+            TableFile::Boundaries => "boundaries.parquet",
+        }
+    }
 }
 
 /// One job's run record: `jobs/<id>.json`, one row of `runs.parquet`.
@@ -265,6 +316,41 @@ impl ResultsDir {
         self.root.join("jobs")
     }
 
+    /// Where damaged job files are moved.
+    pub fn damaged_dir(&self) -> PathBuf {
+        self.jobs_dir().join("damaged")
+    }
+
+    /// A merged table.
+    pub fn table(&self, t: TableFile) -> PathBuf {
+        self.root.join(t.file_name())
+    }
+
+    /// The copy of the sweep file a run was started with.
+    pub fn sweep_copy(&self) -> PathBuf {
+        self.root.join("sweep.toml")
+    }
+
+    /// The expanded plan, as `actsweep plan --json` prints it.
+    pub fn plan_file(&self) -> PathBuf {
+        self.root.join("plan.json")
+    }
+
+    /// The runs' log.
+    pub fn log_file(&self) -> PathBuf {
+        self.root.join("run.log")
+    }
+
+    /// The report's folder.
+    pub fn report_dir(&self) -> PathBuf {
+        self.root.join("report")
+    }
+
+    /// The Slurm scripts and logs.
+    pub fn slurm_dir(&self) -> PathBuf {
+        self.root.join("slurm")
+    }
+
     fn record_path(&self, id: &str) -> PathBuf {
         self.jobs_dir().join(format!("{id}.json"))
     }
@@ -321,7 +407,7 @@ impl ResultsDir {
     /// Moves every file of job `id` into `jobs/damaged/` (a timestamp keeps
     /// earlier copies); returns where they went.
     pub fn set_aside(&self, id: &str) -> Result<Vec<PathBuf>, ResultsError> {
-        let to_dir = self.jobs_dir().join("damaged");
+        let to_dir = self.damaged_dir();
         fs::create_dir_all(&to_dir).map_err(io_err("cannot create", &to_dir))?;
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -372,7 +458,7 @@ impl ResultsDir {
         let id = &record.job_id;
         let copy = |from: PathBuf, to: PathBuf| -> Result<(), ResultsError> {
             let mut df = read_parquet(&from)?;
-            let ids = Column::new("job_id".into(), vec![id.as_str(); df.height()]);
+            let ids = Column::new(col::JOB_ID.into(), vec![id.as_str(); df.height()]);
             df.with_column(ids).map_err(pl_err(&to))?;
             write_parquet(&to, &mut df)
         };
@@ -495,8 +581,8 @@ pub fn merge(found: &[Found], skipped: Vec<Skipped>, into: &Path) -> Result<Merg
     fs::create_dir_all(into).map_err(io_err("cannot create", into))?;
     let mut skipped = skipped;
     let mut records: Vec<&JobRecord> = Vec::new();
-    let metrics_path = into.join("metrics.parquet");
-    let boundary_path = into.join("boundaries.parquet");
+    let metrics_path = into.join(TableFile::Metrics.file_name());
+    let boundary_path = into.join(TableFile::Boundaries.file_name());
     let mut metrics = metrics_frame("", &[]).map_err(pl_err(&metrics_path))?;
     let mut bounds = boundary_frame("", &[]).map_err(pl_err(&boundary_path))?;
     for f in found {
@@ -515,7 +601,7 @@ pub fn merge(found: &[Found], skipped: Vec<Skipped>, into: &Path) -> Result<Merg
             }),
         }
     }
-    let runs_path = into.join("runs.parquet");
+    let runs_path = into.join(TableFile::Runs.file_name());
     let mut runs = runs_frame(&records).map_err(pl_err(&runs_path))?;
     write_parquet(&runs_path, &mut runs)?;
     metrics.rechunk_mut();
@@ -554,10 +640,10 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// How many job records in `dir` are newer than its merged `runs.parquet`
 /// (all of them when there is none): tables drawn from it would be stale.
-pub fn newer_than_tables(dir: &Path) -> usize {
+pub fn newer_than_tables(dir: &ResultsDir) -> usize {
     let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
-    let tables = modified(&dir.join("runs.parquet"));
-    let Ok(entries) = fs::read_dir(dir.join("jobs")) else {
+    let tables = modified(&dir.table(TableFile::Runs));
+    let Ok(entries) = fs::read_dir(dir.jobs_dir()) else {
         return 0;
     };
     entries
@@ -579,34 +665,34 @@ pub fn metrics_frame(job_id: &str, metrics: &[Metric]) -> PolarsResult<DataFrame
     DataFrame::new(
         n,
         vec![
-            Column::new("job_id".into(), vec![job_id; n]),
+            Column::new(col::JOB_ID.into(), vec![job_id; n]),
             Column::new(
-                "epoch".into(),
+                col::EPOCH.into(),
                 metrics.iter().map(|m| m.epoch).collect::<Vec<u32>>(),
             ),
             Column::new(
-                "split".into(),
+                col::SPLIT.into(),
                 metrics
                     .iter()
-                    .map(|m| m.split)
+                    .map(|m| m.split.map(Split::as_str))
                     .collect::<Vec<Option<&str>>>(),
             ),
             Column::new(
-                "layer".into(),
+                col::LAYER.into(),
                 metrics
                     .iter()
                     .map(|m| m.layer)
                     .collect::<Vec<Option<u32>>>(),
             ),
             Column::new(
-                "metric".into(),
+                col::METRIC.into(),
                 metrics
                     .iter()
                     .map(|m| m.metric.as_str())
                     .collect::<Vec<&str>>(),
             ),
             Column::new(
-                "value".into(),
+                col::VALUE.into(),
                 metrics.iter().map(|m| m.value).collect::<Vec<f64>>(),
             ),
         ],
@@ -619,15 +705,15 @@ pub fn boundary_frame(job_id: &str, pts: &[BoundaryPoint]) -> PolarsResult<DataF
     DataFrame::new(
         n,
         vec![
-            Column::new("job_id".into(), vec![job_id; n]),
+            Column::new(col::JOB_ID.into(), vec![job_id; n]),
             Column::new(
-                "epoch".into(),
+                col::EPOCH.into(),
                 pts.iter().map(|p| p.epoch).collect::<Vec<u32>>(),
             ),
-            Column::new("x".into(), pts.iter().map(|p| p.x).collect::<Vec<f32>>()),
-            Column::new("y".into(), pts.iter().map(|p| p.y).collect::<Vec<f32>>()),
+            Column::new(col::X.into(), pts.iter().map(|p| p.x).collect::<Vec<f32>>()),
+            Column::new(col::Y.into(), pts.iter().map(|p| p.y).collect::<Vec<f32>>()),
             Column::new(
-                "value".into(),
+                col::VALUE.into(),
                 pts.iter().map(|p| p.value).collect::<Vec<f32>>(),
             ),
         ],
@@ -641,19 +727,19 @@ pub fn runs_frame(records: &[&JobRecord]) -> PolarsResult<DataFrame> {
     let s =
         |f: &dyn Fn(&JobRecord) -> String| records.iter().map(|r| f(r)).collect::<Vec<String>>();
     let mut cols = vec![
-        Column::new("job_id".into(), s(&|r| r.job_id.clone())),
+        Column::new(col::JOB_ID.into(), s(&|r| r.job_id.clone())),
         Column::new(
-            "index".into(),
+            col::INDEX.into(),
             records.iter().map(|r| r.index).collect::<Vec<u32>>(),
         ),
-        Column::new("experiment".into(), s(&|r| r.experiment.clone())),
-        Column::new("label".into(), s(&|r| r.label.clone())),
+        Column::new(col::EXPERIMENT.into(), s(&|r| r.experiment.clone())),
+        Column::new(col::LABEL.into(), s(&|r| r.label.clone())),
         Column::new(
-            "seed".into(),
+            col::SEED.into(),
             records.iter().map(|r| r.seed as i64).collect::<Vec<i64>>(),
         ),
         Column::new(
-            "axes".into(),
+            col::AXES.into(),
             s(&|r| {
                 r.axes
                     .iter()
@@ -667,7 +753,7 @@ pub fn runs_frame(records: &[&JobRecord]) -> PolarsResult<DataFrame> {
     let mut axis_names: Vec<String> = Vec::new();
     for r in records {
         for (k, _) in &r.axes {
-            if k != "seed" && !axis_names.contains(k) {
+            if k != col::SEED && !axis_names.contains(k) {
                 axis_names.push(k.clone());
             }
         }
@@ -677,12 +763,12 @@ pub fn runs_frame(records: &[&JobRecord]) -> PolarsResult<DataFrame> {
             .iter()
             .map(|r| r.axes.iter().find(|(k, _)| k == a).map(|(_, v)| v.clone()))
             .collect();
-        cols.push(Column::new(format!("axis.{a}").into(), vals));
+        cols.push(Column::new(format!("{}{a}", col::AXIS_PREFIX).into(), vals));
     }
     cols.extend([
-        Column::new("status".into(), s(&|r| r.status.as_str().to_string())),
+        Column::new(col::STATUS.into(), s(&|r| r.status.as_str().to_string())),
         Column::new(
-            "error".into(),
+            col::ERROR.into(),
             records.iter().map(|r| r.error.clone()).collect::<Vec<_>>(),
         ),
         Column::new(
@@ -693,7 +779,7 @@ pub fn runs_frame(records: &[&JobRecord]) -> PolarsResult<DataFrame> {
                 .collect::<Vec<Option<u32>>>(),
         ),
         Column::new(
-            "epochs_completed".into(),
+            col::EPOCHS_COMPLETED.into(),
             records
                 .iter()
                 .map(|r| r.epochs_completed)
@@ -753,7 +839,7 @@ pub fn runs_frame(records: &[&JobRecord]) -> PolarsResult<DataFrame> {
             .iter()
             .map(|f| f.get(k).filter(|v| !v.is_null()))
             .collect();
-        cols.push(typed_column(&format!("config.{k}"), &vals));
+        cols.push(typed_column(&format!("{}{k}", col::CONFIG_PREFIX), &vals));
     }
     DataFrame::new(n, cols)
 }

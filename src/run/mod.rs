@@ -35,7 +35,7 @@ use rayon::prelude::*;
 use crate::config::Sweep;
 use crate::plan::{by_training, render, Job, Plan};
 use crate::results::{
-    self, error_chain, JobFiles, JobRecord, JobStatus, Merged, ResultsDir, ResultsError,
+    self, error_chain, JobFiles, JobRecord, JobStatus, Merged, MetricKind, ResultsDir, ResultsError,
 };
 use crate::{data, train};
 use lock::{Lock, LockError};
@@ -53,6 +53,15 @@ pub enum RunError {
     /// The worker pool could not start.
     #[error("cannot start {0} worker threads")]
     Pool(usize),
+    /// A dataset the trainings need does not load: nothing was trained.
+    #[error("dataset `{dataset}` does not load, so no job was started")]
+    Dataset {
+        /// The dataset's name.
+        dataset: &'static str,
+        /// Why.
+        #[source]
+        source: data::DataError,
+    },
 }
 
 /// `--shard I/N`: this run takes jobs `I-1, I-1+N, I-1+2N, ...` of the plan
@@ -138,8 +147,8 @@ pub struct Summary {
     /// Selected jobs that failed or diverged (in this run, or diverged in an
     /// earlier one): label, status, message.
     pub failed: Vec<(String, JobStatus, String)>,
-    /// Sizes of the merged tables.
-    pub merged: Merged,
+    /// Sizes of the merged tables; none for a shard (`collect` merges).
+    pub merged: Option<Merged>,
     /// Wall seconds of the whole run.
     pub seconds: f64,
     /// Sum of the wall seconds of the trainings (data, training, evaluation).
@@ -155,8 +164,9 @@ struct Work<'a> {
     done: Option<JobRecord>,
 }
 
-/// Runs the selected jobs of a plan into `<out>/<plan name>/`, then merges
-/// the tidy tables of every done job of the plan.
+/// Runs the selected jobs of a plan into `<out>/<plan name>/`, then
+/// (unless it is a shard) merges the tidy tables of every done job of the
+/// plan. Every dataset the trainings need is loaded before the first starts.
 pub fn run(
     sweep: &Sweep,
     plan: &Plan,
@@ -171,7 +181,7 @@ pub fn run(
         None => "run.lock".to_string(),
     };
     let _lock = Lock::acquire(dir.root(), &lock_name)?;
-    crate::logfile::attach(&dir.root().join("run.log"));
+    crate::logfile::attach(&dir.log_file());
     // Temporaries of writers killed in an earlier run (regression: a run
     // killed mid-merge left one in the folder for good).
     let stale =
@@ -181,12 +191,12 @@ pub fn run(
         tracing::info!("removed {stale} temporary files left by killed runs");
     }
 
-    results::atomic_write(&dir.root().join("sweep.toml"), |f| {
+    results::atomic_write(&dir.sweep_copy(), |f| {
         std::io::Write::write_all(f, sweep.text.as_bytes())
     })?;
     let all: Vec<&Job> = plan.jobs.iter().collect();
     let plan_json = render::json(plan, &all);
-    results::atomic_write(&dir.root().join("plan.json"), |f| {
+    results::atomic_write(&dir.plan_file(), |f| {
         std::io::Write::write_all(f, plan_json.as_bytes())
     })?;
 
@@ -229,14 +239,14 @@ pub fn run(
         copied.len()
     );
 
+    load_datasets(&to_train)?;
     let trained = train_groups(&dir, &to_train, &position, opts)?;
-
-    let keep: HashSet<String> = plan.jobs.iter().map(|j| j.id.clone()).collect();
-    let (found, damaged) = results::gather(std::slice::from_ref(&dir), Some(&keep))?;
-    let merged = results::merge(&found, damaged, dir.root())?;
-    for s in &merged.skipped {
-        tracing::warn!("job {} left out of the tables: {}", s.job_id, s.why);
-    }
+    let merged = match opts.shard {
+        // Shards leave the merge to `collect`: N shards merging every job
+        // present would be O(jobs x shards) work and concurrent rewrites.
+        Some(_) => None,
+        None => Some(merge_plan(plan, &dir)?),
+    };
     let mut failed: Vec<Unfinished> = trained
         .iter()
         .flatten()
@@ -266,6 +276,35 @@ pub fn run(
         seconds: t0.elapsed().as_secs_f64(),
         job_seconds: leaders().map(|r| r.wall_seconds).sum(),
     })
+}
+
+/// Loads every dataset the trainings need, once, before any starts: a
+/// missing or corrupt dataset is one error, not one failed job per job.
+/// The loads are cached, so the trainings reuse them.
+fn load_datasets(groups: &[Vec<&Job>]) -> Result<(), RunError> {
+    let mut seen = HashSet::new();
+    for jobs in groups {
+        let dataset = &jobs[0].config.dataset;
+        let key = serde_json::to_string(dataset).unwrap_or_else(|_| format!("{dataset:?}"));
+        if seen.insert(key) {
+            data::load(dataset).map_err(|source| RunError::Dataset {
+                dataset: dataset.name(),
+                source,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Merges the tidy tables of every done job of the plan in `dir`.
+fn merge_plan(plan: &Plan, dir: &ResultsDir) -> Result<Merged, RunError> {
+    let keep: HashSet<String> = plan.jobs.iter().map(|j| j.id.clone()).collect();
+    let (found, damaged) = results::gather(std::slice::from_ref(dir), Some(&keep))?;
+    let merged = results::merge(&found, damaged, dir.root())?;
+    for s in &merged.skipped {
+        tracing::warn!("job {} left out of the tables: {}", s.job_id, s.why);
+    }
+    Ok(merged)
 }
 
 /// A job that did not finish: plan position, label, status, message.
@@ -553,18 +592,7 @@ fn run_job(
             record.device = o.device.to_string();
             record.epochs_completed = o.epochs_completed as u32;
             record.train_seconds = o.train_seconds;
-            let samples: f64 = o
-                .metrics
-                .iter()
-                .filter(|m| m.metric == "samples_per_second")
-                .map(|m| m.value)
-                .sum();
-            let epochs = o
-                .metrics
-                .iter()
-                .filter(|m| m.metric == "samples_per_second")
-                .count();
-            record.samples_per_second = (epochs > 0).then(|| samples / epochs as f64);
+            record.samples_per_second = mean_of(&o.metrics, MetricKind::SamplesPerSecond);
             if let train::Status::Diverged { epoch } = o.status {
                 record.status = JobStatus::Diverged;
                 record.diverged_epoch = Some(epoch as u32);
@@ -577,6 +605,16 @@ fn run_job(
             (record, o.metrics, o.boundary)
         }
     }
+}
+
+/// The mean of a whole-model metric over the epochs that recorded it.
+fn mean_of(metrics: &[train::Metric], kind: MetricKind) -> Option<f64> {
+    let values: Vec<f64> = metrics
+        .iter()
+        .filter(|m| m.metric == kind.name())
+        .map(|m| m.value)
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
 /// `git rev-parse HEAD` in the working directory, if it is a repository.

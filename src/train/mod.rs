@@ -15,21 +15,11 @@
 //! A NaN or infinite loss ends the job as [`Status::Diverged`], keeping the
 //! metrics of the epochs before; the runner records it and goes on.
 //!
-//! Metric names (split in brackets, layers numbered from 1 at the input):
-//! - `loss`, `accuracy` (classification), `mae`, `mse` (regression)
-//!   [train, test]; `output_zero_fraction` [train, test] with `output_zeros`;
-//! - `batch_loss` (mean minibatch loss during the epoch), `epoch_seconds`
-//!   (training steps only), `samples_per_second` [train], epochs ≥ 1;
-//! - per layer: `grad_norm_mean`, `grad_norm_last` (weight gradient, L2,
-//!   over the epoch's steps); `grad_rms` (L2 / √weights), `grad_mean_abs`
-//!   (mean |g| of the weights) and `bias_grad_norm` (L2 of the bias
-//!   gradient), means over the epoch's steps, and at epoch 0 the first
-//!   step's (the gradient at initialisation); `weight_norm`, `update_ratio`
-//!   (‖W_end − W_start‖ / ‖W_start‖ over the epoch);
-//! - per hidden layer [probe]: `act_mean`, `act_std`, `act_max`, `sparsity`,
-//!   `dead_fraction`, `saturated_fraction` (see [`diagnostics`]);
-//! - `singular_value_K` (K from 1, largest first) with `singular_values`
-//!   when every hidden activation is the identity and there is no norm.
+//! What is measured (names, splits, per layer or not) is the metric
+//! catalogue's ([`crate::results::metric`]): the recorder takes catalogue
+//! kinds, never names, and checks each value's split and layer against its
+//! entry in debug builds. Which metrics a job records follows its `record`
+//! list; loss and accuracy (or MAE and MSE) always.
 
 pub mod dense;
 pub mod device;
@@ -48,6 +38,8 @@ use serde::Serialize;
 
 use crate::config::job::{JobConfig, LossConfig, Norm, Record, Task};
 use crate::data::{Dataset, Split};
+pub use crate::results::{BoundaryPoint, Metric};
+use crate::results::{MetricKind, Split as On};
 use device::{Chosen, EngineDevice, Mat};
 use network::{Network, Trace};
 use optim::Optimizer;
@@ -103,35 +95,6 @@ pub enum Status {
         /// The epoch in which it happened.
         epoch: usize,
     },
-}
-
-/// One tidy metric value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Metric {
-    /// 0 is the network at initialisation.
-    pub epoch: u32,
-    /// `train`, `test`, `probe`, or none for whole-model and layer metrics.
-    pub split: Option<&'static str>,
-    /// Layer number from 1 at the input; none for whole-model metrics.
-    pub layer: Option<u32>,
-    /// The metric's name (see the module docs).
-    pub metric: String,
-    /// Its value.
-    pub value: f64,
-}
-
-/// The model's output at one point of a 2-D grid (decision boundary).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BoundaryPoint {
-    /// Epoch (0 and the last).
-    pub epoch: u32,
-    /// First input feature.
-    pub x: f32,
-    /// Second input feature.
-    pub y: f32,
-    /// Probability of class 1 for two classes, the predicted class for more,
-    /// the output for regression.
-    pub value: f32,
 }
 
 /// Everything a job produced.
@@ -244,12 +207,41 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn put(&mut self, split: Option<&'static str>, layer: Option<usize>, metric: &str, value: f64) {
+    /// Records `value` of `kind`, whose catalogue entry must allow this
+    /// split and layer (checked in debug builds, so every test run checks
+    /// the emission against the catalogue).
+    fn put(&mut self, split: Option<On>, layer: Option<usize>, kind: MetricKind, value: f64) {
+        let def = kind.def();
+        debug_assert!(!def.indexed, "{} is indexed", def.name);
+        self.push(split, layer, kind, kind.name().to_string(), value);
+    }
+
+    /// Records the `k`-th value (from 1) of an indexed metric.
+    fn put_indexed(&mut self, kind: MetricKind, k: usize, value: f64) {
+        debug_assert!(kind.def().indexed, "{} is not indexed", kind.name());
+        self.push(None, None, kind, kind.indexed(k), value);
+    }
+
+    fn push(
+        &mut self,
+        split: Option<On>,
+        layer: Option<usize>,
+        kind: MetricKind,
+        metric: String,
+        value: f64,
+    ) {
+        let def = kind.def();
+        debug_assert!(
+            split.map_or(def.splits.is_empty(), |s| def.splits.contains(&s)),
+            "{metric} on split {split:?}: the catalogue says {:?}",
+            def.splits
+        );
+        debug_assert_eq!(layer.is_some(), def.per_layer, "{metric}: per layer?");
         self.metrics.push(Metric {
             epoch: self.epoch,
             split,
             layer: layer.map(|l| l as u32),
-            metric: metric.to_string(),
+            metric,
             value,
         });
     }
@@ -330,12 +322,12 @@ fn run<D: EngineDevice>(
         }
         rec.epoch = epoch as u32;
         let batch_loss = loss_sum / seen.max(1) as f64;
-        rec.put(Some("train"), None, "batch_loss", batch_loss);
-        rec.put(Some("train"), None, "epoch_seconds", secs);
+        rec.put(Some(On::Train), None, MetricKind::BatchLoss, batch_loss);
+        rec.put(Some(On::Train), None, MetricKind::EpochSeconds, secs);
         rec.put(
-            Some("train"),
+            Some(On::Train),
             None,
-            "samples_per_second",
+            MetricKind::SamplesPerSecond,
             seen as f64 / secs.max(1e-12),
         );
         if job.record.contains(&Record::GradNorms) {
@@ -353,7 +345,7 @@ fn run<D: EngineDevice>(
                 rec.put(
                     None,
                     Some(k + 1),
-                    "update_ratio",
+                    MetricKind::UpdateRatio,
                     d.sqrt() / n.sqrt().max(1e-30),
                 );
             }
@@ -393,11 +385,11 @@ struct GradLog {
 
 impl GradLog {
     /// Metric names of [`GradLog::stats`], in order.
-    const NAMES: [&'static str; 4] = [
-        "grad_norm_mean",
-        "grad_rms",
-        "grad_mean_abs",
-        "bias_grad_norm",
+    const NAMES: [MetricKind; 4] = [
+        MetricKind::GradNormMean,
+        MetricKind::GradRms,
+        MetricKind::GradMeanAbs,
+        MetricKind::BiasGradNorm,
     ];
 
     fn new(depth: usize) -> GradLog {
@@ -432,9 +424,9 @@ impl GradLog {
     fn record(&self, rec: &mut Recorder) {
         for (k, (sum, last)) in self.sums.iter().zip(&self.last).enumerate() {
             for (name, s) in Self::NAMES.iter().zip(sum) {
-                rec.put(None, Some(k + 1), name, s / self.steps.max(1) as f64);
+                rec.put(None, Some(k + 1), *name, s / self.steps.max(1) as f64);
             }
-            rec.put(None, Some(k + 1), "grad_norm_last", *last);
+            rec.put(None, Some(k + 1), MetricKind::GradNormLast, *last);
         }
     }
 
@@ -443,7 +435,7 @@ impl GradLog {
     fn record_initial(grads: &[network::LayerGrads], rec: &mut Recorder) {
         for (k, g) in grads.iter().enumerate() {
             for (name, v) in Self::NAMES.iter().zip(Self::stats(g)).skip(1) {
-                rec.put(None, Some(k + 1), name, v);
+                rec.put(None, Some(k + 1), *name, v);
             }
         }
     }
@@ -471,28 +463,30 @@ fn evaluate<D: EngineDevice>(
         0
     };
     let mut probed = None;
-    for (name, split) in [("train", &data.train), ("test", &data.test)] {
+    for (name, split) in [(On::Train, &data.train), (On::Test, &data.test)] {
         if split.is_empty() {
             continue;
         }
-        let keep = if name == "train" { keep } else { 0 };
+        let keep = if name == On::Train { keep } else { 0 };
         let (tot, kept) = split_totals(job, net, split, out_dim, keep);
         if keep > 0 {
             probed = Some(kept);
         }
-        rec.put(Some(name), None, "loss", tot.loss(job.loss));
+        rec.put(Some(name), None, MetricKind::Loss, tot.loss(job.loss));
         match data.task {
-            Task::Classification(_) => rec.put(Some(name), None, "accuracy", tot.accuracy()),
+            Task::Classification(_) => {
+                rec.put(Some(name), None, MetricKind::Accuracy, tot.accuracy())
+            }
             Task::Regression => {
-                rec.put(Some(name), None, "mae", tot.mae());
-                rec.put(Some(name), None, "mse", tot.mse());
+                rec.put(Some(name), None, MetricKind::Mae, tot.mae());
+                rec.put(Some(name), None, MetricKind::Mse, tot.mse());
             }
         }
         if job.record.contains(&Record::OutputZeros) {
             rec.put(
                 Some(name),
                 None,
-                "output_zero_fraction",
+                MetricKind::OutputZeroFraction,
                 tot.zero_fraction(),
             );
         }
@@ -500,7 +494,7 @@ fn evaluate<D: EngineDevice>(
     if job.record.contains(&Record::WeightNorms) {
         for (k, l) in net.layers.iter().enumerate() {
             let n: f64 = l.w.host.iter().map(|v| (*v as f64).powi(2)).sum();
-            rec.put(None, Some(k + 1), "weight_norm", n.sqrt());
+            rec.put(None, Some(k + 1), MetricKind::WeightNorm, n.sqrt());
         }
     }
     if probing {
@@ -518,7 +512,7 @@ fn evaluate<D: EngineDevice>(
         sizes.extend(net.layers.iter().map(|l| l.fan_out));
         let sv = diagnostics::collapsed_singular_values(&mats, &sizes);
         for (k, v) in sv.iter().enumerate() {
-            rec.put(None, None, &format!("singular_value_{}", k + 1), *v);
+            rec.put_indexed(MetricKind::SingularValue, k + 1, *v);
         }
     }
     Ok(())
@@ -595,14 +589,19 @@ fn probe_stats<D: EngineDevice>(
         let s = diagnostics::layer_stats(a, d, net.layers[k].fan_out);
         let layer = Some(k + 1);
         if want_stats {
-            rec.put(Some("probe"), layer, "act_mean", s.mean);
-            rec.put(Some("probe"), layer, "act_std", s.std);
-            rec.put(Some("probe"), layer, "act_max", s.max);
-            rec.put(Some("probe"), layer, "sparsity", s.sparsity);
+            rec.put(Some(On::Probe), layer, MetricKind::ActMean, s.mean);
+            rec.put(Some(On::Probe), layer, MetricKind::ActStd, s.std);
+            rec.put(Some(On::Probe), layer, MetricKind::ActMax, s.max);
+            rec.put(Some(On::Probe), layer, MetricKind::Sparsity, s.sparsity);
         }
         if want_dead {
-            rec.put(Some("probe"), layer, "dead_fraction", s.dead);
-            rec.put(Some("probe"), layer, "saturated_fraction", s.saturated);
+            rec.put(Some(On::Probe), layer, MetricKind::DeadFraction, s.dead);
+            rec.put(
+                Some(On::Probe),
+                layer,
+                MetricKind::SaturatedFraction,
+                s.saturated,
+            );
         }
     }
 }
