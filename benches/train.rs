@@ -22,12 +22,9 @@ use actsweep::config::Sweep;
 use actsweep::plan::Plan;
 use actsweep::{data, train};
 
-/// A sweep given as text, parsed and planned.
-fn plan_of(toml: &str) -> (Sweep, Plan) {
-    let sweep = actsweep::config::parse("bench.toml", "bench", toml).expect("bench sweep parses");
-    let plan = Plan::new(&sweep).expect("bench sweep plans");
-    (sweep, plan)
-}
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::plan_text as plan_of;
 
 fn job(toml: &str) -> JobConfig {
     plan_of(toml).1.jobs.remove(0).config

@@ -498,7 +498,7 @@ fn slurm_request(
 fn collect(args: CollectArgs) -> anyhow::Result<ExitCode> {
     let into = args.into.clone().unwrap_or_else(|| args.dirs[0].clone());
     for d in &args.dirs {
-        if !d.join("jobs").is_dir() {
+        if !crate::results::ResultsDir::new(d).jobs_dir().is_dir() {
             return Err(UserError(format!(
                 "{} is not a results folder (it has no jobs/ folder)",
                 d.display()

@@ -1,16 +1,10 @@
 //! `actsweep activations` through the real binary: the listing, plots, and
 //! the messages for bad formulas in a sweep file (snapshot-tested).
 
-use assert_cmd::Command;
-use tempfile::TempDir;
+mod common;
 
-fn actsweep(dir: &TempDir) -> Command {
-    let mut c = Command::cargo_bin("actsweep").unwrap();
-    c.current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG");
-    c
-}
+use assert_cmd::prelude::*;
+use tempfile::TempDir;
 
 fn sweep(dir: &TempDir, activations: &str) {
     let text = format!("name = \"t\"\n\n{activations}\n[experiments.main]\n");
@@ -20,7 +14,7 @@ fn sweep(dir: &TempDir, activations: &str) {
 fn error_for(activations: &str) -> String {
     let dir = TempDir::new().unwrap();
     sweep(&dir, activations);
-    let out = actsweep(&dir)
+    let out = common::actsweep(dir.path())
         .args(["activations", "sweep.toml"])
         .output()
         .unwrap();
@@ -31,7 +25,10 @@ fn error_for(activations: &str) -> String {
 #[test]
 fn activation_listing_shows_builtins() {
     let dir = TempDir::new().unwrap();
-    let out = actsweep(&dir).arg("activations").assert().success();
+    let out = common::actsweep(dir.path())
+        .arg("activations")
+        .assert()
+        .success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     insta::assert_snapshot!("activation_listing", text);
 }
@@ -43,7 +40,7 @@ fn activation_listing_includes_the_files_activations() {
         &dir,
         "[activations.bent]\nformula = \"x + k * (sqrt(x^2 + 1) - 1)\"\nparams = { k = 0.5 }\ndescription = \"Bent identity.\"\n",
     );
-    let out = actsweep(&dir)
+    let out = common::actsweep(dir.path())
         .args(["activations", "sweep.toml"])
         .assert()
         .success();
@@ -55,13 +52,13 @@ fn activation_listing_includes_the_files_activations() {
 #[test]
 fn activation_plot_writes_png_and_svg() {
     let dir = TempDir::new().unwrap();
-    actsweep(&dir)
+    common::actsweep(dir.path())
         .args(["activations", "--plot", "a.png"])
         .assert()
         .success();
     let png = std::fs::read(dir.path().join("a.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    actsweep(&dir)
+    common::actsweep(dir.path())
         .args(["activations", "--plot", "a.svg"])
         .assert()
         .success();
@@ -75,7 +72,7 @@ fn activation_plot_writes_png_and_svg() {
 #[test]
 fn activation_plot_rejects_unknown_extensions() {
     let dir = TempDir::new().unwrap();
-    let out = actsweep(&dir)
+    let out = common::actsweep(dir.path())
         .args(["activations", "--plot", "a.jpg"])
         .output()
         .unwrap();
@@ -129,7 +126,7 @@ fn activation_nonfinite_allowed_when_declared() {
         &dir,
         "[activations.log]\nformula = \"ln(x)\"\nallow_nonfinite = true\n",
     );
-    actsweep(&dir)
+    common::actsweep(dir.path())
         .args(["activations", "sweep.toml"])
         .assert()
         .success();

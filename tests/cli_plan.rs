@@ -7,12 +7,8 @@ use common::root;
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
-fn actsweep() -> Command {
-    let mut c = Command::cargo_bin("actsweep").unwrap();
-    c.env_remove("RUST_LOG");
-    c
+fn actsweep() -> std::process::Command {
+    common::actsweep(&root())
 }
 
 fn bad_files() -> Vec<PathBuf> {

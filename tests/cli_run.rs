@@ -2,15 +2,14 @@
 //! SIGKILL, failure isolation and exit codes, the lock, shards, jobs with
 //! identical configs trained once, and the schema of the Parquet tables.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
 use polars::prelude::*;
 
 mod common;
-use common::{comparable, counts, read};
+use common::{actsweep, comparable, counts, read, write_sweep};
 
 const SWEEP: &str = r#"
 name = "tiny"
@@ -29,18 +28,6 @@ dataset = { name = "two_moons", samples = 200 }
 record = ["decision_boundary", "dead_units"]
 grid.width = [4, 8]
 "#;
-
-fn write_sweep(dir: &Path, text: &str) -> PathBuf {
-    let p = dir.join("sweep.toml");
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-fn actsweep(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("actsweep").unwrap();
-    c.current_dir(dir);
-    c
-}
 
 fn run(dir: &Path, args: &[&str]) -> (i32, String) {
     let out = actsweep(dir).arg("run").args(args).output().unwrap();

@@ -9,6 +9,8 @@
 //!   with an experiment repeated under another name or not;
 //! - arbitrary text, and arbitrary TOML values in every field, never panic.
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use actsweep::config;
@@ -151,8 +153,7 @@ fn expected_cells(g: &Grid) -> usize {
 }
 
 fn plan_of(text: &str) -> Plan {
-    let sweep = config::parse("prop.toml", "prop", text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    Plan::new(&sweep).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    common::plan_text(text).1
 }
 
 proptest! {

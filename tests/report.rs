@@ -6,7 +6,7 @@
 //! and failing, and the README block replaced with nothing outside changed.
 
 mod common;
-use common::root;
+use common::{actsweep, root};
 
 use std::path::Path;
 
@@ -15,7 +15,7 @@ use actsweep::config::job::Record;
 use actsweep::plan::Plan;
 use actsweep::report;
 use actsweep::results::{self, BoundaryPoint, JobStatus, Metric, ResultsDir, Split, Tables};
-use assert_cmd::Command;
+use assert_cmd::prelude::*;
 
 const BASE: &str = r#"
 name = "fixture"
@@ -424,12 +424,6 @@ fn unknown_metrics_and_filter_keys_are_rejected_before_training() {
         }
         assert!(!dir.path().join("results/fixture").exists());
     }
-}
-
-fn actsweep(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("actsweep").unwrap();
-    c.env_remove("RUST_LOG").current_dir(dir);
-    c
 }
 
 #[test]

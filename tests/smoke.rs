@@ -13,7 +13,6 @@ use std::path::PathBuf;
 
 use actsweep::config;
 use actsweep::plan::Plan;
-use assert_cmd::Command;
 
 /// The folder holding `mnist/`: `$ACTSWEEP_DATA`, else `../shared/data`.
 fn data_dir() -> PathBuf {
@@ -29,11 +28,9 @@ fn data_dir() -> PathBuf {
     dir
 }
 
-fn actsweep() -> Command {
-    let mut c = Command::cargo_bin("actsweep").unwrap();
-    c.current_dir(root())
-        .env("ACTSWEEP_DATA", data_dir())
-        .env_remove("RUST_LOG");
+fn actsweep() -> std::process::Command {
+    let mut c = common::actsweep(&root());
+    c.env("ACTSWEEP_DATA", data_dir());
     c
 }
 

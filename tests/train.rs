@@ -2,17 +2,17 @@
 //! determinism, learning on real data, divergence, and a user-defined
 //! activation trained from a sweep file.
 
+mod common;
+
 use actsweep::config::job::JobConfig;
 use actsweep::data;
-use actsweep::plan::Plan;
 use actsweep::train::network::Network;
 use actsweep::train::{self, loss, Metric, Outcome, Status};
 use dfdx::prelude::*;
 
 /// The jobs of a sweep file given as text (the real parser and planner).
 fn jobs(toml: &str) -> Vec<(String, JobConfig)> {
-    let sweep = actsweep::config::parse("test.toml", "test", toml).expect("sweep parses");
-    let plan = Plan::new(&sweep).expect("sweep plans");
+    let (_, plan) = common::plan_text(toml);
     plan.jobs.into_iter().map(|j| (j.label, j.config)).collect()
 }
 

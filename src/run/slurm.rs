@@ -118,7 +118,7 @@ pub struct Submitted {
 
 /// Writes `array.sbatch` and `collect.sbatch` into `<dir>/slurm/`.
 pub fn write_scripts(req: &Request) -> Result<Scripts, SlurmError> {
-    let dir = req.dir.join("slurm");
+    let dir = crate::results::ResultsDir::new(&req.dir).slurm_dir();
     let logs = dir.join("logs");
     std::fs::create_dir_all(&logs).map_err(|source| SlurmError::Io {
         path: logs.clone(),

@@ -1,17 +1,50 @@
-//! Helpers shared by the integration tests: reading the tidy tables and
-//! comparing two results folders on everything but clock times.
+//! Helpers shared by the integration tests and the benches: the binary
+//! under test, sweep files from text, reading the tidy tables, comparing two
+//! results folders on everything but clock times, and job records for
+//! fixtures written through the runner's writer.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
-use actsweep::plan::Job;
+use actsweep::config::Sweep;
+use actsweep::plan::{Job, Plan};
 use actsweep::results::{JobRecord, JobStatus};
+use assert_cmd::cargo::CommandCargoExt;
 use polars::prelude::*;
+use std::process::Command;
 
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `actsweep` binary, run in `dir`, without the caller's `RUST_LOG`
+/// and colours (so messages are as users see them by default). A plain
+/// `std::process::Command`, so tests can spawn it; `assert_cmd::prelude`
+/// adds `.assert()`.
+pub fn actsweep(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("actsweep").unwrap_or_else(|e| panic!("{e}"));
+    c.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG");
+    c
+}
+
+/// Writes `text` as `dir/sweep.toml`; returns its path.
+pub fn write_sweep(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("sweep.toml");
+    std::fs::write(&p, text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    p
+}
+
+/// A sweep given as text, parsed and planned by the real parser and
+/// planner, or a panic with the message and the text.
+pub fn plan_text(text: &str) -> (Sweep, Plan) {
+    let sweep = actsweep::config::parse("sweep.toml", "sweep", text)
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let plan = Plan::new(&sweep).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    (sweep, plan)
 }
 
 /// A Parquet table, or a panic naming the file.
