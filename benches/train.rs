@@ -217,7 +217,7 @@ fn rss() {
 }
 
 /// Runs a planned sweep through the runner into a fresh folder.
-fn run_sweep(sweep: &Sweep, plan: &Plan, jobs: usize) -> actsweep::run::Summary {
+fn run_sweep(sweep: &Sweep, plan: &Plan, jobs: usize) -> actsweep::run::RunSummary {
     let dir = std::env::temp_dir().join(format!("actsweep-bench-{}-{jobs}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let all: Vec<&actsweep::plan::Job> = plan.jobs.iter().collect();

@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::{DataError, Dataset, Split, Targets};
+use super::{DataError, Dataset, SplitData, Targets};
 use crate::config::job::{DatasetConfig, PixelScale};
 
 /// Images or labels.
@@ -573,10 +573,10 @@ pub fn build(config: &DatasetConfig, raw: &RawMnist, origin: String) -> Result<D
     let lut: Vec<f32> = (0..=255u8)
         .map(|p| ((f64::from(p) - shift) / div) as f32)
         .collect();
-    let split = |images: &Images, labels: &[u8], n: usize| -> Split {
+    let split = |images: &Images, labels: &[u8], n: usize| -> SplitData {
         let d = images.rows * images.cols;
         let n = n.min(images.count).min(labels.len());
-        Split {
+        SplitData {
             features: images.pixels[..n * d]
                 .iter()
                 .map(|&p| lut[usize::from(p)])

@@ -118,7 +118,7 @@ impl Targets {
 
 /// One split (training or test) of a dataset.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Split {
+pub struct SplitData {
     /// Row-major features, `len() * input_dim` values.
     pub features: Vec<f32>,
     /// One target per row.
@@ -127,7 +127,7 @@ pub struct Split {
     pub input_dim: usize,
 }
 
-impl Split {
+impl SplitData {
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.targets.len()
@@ -155,7 +155,7 @@ pub struct Bounds {
 
 impl Bounds {
     /// The range of every feature over the given splits; `None` when empty.
-    pub fn of(input_dim: usize, splits: &[&Split]) -> Option<Bounds> {
+    pub fn of(input_dim: usize, splits: &[&SplitData]) -> Option<Bounds> {
         let mut min = vec![f32::INFINITY; input_dim];
         let mut max = vec![f32::NEG_INFINITY; input_dim];
         let mut any = false;
@@ -186,9 +186,9 @@ pub struct Dataset {
     /// Class names, index = class (empty for regression).
     pub class_names: Vec<String>,
     /// Training split.
-    pub train: Split,
+    pub train: SplitData,
     /// Test split.
-    pub test: Split,
+    pub test: SplitData,
     /// Range of the inputs when `input_dim <= 2` (for decision-boundary
     /// grids and plots); `None` for MNIST.
     pub bounds: Option<Bounds>,
@@ -200,8 +200,8 @@ impl Dataset {
     /// Assembles a dataset, filling in the derived fields from the config.
     pub(crate) fn new(
         config: &DatasetConfig,
-        train: Split,
-        test: Split,
+        train: SplitData,
+        test: SplitData,
         origin: String,
     ) -> Dataset {
         let input_dim = config.input_dim();
@@ -315,7 +315,7 @@ mod tests {
 
     #[test]
     fn bounds_cover_every_row() {
-        let s = Split {
+        let s = SplitData {
             features: vec![0.0, 1.0, -2.0, 3.0, 0.5, -1.0],
             targets: Targets::Values(vec![0.0; 3]),
             input_dim: 2,
@@ -324,7 +324,7 @@ mod tests {
         assert_eq!(b.min, vec![-2.0, -1.0]);
         assert_eq!(b.max, vec![0.5, 3.0]);
         assert_eq!(s.row(1), &[-2.0, 3.0]);
-        let empty = Split {
+        let empty = SplitData {
             features: vec![],
             targets: Targets::Values(vec![]),
             input_dim: 2,

@@ -28,7 +28,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 
-use super::{DataError, Dataset, Split, Targets};
+use super::{DataError, Dataset, SplitData, Targets};
 use crate::config::job::{split_sizes, DatasetConfig, XorVariant};
 
 /// Generates a synthetic dataset (`xor`, `two_moons`, `identity`).
@@ -128,7 +128,7 @@ fn xor_clusters(samples: usize, noise: Normal<f64>, rng: &mut StdRng) -> (Vec<f3
 }
 
 /// The four-point XOR: noisy shuffled training copies, exact test corners.
-fn xor_four_points(samples: usize, noise: Normal<f64>, rng: &mut StdRng) -> (Split, Split) {
+fn xor_four_points(samples: usize, noise: Normal<f64>, rng: &mut StdRng) -> (SplitData, SplitData) {
     const CORNERS: [(f64, f64); 4] = [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)];
     let label = |(a, b): (f64, f64)| u32::from((a != 0.0) != (b != 0.0));
     let mut x = Vec::with_capacity(samples * 2);
@@ -140,7 +140,7 @@ fn xor_four_points(samples: usize, noise: Normal<f64>, rng: &mut StdRng) -> (Spl
         y.push(label(c));
     }
     let (train, _) = shuffle_split(x, Targets::Classes(y), 2, samples, rng);
-    let test = Split {
+    let test = SplitData {
         features: (0..samples)
             .flat_map(|i| {
                 let c = CORNERS[i % 4];
@@ -191,12 +191,12 @@ fn shuffle_split(
     dim: usize,
     n_train: usize,
     rng: &mut StdRng,
-) -> (Split, Split) {
+) -> (SplitData, SplitData) {
     let n = y.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(rng);
     let (train_idx, test_idx) = order.split_at(n_train.min(n));
-    let take = |idx: &[usize]| -> Split {
+    let take = |idx: &[usize]| -> SplitData {
         let features = idx
             .iter()
             .flat_map(|&i| x[i * dim..(i + 1) * dim].iter().copied())
@@ -205,7 +205,7 @@ fn shuffle_split(
             Targets::Classes(c) => Targets::Classes(idx.iter().map(|&i| c[i]).collect()),
             Targets::Values(v) => Targets::Values(idx.iter().map(|&i| v[i]).collect()),
         };
-        Split {
+        SplitData {
             features,
             targets,
             input_dim: dim,

@@ -7,7 +7,7 @@
 //! split matrix products). Datasets are loaded once per process and shared.
 //!
 //! A job that fails (an error, a panic) or diverges is recorded with its
-//! status and message, and the others go on; [`Summary::failed`] lists them
+//! status and message, and the others go on; [`RunSummary::failed`] lists them
 //! and the CLI exits with 1. A done job (its record exists) is skipped, so a
 //! killed sweep resumes where it stopped and an edited sweep retrains only
 //! the jobs whose resolved config changed (the id hashes it).
@@ -41,7 +41,7 @@ use crate::{data, train};
 use lock::{Lock, LockError};
 use progress::Progress;
 
-/// Errors that stop a run (a failing job does not: see [`Summary`]).
+/// Errors that stop a run (a failing job does not: see [`RunSummary`]).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// The results folder is locked by another run.
@@ -129,7 +129,7 @@ pub struct Options {
 
 /// What a run did.
 #[derive(Debug, Clone)]
-pub struct Summary {
+pub struct RunSummary {
     /// The results folder.
     pub dir: PathBuf,
     /// Jobs selected (after `--only` and `--shard`).
@@ -172,7 +172,7 @@ pub fn run(
     plan: &Plan,
     selected: &[&Job],
     opts: &Options,
-) -> Result<Summary, RunError> {
+) -> Result<RunSummary, RunError> {
     let t0 = Instant::now();
     let dir = ResultsDir::new(opts.out.join(&plan.name));
     dir.create()?;
@@ -264,7 +264,7 @@ pub fn run(
     failed.extend(earlier);
     failed.sort();
     let leaders = || trained.iter().map(|records| &records[0]);
-    Ok(Summary {
+    Ok(RunSummary {
         dir: dir.root().to_path_buf(),
         selected: in_shard.len(),
         skipped,
@@ -539,7 +539,7 @@ fn run_job(
     let result: Result<train::Outcome, String> = match data::load(&cfg.dataset) {
         Err(e) => Err(error_chain(&e)),
         Ok(d) => {
-            let mut on_epoch = |p: train::Progress| progress.epoch(&job.id, p);
+            let mut on_epoch = |p: train::EpochProgress| progress.epoch(&job.id, p);
             match catch_unwind(AssertUnwindSafe(|| train::train(cfg, &d, &mut on_epoch))) {
                 Ok(Ok(o)) => Ok(o),
                 Ok(Err(e)) => Err(match e.help() {

@@ -161,7 +161,7 @@ impl Progress {
     }
 
     /// A training finished an epoch.
-    pub fn epoch(&self, job_id: &str, p: train::Progress) {
+    pub fn epoch(&self, job_id: &str, p: train::EpochProgress) {
         let mut st = self.lock();
         if let Some(r) = st.running.get_mut(job_id) {
             r.done = (p.epoch as f64 / p.epochs.max(1) as f64).clamp(0.0, 1.0);

@@ -49,7 +49,7 @@ impl Counts {
 
 /// One experiment's counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Experiment {
+pub struct ExperimentStatus {
     /// Its name.
     pub name: String,
     /// Its jobs by state.
@@ -65,7 +65,7 @@ pub struct SweepStatus {
     /// Its results folder.
     pub dir: PathBuf,
     /// Per experiment, in plan order.
-    pub experiments: Vec<Experiment>,
+    pub experiments: Vec<ExperimentStatus>,
     /// Over every experiment.
     pub total: Counts,
     /// Distinct trainings among the jobs not done (failed or not run): what
@@ -78,7 +78,7 @@ pub struct SweepStatus {
 /// Reads the state of `jobs` (a plan's, possibly selected) from `<out>/<plan name>/`.
 pub fn read(plan: &Plan, jobs: &[&Job], out: &Path) -> SweepStatus {
     let dir = ResultsDir::new(out.join(&plan.name));
-    let mut experiments: Vec<Experiment> = Vec::new();
+    let mut experiments: Vec<ExperimentStatus> = Vec::new();
     let mut total = Counts::default();
     let mut pending = HashSet::new();
     for job in jobs {
@@ -90,7 +90,7 @@ pub fn read(plan: &Plan, jobs: &[&Job], out: &Path) -> SweepStatus {
         let i = match experiments.iter().position(|e| e.name == job.experiment) {
             Some(i) => i,
             None => {
-                experiments.push(Experiment {
+                experiments.push(ExperimentStatus {
                     name: job.experiment.clone(),
                     counts: Counts::default(),
                 });

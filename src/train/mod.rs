@@ -37,9 +37,9 @@ use rand::seq::SliceRandom;
 use serde::Serialize;
 
 use crate::config::job::{JobConfig, LossConfig, Norm, Record, Task};
-use crate::data::{Dataset, Split};
+use crate::data::{Dataset, SplitData};
 pub use crate::results::{BoundaryPoint, Metric};
-use crate::results::{MetricKind, Split as On};
+use crate::results::{MetricKind, Split};
 use device::{Chosen, EngineDevice, Mat};
 use network::{Network, Trace};
 use optim::Optimizer;
@@ -114,9 +114,9 @@ pub struct Outcome {
     pub train_seconds: f64,
 }
 
-/// Progress report after each epoch.
+/// EpochProgress report after each epoch.
 #[derive(Debug, Clone, Copy)]
-pub struct Progress {
+pub struct EpochProgress {
     /// The epoch just finished.
     pub epoch: usize,
     /// Epochs in the job.
@@ -136,7 +136,7 @@ const EVAL_CHUNK: usize = 8192;
 pub fn train(
     job: &JobConfig,
     data: &Dataset,
-    progress: &mut (dyn FnMut(Progress) + Send),
+    progress: &mut (dyn FnMut(EpochProgress) + Send),
 ) -> Result<Outcome, TrainError> {
     if data.input_dim != job.dataset.input_dim() {
         return Err(TrainError::Shape {
@@ -210,7 +210,7 @@ impl Recorder {
     /// Records `value` of `kind`, whose catalogue entry must allow this
     /// split and layer (checked in debug builds, so every test run checks
     /// the emission against the catalogue).
-    fn put(&mut self, split: Option<On>, layer: Option<usize>, kind: MetricKind, value: f64) {
+    fn put(&mut self, split: Option<Split>, layer: Option<usize>, kind: MetricKind, value: f64) {
         let def = kind.def();
         debug_assert!(!def.indexed, "{} is indexed", def.name);
         self.push(split, layer, kind, kind.name().to_string(), value);
@@ -224,7 +224,7 @@ impl Recorder {
 
     fn push(
         &mut self,
-        split: Option<On>,
+        split: Option<Split>,
         layer: Option<usize>,
         kind: MetricKind,
         metric: String,
@@ -250,7 +250,7 @@ impl Recorder {
 fn run<D: EngineDevice>(
     job: &JobConfig,
     data: &Dataset,
-    progress: &mut (dyn FnMut(Progress) + Send),
+    progress: &mut (dyn FnMut(EpochProgress) + Send),
 ) -> Result<Outcome, TrainError> {
     let dev = D::build(init::derive_seed(job.seed, init::Stream::Dropout))?;
     let mut net = Network::<D>::new(&dev, job)?;
@@ -322,10 +322,10 @@ fn run<D: EngineDevice>(
         }
         rec.epoch = epoch as u32;
         let batch_loss = loss_sum / seen.max(1) as f64;
-        rec.put(Some(On::Train), None, MetricKind::BatchLoss, batch_loss);
-        rec.put(Some(On::Train), None, MetricKind::EpochSeconds, secs);
+        rec.put(Some(Split::Train), None, MetricKind::BatchLoss, batch_loss);
+        rec.put(Some(Split::Train), None, MetricKind::EpochSeconds, secs);
         rec.put(
-            Some(On::Train),
+            Some(Split::Train),
             None,
             MetricKind::SamplesPerSecond,
             seen as f64 / secs.max(1e-12),
@@ -354,7 +354,7 @@ fn run<D: EngineDevice>(
             evaluate(job, data, &net, probe, out_dim, &mut rec)?;
         }
         completed = epoch;
-        progress(Progress {
+        progress(EpochProgress {
             epoch,
             epochs: job.epochs,
             batch_loss,
@@ -463,11 +463,11 @@ fn evaluate<D: EngineDevice>(
         0
     };
     let mut probed = None;
-    for (name, split) in [(On::Train, &data.train), (On::Test, &data.test)] {
+    for (name, split) in [(Split::Train, &data.train), (Split::Test, &data.test)] {
         if split.is_empty() {
             continue;
         }
-        let keep = if name == On::Train { keep } else { 0 };
+        let keep = if name == Split::Train { keep } else { 0 };
         let (tot, kept) = split_totals(job, net, split, out_dim, keep);
         if keep > 0 {
             probed = Some(kept);
@@ -524,7 +524,7 @@ fn evaluate<D: EngineDevice>(
 fn split_totals<D: EngineDevice>(
     job: &JobConfig,
     net: &Network<D>,
-    split: &Split,
+    split: &SplitData,
     out_dim: usize,
     keep: usize,
 ) -> (loss::Totals, Vec<ProbeLayer>) {
@@ -553,7 +553,7 @@ fn split_totals<D: EngineDevice>(
 /// The network's output (evaluation mode) for rows `idx` of a split.
 fn forward_rows<D: EngineDevice>(
     net: &Network<D>,
-    split: &Split,
+    split: &SplitData,
     idx: &[usize],
     trace: &mut Trace,
 ) -> Vec<f32> {
@@ -565,7 +565,7 @@ fn forward_rows<D: EngineDevice>(
 }
 
 /// Rows `idx` of a split's inputs, row-major.
-fn gather_rows(split: &Split, idx: &[usize]) -> Vec<f32> {
+fn gather_rows(split: &SplitData, idx: &[usize]) -> Vec<f32> {
     let mut xb = Vec::with_capacity(idx.len() * split.input_dim);
     for &i in idx {
         xb.extend_from_slice(split.row(i));
@@ -589,15 +589,15 @@ fn probe_stats<D: EngineDevice>(
         let s = diagnostics::layer_stats(a, d, net.layers[k].fan_out);
         let layer = Some(k + 1);
         if want_stats {
-            rec.put(Some(On::Probe), layer, MetricKind::ActMean, s.mean);
-            rec.put(Some(On::Probe), layer, MetricKind::ActStd, s.std);
-            rec.put(Some(On::Probe), layer, MetricKind::ActMax, s.max);
-            rec.put(Some(On::Probe), layer, MetricKind::Sparsity, s.sparsity);
+            rec.put(Some(Split::Probe), layer, MetricKind::ActMean, s.mean);
+            rec.put(Some(Split::Probe), layer, MetricKind::ActStd, s.std);
+            rec.put(Some(Split::Probe), layer, MetricKind::ActMax, s.max);
+            rec.put(Some(Split::Probe), layer, MetricKind::Sparsity, s.sparsity);
         }
         if want_dead {
-            rec.put(Some(On::Probe), layer, MetricKind::DeadFraction, s.dead);
+            rec.put(Some(Split::Probe), layer, MetricKind::DeadFraction, s.dead);
             rec.put(
-                Some(On::Probe),
+                Some(Split::Probe),
                 layer,
                 MetricKind::SaturatedFraction,
                 s.saturated,
