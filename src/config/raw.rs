@@ -401,7 +401,7 @@ declare_table! {
     /// The keys of an optimizer table. Which apply depends on the optimizer.
     pub struct OptimizerFields for OPTIMIZER_NAMES {
         /// `sgd`, `adam`, `adamw` or `rmsprop`. Default: `"adam"`.
-        name: String = "name = 'sgd'",
+        name: String = "name = 'adamw'",
         /// Learning rate, > 0. Default: 0.01 (sgd, rmsprop), 0.001 (adam, adamw).
         lr: Num = "lr = 0.5",
         /// sgd, rmsprop: momentum in [0, 1). Default: 0.0.

@@ -295,3 +295,140 @@ macro_rules! declare_table {
     };
 }
 pub(crate) use declare_table;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::Library;
+    use crate::config::job::{Record, RECORD_NAMES};
+    use crate::config::raw::{job_field, RawSection, JOB_FIELDS, SECTION_FIELDS};
+    use crate::config::resolve::{resolve, Layered};
+
+    /// The resolved value of the flat key `key` after `[defaults]` and then
+    /// an experiment set `layers` (TOML text each).
+    fn resolved(layers: &[&str], key: &str) -> serde_json::Value {
+        let mut l = Layered::default();
+        for (i, text) in layers.iter().enumerate() {
+            let patch: RawSection =
+                toml::from_str(text).unwrap_or_else(|e| panic!("`{text}`: {e}"));
+            l.apply(
+                &patch,
+                if i == 0 {
+                    "defaults."
+                } else {
+                    "experiments.e."
+                },
+            );
+        }
+        let job = resolve(&l, &Library::builtin())
+            .unwrap_or_else(|ds| panic!("{layers:?} does not resolve: {ds:?}"));
+        let flat = job.flat();
+        let found = flat.into_iter().find(|(k, _)| k == key);
+        found
+            .unwrap_or_else(|| panic!("the resolved job has no key `{key}`"))
+            .1
+    }
+
+    #[test]
+    fn every_declared_job_field_changes_the_resolved_job() {
+        for f in JOB_FIELDS {
+            let key = f.resolved_key();
+            let set = format!("{} = {}", f.name, f.example);
+            assert_ne!(
+                resolved(&["", &set], &key),
+                resolved(&[], &key),
+                "`{set}` leaves `{key}` at its default: is `{}` resolved?",
+                f.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_declared_table_key_merges_and_changes_the_resolved_job() {
+        for f in JOB_FIELDS {
+            let Keys::Table(schema) = f.keys else {
+                continue;
+            };
+            for k in schema.keys {
+                let owner = k.applies.first().copied().unwrap_or(schema.names[0]);
+                // The key comes from a later layer that does not name the
+                // table, so it also goes through the key-by-key merge.
+                let base = format!("{} = {{ name = '{owner}' }}", f.name);
+                let patch = format!("{} = {{ {} }}", f.name, k.example);
+                let key = format!("{}.{}", f.name, k.name);
+                assert_ne!(
+                    resolved(&[&base, &patch], &key),
+                    resolved(&[&base], &key),
+                    "`{patch}` over `{base}` leaves `{key}` as it was: is it merged and resolved?"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn keys_apply_to_known_tables_only() {
+        for f in JOB_FIELDS {
+            let Keys::Table(schema) = f.keys else {
+                continue;
+            };
+            assert_eq!(schema.keys[0].name, "name", "{}", f.name);
+            for k in schema.keys {
+                for owner in k.applies {
+                    assert!(
+                        schema.names.contains(owner),
+                        "{}.{} applies to `{owner}`, which is not a {}",
+                        f.name,
+                        k.name,
+                        f.name
+                    );
+                }
+            }
+        }
+        let optimizer = job_field("optimizer").map(|f| f.keys);
+        let Some(Keys::Table(schema)) = optimizer else {
+            panic!("optimizer is not a table")
+        };
+        assert_eq!(
+            schema.keys_for("sgd"),
+            ["name", "lr", "momentum", "nesterov", "weight_decay"]
+        );
+    }
+
+    #[test]
+    fn every_declared_key_documents_its_default() {
+        let mut docs: Vec<(String, &str)> = Vec::new();
+        for f in JOB_FIELDS {
+            docs.push((f.name.to_string(), f.doc));
+            if let Keys::Table(schema) = f.keys {
+                for k in schema.keys {
+                    docs.push((format!("{}.{}", f.name, k.name), k.doc));
+                }
+            }
+        }
+        docs.extend(SECTION_FIELDS.iter().map(|k| (k.name.to_string(), k.doc)));
+        for (key, doc) in docs {
+            assert!(
+                doc.contains("Default: "),
+                "`{key}` has no `Default:` in: {doc}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_documented_record_default_is_the_resolved_one() {
+        // Regression: the doc listed four default records while five are kept.
+        let doc = job_field("record").map_or("", |f| f.doc);
+        let (_, default) = doc.split_once("Default:").unwrap_or(("", ""));
+        let documented: Vec<&str> = RECORD_NAMES
+            .iter()
+            .copied()
+            .filter(|n| default.contains(n))
+            .collect();
+        let names: Vec<String> = Record::defaults()
+            .iter()
+            .map(|r| serde_json::to_value(r).map_or(String::new(), |v| v.to_string()))
+            .map(|quoted| quoted.trim_matches('"').to_string())
+            .collect();
+        assert_eq!(documented, names);
+    }
+}
