@@ -477,8 +477,40 @@ pub fn toml_diagnostic(e: &toml::de::Error, path: String, source: Option<&str>) 
                 .help("keep one of the two");
         }
     }
+    if let Some(n) = integer_overflow(&msg) {
+        let d = Diagnostic::new(out_of_integer_range(n), span).key(path);
+        return if msg.ends_with("expected a number") || msg.ends_with("expected f64") {
+            d.help(format!("write `{n}.0` for a floating-point number"))
+        } else {
+            d
+        };
+    }
     let msg = humanize(&msg);
     Diagnostic::new(msg, span).key(path)
+}
+
+/// The digits of an integer literal that does not fit in 64 bits: TOML
+/// integers are 64-bit, and serde reports a bigger one as `invalid type:
+/// integer `N` as i128, expected ...`.
+fn integer_overflow(msg: &str) -> Option<&str> {
+    let rest = msg.strip_prefix("invalid type: integer `")?;
+    let (n, tail) = rest.split_once('`')?;
+    tail.starts_with(" as i128").then_some(n)
+}
+
+/// `N is too large ...` (or too small, for a negative N).
+fn out_of_integer_range(n: &str) -> String {
+    if n.starts_with('-') {
+        format!(
+            "the number {n} is too small: integers go down to {}",
+            i64::MIN
+        )
+    } else {
+        format!(
+            "the number {n} is too large: integers go up to {}",
+            i64::MAX
+        )
+    }
 }
 
 /// Rewrites serde's type names into words.
@@ -540,6 +572,20 @@ mod tests {
         assert_eq!(d.key.as_deref(), Some("defaults.dpeth"));
         assert_eq!(d.help.as_deref(), Some("did you mean `depth`?"));
         assert_eq!(diag::line_col(text, d.span.clone().unwrap().start), (3, 1));
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_are_too_large() {
+        // Regression: this said "invalid type: integer ... as i128".
+        let text = "[experiments.a]\ndepth = 99999999999999999999\n";
+        let e = parse("f.toml", "f", text).unwrap_err();
+        let d = &e.diagnostics[0];
+        assert_eq!(
+            d.message,
+            "the number 99999999999999999999 is too large: integers go up to 9223372036854775807"
+        );
+        assert_eq!(d.key.as_deref(), Some("experiments.a.depth"));
+        assert_eq!(diag::line_col(text, d.span.clone().unwrap().start), (2, 9));
     }
 
     #[test]

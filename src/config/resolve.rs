@@ -962,6 +962,24 @@ mod tests {
     }
 
     #[test]
+    fn non_finite_numbers_must_be_finite() {
+        // Regression: `bias_init = inf` said "must be at least -inf, got inf".
+        let text = "bias_init = inf\ndropout = nan\noptimizer = { lr = -inf }";
+        let e = resolve(&layered(text), &Library::builtin()).unwrap_err();
+        let msgs: Vec<&str> = e.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            msgs,
+            [
+                "bias_init must be finite, got inf",
+                "lr must be finite, got -inf",
+                "dropout must be finite, got NaN",
+            ]
+        );
+        assert_eq!(e[0].key.as_deref(), Some("defaults.bias_init"));
+        assert_eq!(&text[e[0].span.clone().unwrap()], "inf");
+    }
+
+    #[test]
     fn eval_every_must_be_at_least_one() {
         let text = "eval_every = 0";
         let e = resolve(&layered(text), &Library::builtin()).unwrap_err();
