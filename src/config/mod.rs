@@ -4,7 +4,9 @@
 //!
 //! 1. [`raw`]: serde structs that mirror the TOML one to one and deny unknown
 //!    keys. A typo or a wrong type stops here, with the key path from
-//!    `serde_path_to_error` and the span from `toml`.
+//!    `serde_path_to_error` and the span from `toml`. The job fields and their
+//!    tables' keys are declared once there; [`schema`] turns that declaration
+//!    into the structs, the merge and the key lists.
 //! 2. [`resolve`]: defaults, experiment settings and grid values are merged
 //!    ([`resolve::Layered`]) and checked into a typed [`job::JobConfig`]. Range
 //!    and name errors stop here. The grid itself is expanded by

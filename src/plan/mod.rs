@@ -1143,6 +1143,29 @@ exclude = [{ dataset = "xor", optimizer = { lr = 0.05 } }]
     }
 
     #[test]
+    fn only_knows_every_job_field_by_its_sweep_file_name() {
+        let p = plan(
+            "[experiments.a]\nactivation = 'leaky_relu(alpha=0.2)'\noutput_activation = 'elu'\n\
+             dataset = { name = 'xor', samples = 100 }\ndepth = 2\nwidth = 4\n",
+        );
+        let j = &p.jobs[0];
+        for f in crate::config::raw::JOB_FIELDS {
+            assert!(
+                j.field(f.name).is_some(),
+                "--only {} matches nothing",
+                f.name
+            );
+        }
+        let short = |name: &str| j.field(name).unwrap_or_default();
+        assert!(short("activation").contains(&j.config.activation.short()));
+        assert!(short("output_activation").contains(&"elu(alpha=1)".to_string()));
+        assert_eq!(j.field("activation.alpha"), Some(vec!["0.2".to_string()]));
+        assert_eq!(j.field("width"), Some(vec!["4".to_string()]));
+        assert_eq!(j.field("dataset"), Some(vec!["xor".to_string()]));
+        assert_eq!(j.field("optimizer.lr"), Some(vec!["1e-3".to_string()]));
+    }
+
+    #[test]
     fn estimate_counts_flops_from_layer_sizes() {
         let p = plan("[experiments.a]\ndataset = { name = 'xor', samples = 100 }\ndepth = 2\nwidth = 4\nepochs = 1\nbatch_size = 10\n");
         let e = p.estimate();
