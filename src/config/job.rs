@@ -399,16 +399,6 @@ impl OptimizerConfig {
             | OptimizerConfig::Rmsprop { lr, .. } => lr,
         }
     }
-
-    /// Keys that apply to an optimizer of this name.
-    pub fn keys_for(name: &str) -> &'static [&'static str] {
-        match name {
-            "sgd" => &["name", "lr", "momentum", "nesterov", "weight_decay"],
-            "adam" | "adamw" => &["name", "lr", "betas", "eps", "weight_decay"],
-            "rmsprop" => &["name", "lr", "alpha", "eps", "momentum", "weight_decay"],
-            _ => &["name"],
-        }
-    }
 }
 
 /// Optional diagnostics.
