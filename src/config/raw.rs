@@ -9,7 +9,7 @@
 //! names: that is step two's job, so all such messages live in one place.
 //!
 //! The job fields and the keys of their tables are declared once, here, with
-//! [`declare_section!`] and [`declare_table!`] (see [`super::schema`]): the
+//! `declare_section!` and `declare_table!` (see [`super::schema`]): the
 //! structs, the layer merge and the key lists all come from that declaration.
 //! The documentation of each key (with its default) lives on the declaration
 //! and in the README's sweep-file reference (a test keeps the two in step).

@@ -10,7 +10,7 @@
 //! `grid.optimizer.lr = [...]` keeps the optimizer the experiment chose;
 //! naming a different one starts from that one's defaults.
 //!
-//! All range and name checks of job fields live here, in [`FieldCheck`], so
+//! All range and name checks of job fields live here, in `FieldCheck`, so
 //! every message has the same shape.
 
 use std::collections::{BTreeMap, BTreeSet};

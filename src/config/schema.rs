@@ -2,8 +2,8 @@
 //!
 //! Every job field (`depth`, `optimizer`, ...) and every key of a
 //! table-valued field (`dataset.noise`, `optimizer.lr`, ...) is declared once,
-//! in [`crate::config::raw`], with [`declare_section!`] and
-//! [`declare_table!`]: its name, its type, its doc comment with its default,
+//! in [`crate::config::raw`], with `declare_section!` and
+//! `declare_table!`: its name, its type, its doc comment with its default,
 //! and an example value. Everything else is generated from that declaration
 //! or checked against it:
 //!

@@ -43,6 +43,9 @@ pub use select::{Selection, SelectionError};
 /// Upper bound on the jobs of one sweep file.
 pub const MAX_JOBS: u64 = 100_000;
 
+/// Cells of one experiment stop resolving after this many new problems.
+const MAX_PROBLEMS: usize = 20;
+
 /// The expanded sweep.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
@@ -854,8 +857,8 @@ impl<'a> Expansion<'a> {
                 layered.apply(&axis.patches[v], &format!("{}grid.", self.prefix));
             }
             let labels = grid.labels(&assign);
-            self.cell_jobs(b, &layered, &labels, seeds, &mut jobs);
-            if b.diags.len() > errors_before + 20 {
+            let give_up = errors_before + MAX_PROBLEMS;
+            if !self.cell_jobs(b, &layered, &labels, seeds, &mut jobs, give_up) {
                 return None;
             }
         }
@@ -866,7 +869,8 @@ impl<'a> Expansion<'a> {
     }
 
     /// The jobs of one cell, one per seed; problems are reported once for
-    /// all the cells they occur in.
+    /// all the cells they occur in. False once there are more than
+    /// `give_up` problems in all.
     fn cell_jobs(
         &self,
         b: &mut Builder,
@@ -874,7 +878,8 @@ impl<'a> Expansion<'a> {
         labels: &[(String, String)],
         seeds: &Seeds,
         jobs: &mut Vec<Job>,
-    ) {
+        give_up: usize,
+    ) -> bool {
         let seed_list: Vec<Option<u64>> = if seeds.list.is_empty() {
             vec![None]
         } else {
@@ -896,9 +901,15 @@ impl<'a> Expansion<'a> {
                     }
                     jobs.push(Job::new(&self.exp.name, axes, config));
                 }
-                Err(ds) => self.cell_errors(b, labels, ds),
+                Err(ds) => {
+                    self.cell_errors(b, labels, ds);
+                    if b.diags.len() > give_up {
+                        return false;
+                    }
+                }
             }
         }
+        true
     }
 
     /// A cell's problems, each noting the cell; the same problem in every
