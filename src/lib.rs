@@ -17,6 +17,7 @@
 //! - [`run`]: the runner: parallel jobs, resume, shards, locks, progress.
 //! - [`results`]: the results store: atomic per-job files, merged Parquet tables.
 //! - [`report`]: aggregation over seeds, Markdown tables, charts, README block.
+//! - [`text`]: "did you mean" suggestions and number formatting, shared by all.
 //! - [`atomic`]: atomic file writes (temporary file, then rename).
 //! - [`cli`]: the command line; `main.rs` only calls [`cli::main`].
 
@@ -30,4 +31,5 @@ pub mod plan;
 pub mod report;
 pub mod results;
 pub mod run;
+pub mod text;
 pub mod train;

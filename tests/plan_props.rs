@@ -254,7 +254,8 @@ proptest! {
 
 /// Every key a section accepts (from the schema itself), plus keys it does not.
 fn fuzz_keys() -> Vec<&'static str> {
-    let mut keys: Vec<&'static str> = JOB_FIELDS.iter().chain(SECTION_FIELDS).copied().collect();
+    let jobs = JOB_FIELDS.iter().map(|f| f.name);
+    let mut keys: Vec<&'static str> = jobs.chain(SECTION_FIELDS.iter().map(|k| k.name)).collect();
     keys.extend(["name", "unknown"]);
     keys
 }

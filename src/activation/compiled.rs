@@ -13,7 +13,7 @@ use super::formula::compile::{Math, Params, Program};
 use super::formula::diff::{derivative, Wrt};
 use super::formula::parse::{parse, Binding};
 use super::formula::{FormulaError, Graph, Id};
-use crate::config::job::ActivationConfig;
+use super::ActivationConfig;
 
 /// An activation ready to run: see the [module docs](self).
 #[derive(Debug, Clone)]

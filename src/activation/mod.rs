@@ -6,10 +6,15 @@
 //! Both go through the same code path, so a user's activation is as much a
 //! first-class citizen as `relu`.
 //!
-//! This module owns the library (names, formulas, parameters, descriptions)
-//! and [`check_definition`], which every definition passes before any
-//! training. The formula language ([`formula`]), the compiled slice kernels
+//! This module owns the library (names, formulas, parameters, descriptions),
+//! [`ActivationConfig`] (an activation as a job uses it: the formula and
+//! every parameter's value), and [`check_definition`], which every definition
+//! passes before any training. The formula language ([`formula`]), the compiled slice kernels
 //! ([`Compiled`]), the fused dfdx op ([`op`]) and the plots ([`plot`]) build on it.
+//!
+//! It depends on nothing of the sweep file: [`crate::config`] takes the
+//! library and the checks from here, never the other way round, so the
+//! activation code can be used (and tested) without a sweep file.
 
 pub mod compiled;
 pub mod formula;
@@ -19,12 +24,40 @@ pub mod plot;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use compiled::Compiled;
 pub use formula::FormulaError;
 
-use crate::config::job::ActivationConfig;
+use crate::text::fmt_num;
+
+/// A resolved activation: the formula and every parameter's value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivationConfig {
+    /// Library name (`relu`, `leaky_relu`, a user name).
+    pub name: String,
+    /// The formula in `x` and the parameters.
+    pub formula: String,
+    /// Every parameter with its value (defaults filled in).
+    pub params: BTreeMap<String, f64>,
+    /// Parameters learned per unit.
+    pub learnable: Vec<String>,
+}
+
+impl ActivationConfig {
+    /// `name` or `name(k=v, ...)` listing the parameters.
+    pub fn short(&self) -> String {
+        if self.params.is_empty() {
+            return self.name.clone();
+        }
+        let ps: Vec<String> = self
+            .params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", fmt_num(*v)))
+            .collect();
+        format!("{}({})", self.name, ps.join(","))
+    }
+}
 
 /// The range of inputs [`check_definition`] probes: what a network can feed an activation.
 pub const PROBE_RANGE: (f32, f32) = (-20.0, 20.0);

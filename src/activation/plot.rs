@@ -12,8 +12,7 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{Compiled, Definition, FormulaError};
-use crate::config::job::ActivationConfig;
+use super::{ActivationConfig, Compiled, Definition, FormulaError};
 
 /// Output image formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

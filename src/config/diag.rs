@@ -175,39 +175,7 @@ fn render(f: &mut fmt::Formatter<'_>, file: &str, text: &str, d: &Diagnostic) ->
     Ok(())
 }
 
-/// The candidate closest to `word`, if it is close enough to be a likely typo.
-pub fn suggest<'a, I>(word: &str, candidates: I) -> Option<String>
-where
-    I: IntoIterator<Item = &'a str>,
-{
-    let lower = word.to_lowercase();
-    let mut best: Option<(f64, &str)> = None;
-    for c in candidates {
-        let score = strsim::jaro_winkler(&lower, &c.to_lowercase());
-        let dist = strsim::damerau_levenshtein(&lower, &c.to_lowercase());
-        let close = dist <= 2.max(c.len() / 3) || score >= 0.85;
-        if close && best.is_none_or(|(s, _)| score > s) {
-            best = Some((score, c));
-        }
-    }
-    best.map(|(_, c)| c.to_string())
-}
-
-/// `did you mean `x`?` for the closest candidate, if any.
-pub fn did_you_mean<'a, I>(word: &str, candidates: I) -> Option<String>
-where
-    I: IntoIterator<Item = &'a str>,
-{
-    suggest(word, candidates).map(|s| format!("did you mean `{s}`?"))
-}
-
-/// Renders a list of names as `a, b, c`.
-pub fn list<'a, I>(names: I) -> String
-where
-    I: IntoIterator<Item = &'a str>,
-{
-    names.into_iter().collect::<Vec<_>>().join(", ")
-}
+pub use crate::text::{did_you_mean, list, suggest};
 
 #[cfg(test)]
 mod tests {
@@ -219,14 +187,6 @@ mod tests {
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(line_col(text, 6), (2, 1));
         assert_eq!(line_col(text, 11), (2, 6));
-    }
-
-    #[test]
-    fn suggestions_find_typos_and_reject_strangers() {
-        let keys = ["depth", "width", "dataset", "activation"];
-        assert_eq!(suggest("dpeth", keys), Some("depth".into()));
-        assert_eq!(suggest("activaton", keys), Some("activation".into()));
-        assert_eq!(suggest("zzzzzzzz", keys), None);
     }
 
     #[test]

@@ -5,11 +5,17 @@
 //! and never sees TOML; the plan hashes its canonical JSON form into the job
 //! id, so any change to any field here is a new job (and a retrain), while
 //! cosmetic edits to the file (comments, key order) change nothing.
+//!
+//! A resolved activation is the activation library's type,
+//! [`ActivationConfig`], re-exported here as one of the job's parts.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::activation::ActivationConfig;
+pub use crate::text::fmt_num;
 
 /// One fully resolved training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -225,34 +231,6 @@ pub enum XorVariant {
     FourPoints,
 }
 
-/// A resolved activation: the formula and every parameter's value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActivationConfig {
-    /// Library name (`relu`, `leaky_relu`, a user name).
-    pub name: String,
-    /// The formula in `x` and the parameters.
-    pub formula: String,
-    /// Every parameter with its value (defaults filled in).
-    pub params: BTreeMap<String, f64>,
-    /// Parameters learned per unit.
-    pub learnable: Vec<String>,
-}
-
-impl ActivationConfig {
-    /// `name` or `name(k=v, ...)` listing the parameters.
-    pub fn short(&self) -> String {
-        if self.params.is_empty() {
-            return self.name.clone();
-        }
-        let ps: Vec<String> = self
-            .params
-            .iter()
-            .map(|(k, v)| format!("{k}={}", fmt_num(*v)))
-            .collect();
-        format!("{}({})", self.name, ps.join(","))
-    }
-}
-
 /// Weight initialisation schemes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -421,16 +399,6 @@ impl OptimizerConfig {
             | OptimizerConfig::Rmsprop { lr, .. } => lr,
         }
     }
-
-    /// Keys that apply to an optimizer of this name.
-    pub fn keys_for(name: &str) -> &'static [&'static str] {
-        match name {
-            "sgd" => &["name", "lr", "momentum", "nesterov", "weight_decay"],
-            "adam" | "adamw" => &["name", "lr", "betas", "eps", "weight_decay"],
-            "rmsprop" => &["name", "lr", "alpha", "eps", "momentum", "weight_decay"],
-            _ => &["name"],
-        }
-    }
 }
 
 /// Optional diagnostics.
@@ -556,21 +524,6 @@ impl JobConfig {
     }
 }
 
-/// Formats a number the shortest way that reads back to the same value.
-pub fn fmt_num(v: f64) -> String {
-    if v == v.trunc() && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        let s = format!("{v}");
-        let e = format!("{v:e}");
-        if e.len() < s.len() {
-            e
-        } else {
-            s
-        }
-    }
-}
-
 impl fmt::Display for Init {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = *self as usize;
@@ -619,14 +572,6 @@ fn flatten_into(prefix: String, v: &serde_json::Value, out: &mut Vec<(String, se
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_format_short() {
-        assert_eq!(fmt_num(3.0), "3");
-        assert_eq!(fmt_num(0.001), "1e-3");
-        assert_eq!(fmt_num(0.2), "0.2");
-        assert_eq!(fmt_num(-1.5), "-1.5");
-    }
 
     #[test]
     fn split_matches_sklearn_rounding() {

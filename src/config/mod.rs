@@ -4,7 +4,9 @@
 //!
 //! 1. [`raw`]: serde structs that mirror the TOML one to one and deny unknown
 //!    keys. A typo or a wrong type stops here, with the key path from
-//!    `serde_path_to_error` and the span from `toml`.
+//!    `serde_path_to_error` and the span from `toml`. The job fields and their
+//!    tables' keys are declared once there; [`schema`] turns that declaration
+//!    into the structs, the merge and the key lists.
 //! 2. [`resolve`]: defaults, experiment settings and grid values are merged
 //!    ([`resolve::Layered`]) and checked into a typed [`job::JobConfig`]. Range
 //!    and name errors stop here. The grid itself is expanded by
@@ -17,6 +19,7 @@ pub mod diag;
 pub mod job;
 pub mod raw;
 pub mod resolve;
+pub mod schema;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -26,7 +29,7 @@ use toml::Spanned;
 
 use crate::activation::{Definition, Library, Origin};
 use diag::{did_you_mean, list, ConfigError, Diagnostic};
-use raw::{RawChart, RawSection, RawSweep, RawTable};
+use raw::{RawActivation, RawChart, RawSection, RawSweep, RawTable};
 pub use resolve::Layered;
 
 /// A parsed sweep file whose structure is valid (grid values are checked by the plan).
@@ -101,205 +104,12 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Sweep, ConfigError> {
     let fail = |d: Diagnostic| ConfigError::single(file, shared.clone(), d);
     let raw: RawSweep = deserialize(text).map_err(fail)?;
     let mut diags = Vec::new();
-    let mut warnings = Vec::new();
 
-    let name = match &raw.name {
-        Some(n) => {
-            let v = n.get_ref();
-            if v.is_empty()
-                || !v
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-                || v.starts_with('.')
-            {
-                diags.push(
-                    Diagnostic::new(
-                        format!("sweep name `{v}` is not a valid directory name"),
-                        Some(n.span()),
-                    )
-                    .key("name")
-                    .help("use letters, digits, `-`, `_` and `.` only"),
-                );
-            }
-            v.clone()
-        }
-        None => stem.to_string(),
-    };
-
-    let mut defaults = Layered::default();
-    if let Some(d) = &raw.defaults {
-        for (key, present) in section_only(d.get_ref()) {
-            if let Some(span) = present {
-                if key != "seeds" && key != "description" {
-                    diags.push(
-                        Diagnostic::new(
-                            format!("`{key}` belongs in an experiment, not in [defaults]"),
-                            Some(span),
-                        )
-                        .key(format!("defaults.{key}"))
-                        .help("move it to an [experiments.NAME] section"),
-                    );
-                }
-            }
-        }
-        defaults.apply(d.get_ref(), "defaults.");
-    }
-
-    let mut experiments = Vec::new();
-    match &raw.experiments {
-        None => diags.push(
-            Diagnostic::new("the sweep file has no experiments", None)
-                .help("add at least one section like [experiments.main] (it may be empty)"),
-        ),
-        Some(exps) if exps.get_ref().is_empty() => diags.push(
-            Diagnostic::new("the sweep file has no experiments", Some(exps.span()))
-                .key("experiments")
-                .help("add at least one section like [experiments.main] (it may be empty)"),
-        ),
-        Some(exps) => {
-            for (n, v) in exps.get_ref() {
-                if n.is_empty()
-                    || !n
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
-                {
-                    diags.push(
-                        Diagnostic::new(
-                            format!(
-                                "experiment name `{n}` may only use letters, digits, `-` and `_`"
-                            ),
-                            Some(v.span()),
-                        )
-                        .key(format!("experiments.{n}")),
-                    );
-                }
-                experiments.push(Experiment {
-                    name: n.clone(),
-                    span: v.span(),
-                    section: v.get_ref().clone(),
-                });
-            }
-            experiments.sort_by_key(|e| e.span.start);
-        }
-    }
-
-    let mut library = Library::builtin();
-    let mut user: Vec<_> = raw.activations.iter().collect();
-    user.sort_by_key(|(_, v)| v.span().start);
-    for (name, v) in user {
-        let a = v.get_ref();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            diags.push(
-                Diagnostic::new(
-                    format!("activation name `{name}` may only use letters, digits and `_`"),
-                    Some(v.span()),
-                )
-                .key(format!("activations.{name}")),
-            );
-        }
-        let mut learnable_ok = true;
-        for l in &a.learnable {
-            if !a.params.contains_key(l.get_ref()) {
-                learnable_ok = false;
-                let params: Vec<&str> = a.params.keys().map(String::as_str).collect();
-                let mut d = Diagnostic::new(
-                    format!(
-                        "learnable `{}` is not a parameter of activation {name}",
-                        l.get_ref()
-                    ),
-                    Some(l.span()),
-                )
-                .key(format!("activations.{name}.learnable"))
-                .help_opt(did_you_mean(l.get_ref(), params.iter().copied()));
-                d = if params.is_empty() {
-                    d.note(format!(
-                        "declare it with params = {{ {} = 0.25 }}",
-                        l.get_ref()
-                    ))
-                } else {
-                    d.note(format!(
-                        "parameters of {name}: {}",
-                        list(params.iter().copied())
-                    ))
-                };
-                diags.push(d);
-            }
-        }
-        let def = Definition {
-            name: name.clone(),
-            formula: a.formula.get_ref().clone(),
-            params: a.params.iter().map(|(k, v)| (k.clone(), v.0)).collect(),
-            learnable: a.learnable.iter().map(|l| l.get_ref().clone()).collect(),
-            description: a.description.clone(),
-            reference: a.reference.clone(),
-            allow_nonfinite: a.allow_nonfinite,
-            origin: Origin::User,
-        };
-        if learnable_ok {
-            if let Err(e) = crate::activation::check_definition(&def) {
-                diags.push(formula_diagnostic(name, &a.formula, text, e));
-            }
-        }
-        if let Some(old) = library.insert(def) {
-            if old.origin == Origin::Builtin {
-                warnings.push(format!(
-                    "{file}: [activations.{name}] overrides the built-in activation {name}"
-                ));
-            }
-        }
-    }
-
-    let exp_names: Vec<&str> = experiments.iter().map(|e| e.name.as_str()).collect();
-    let check_exp = |diags: &mut Vec<Diagnostic>, e: &Spanned<String>, key: String| {
-        if !exp_names.contains(&e.get_ref().as_str()) {
-            diags.push(
-                Diagnostic::new(
-                    format!("no experiment named `{}`", e.get_ref()),
-                    Some(e.span()),
-                )
-                .key(key)
-                .help_opt(did_you_mean(e.get_ref(), exp_names.iter().copied()))
-                .note(format!(
-                    "experiments in this file: {}",
-                    list(exp_names.iter().copied())
-                )),
-            );
-        }
-    };
-    for (i, t) in raw.tables.iter().enumerate() {
-        check_exp(
-            &mut diags,
-            &t.get_ref().experiment,
-            format!("tables[{i}].experiment"),
-        );
-    }
-    const CHART_KINDS: &[&str] = &["line", "bar", "curves", "layers", "boundary", "activations"];
-    for (i, c) in raw.charts.iter().enumerate() {
-        let ch = c.get_ref();
-        let kind = ch.kind.get_ref().as_str();
-        if !CHART_KINDS.contains(&kind) {
-            diags.push(
-                Diagnostic::new(format!("unknown chart kind `{kind}`"), Some(ch.kind.span()))
-                    .key(format!("charts[{i}].kind"))
-                    .help_opt(did_you_mean(kind, CHART_KINDS.iter().copied()))
-                    .note(format!(
-                        "known chart kinds: {}",
-                        list(CHART_KINDS.iter().copied())
-                    )),
-            );
-        }
-        match &ch.experiment {
-            Some(e) => check_exp(&mut diags, e, format!("charts[{i}].experiment")),
-            None if kind != "activations" => diags.push(
-                Diagnostic::new(
-                    format!("a `{kind}` chart needs `experiment = \"NAME\"`"),
-                    Some(c.span()),
-                )
-                .key(format!("charts[{i}]")),
-            ),
-            None => {}
-        }
-    }
+    let name = sweep_name(&raw, stem, &mut diags);
+    let defaults = defaults_layer(&raw, &mut diags);
+    let experiments = experiments(&raw, &mut diags);
+    let (library, warnings) = library(file, text, &raw, &mut diags);
+    check_tables_and_charts(&raw, &experiments, &mut diags);
 
     if !diags.is_empty() {
         diags.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
@@ -321,6 +131,257 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Sweep, ConfigError> {
         charts: raw.charts,
         warnings,
     })
+}
+
+/// The sweep's name: `name`, which must be a valid directory name, or the file's stem.
+fn sweep_name(raw: &RawSweep, stem: &str, diags: &mut Vec<Diagnostic>) -> String {
+    let Some(n) = &raw.name else {
+        return stem.to_string();
+    };
+    let v = n.get_ref();
+    let valid = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !v.starts_with('.');
+    if !valid {
+        diags.push(
+            Diagnostic::new(
+                format!("sweep name `{v}` is not a valid directory name"),
+                Some(n.span()),
+            )
+            .key("name")
+            .help("use letters, digits, `-`, `_` and `.` only"),
+        );
+    }
+    v.clone()
+}
+
+/// `[defaults]` as the first merge layer; the grid belongs in experiments.
+fn defaults_layer(raw: &RawSweep, diags: &mut Vec<Diagnostic>) -> Layered {
+    let mut defaults = Layered::default();
+    let Some(d) = &raw.defaults else {
+        return defaults;
+    };
+    for (key, span) in d.get_ref().section_keys() {
+        let Some(span) = span else { continue };
+        if key != "seeds" && key != "description" {
+            diags.push(
+                Diagnostic::new(
+                    format!("`{key}` belongs in an experiment, not in [defaults]"),
+                    Some(span),
+                )
+                .key(format!("defaults.{key}"))
+                .help("move it to an [experiments.NAME] section"),
+            );
+        }
+    }
+    defaults.apply(d.get_ref(), "defaults.");
+    defaults
+}
+
+/// The experiments in file order; at least one, each with a valid name.
+fn experiments(raw: &RawSweep, diags: &mut Vec<Diagnostic>) -> Vec<Experiment> {
+    let none = |span: Option<Range<usize>>| {
+        let key = if span.is_some() { "experiments" } else { "" };
+        Diagnostic::new("the sweep file has no experiments", span)
+            .key(key)
+            .help("add at least one section like [experiments.main] (it may be empty)")
+    };
+    let exps = match &raw.experiments {
+        None => {
+            diags.push(none(None));
+            return Vec::new();
+        }
+        Some(exps) if exps.get_ref().is_empty() => {
+            diags.push(none(Some(exps.span())));
+            return Vec::new();
+        }
+        Some(exps) => exps.get_ref(),
+    };
+    let mut experiments = Vec::new();
+    for (n, v) in exps {
+        let valid = !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
+        if !valid {
+            diags.push(
+                Diagnostic::new(
+                    format!("experiment name `{n}` may only use letters, digits, `-` and `_`"),
+                    Some(v.span()),
+                )
+                .key(format!("experiments.{n}")),
+            );
+        }
+        experiments.push(Experiment {
+            name: n.clone(),
+            span: v.span(),
+            section: v.get_ref().clone(),
+        });
+    }
+    experiments.sort_by_key(|e| e.span.start);
+    experiments
+}
+
+/// The built-in library plus the file's activations (in file order), each
+/// checked; warns about overridden built-ins.
+fn library(
+    file: &str,
+    text: &str,
+    raw: &RawSweep,
+    diags: &mut Vec<Diagnostic>,
+) -> (Library, Vec<String>) {
+    let mut library = Library::builtin();
+    let mut warnings = Vec::new();
+    let mut user: Vec<_> = raw.activations.iter().collect();
+    user.sort_by_key(|(_, v)| v.span().start);
+    for (name, v) in user {
+        let def = user_activation(name, v, text, diags);
+        if let Some(old) = library.insert(def) {
+            if old.origin == Origin::Builtin {
+                warnings.push(format!(
+                    "{file}: [activations.{name}] overrides the built-in activation {name}"
+                ));
+            }
+        }
+    }
+    (library, warnings)
+}
+
+/// One `[activations.NAME]` as a definition, with its problems reported.
+fn user_activation(
+    name: &str,
+    v: &Spanned<RawActivation>,
+    text: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Definition {
+    let a = v.get_ref();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        diags.push(
+            Diagnostic::new(
+                format!("activation name `{name}` may only use letters, digits and `_`"),
+                Some(v.span()),
+            )
+            .key(format!("activations.{name}")),
+        );
+    }
+    let learnable_ok = check_learnable(name, a, diags);
+    let def = Definition {
+        name: name.to_string(),
+        formula: a.formula.get_ref().clone(),
+        params: a.params.iter().map(|(k, v)| (k.clone(), v.0)).collect(),
+        learnable: a.learnable.iter().map(|l| l.get_ref().clone()).collect(),
+        description: a.description.clone(),
+        reference: a.reference.clone(),
+        allow_nonfinite: a.allow_nonfinite,
+        origin: Origin::User,
+    };
+    if learnable_ok {
+        if let Err(e) = crate::activation::check_definition(&def) {
+            diags.push(formula_diagnostic(name, &a.formula, text, e));
+        }
+    }
+    def
+}
+
+/// Whether every `learnable` entry is a declared parameter (each that is
+/// not is reported).
+fn check_learnable(name: &str, a: &RawActivation, diags: &mut Vec<Diagnostic>) -> bool {
+    let params: Vec<&str> = a.params.keys().map(String::as_str).collect();
+    let mut ok = true;
+    for l in a
+        .learnable
+        .iter()
+        .filter(|l| !a.params.contains_key(l.get_ref()))
+    {
+        ok = false;
+        let d = Diagnostic::new(
+            format!(
+                "learnable `{}` is not a parameter of activation {name}",
+                l.get_ref()
+            ),
+            Some(l.span()),
+        )
+        .key(format!("activations.{name}.learnable"))
+        .help_opt(did_you_mean(l.get_ref(), params.iter().copied()));
+        diags.push(if params.is_empty() {
+            d.note(format!(
+                "declare it with params = {{ {} = 0.25 }}",
+                l.get_ref()
+            ))
+        } else {
+            d.note(format!(
+                "parameters of {name}: {}",
+                list(params.iter().copied())
+            ))
+        });
+    }
+    ok
+}
+
+/// Chart kinds `[[charts]]` may name.
+const CHART_KINDS: &[&str] = &["line", "bar", "curves", "layers", "boundary", "activations"];
+
+/// Tables and charts name existing experiments, charts a known kind.
+fn check_tables_and_charts(
+    raw: &RawSweep,
+    experiments: &[Experiment],
+    diags: &mut Vec<Diagnostic>,
+) {
+    let names: Vec<&str> = experiments.iter().map(|e| e.name.as_str()).collect();
+    for (i, t) in raw.tables.iter().enumerate() {
+        let key = format!("tables[{i}].experiment");
+        check_experiment_ref(diags, &names, &t.get_ref().experiment, key);
+    }
+    for (i, c) in raw.charts.iter().enumerate() {
+        let ch = c.get_ref();
+        let kind = ch.kind.get_ref().as_str();
+        if !CHART_KINDS.contains(&kind) {
+            diags.push(
+                Diagnostic::new(format!("unknown chart kind `{kind}`"), Some(ch.kind.span()))
+                    .key(format!("charts[{i}].kind"))
+                    .help_opt(did_you_mean(kind, CHART_KINDS.iter().copied()))
+                    .note(format!(
+                        "known chart kinds: {}",
+                        list(CHART_KINDS.iter().copied())
+                    )),
+            );
+        }
+        match &ch.experiment {
+            Some(e) => check_experiment_ref(diags, &names, e, format!("charts[{i}].experiment")),
+            None if kind != "activations" => diags.push(
+                Diagnostic::new(
+                    format!("a `{kind}` chart needs `experiment = \"NAME\"`"),
+                    Some(c.span()),
+                )
+                .key(format!("charts[{i}]")),
+            ),
+            None => {}
+        }
+    }
+}
+
+/// Reports `e` (at `key`) unless it names one of the experiments.
+fn check_experiment_ref(
+    diags: &mut Vec<Diagnostic>,
+    names: &[&str],
+    e: &Spanned<String>,
+    key: String,
+) {
+    if names.contains(&e.get_ref().as_str()) {
+        return;
+    }
+    diags.push(
+        Diagnostic::new(
+            format!("no experiment named `{}`", e.get_ref()),
+            Some(e.span()),
+        )
+        .key(key)
+        .help_opt(did_you_mean(e.get_ref(), names.iter().copied()))
+        .note(format!(
+            "experiments in this file: {}",
+            list(names.iter().copied())
+        )),
+    );
 }
 
 /// A formula problem as a diagnostic: the formula-relative span is mapped into
@@ -348,17 +409,6 @@ fn formula_diagnostic(
     Diagnostic::new(format!("activation {name}: {}", e.message), Some(span))
         .key(format!("activations.{name}.formula"))
         .help_opt(e.help)
-}
-
-/// The non-job keys of a section and where they are written.
-pub fn section_only(s: &RawSection) -> [(&'static str, Option<Range<usize>>); 5] {
-    [
-        ("description", s.description.as_ref().map(|v| v.span())),
-        ("grid", s.grid.as_ref().map(|v| v.span())),
-        ("zip", s.zip.as_ref().map(|v| v.span())),
-        ("exclude", s.exclude.as_ref().map(|v| v.span())),
-        ("seeds", s.seeds.as_ref().map(|v| v.span())),
-    ]
 }
 
 /// Deserializes `text` as `T`, turning the first error into a diagnostic.
@@ -429,8 +479,40 @@ pub fn toml_diagnostic(e: &toml::de::Error, path: String, source: Option<&str>) 
                 .help("keep one of the two");
         }
     }
+    if let Some(n) = integer_overflow(&msg) {
+        let d = Diagnostic::new(out_of_integer_range(n), span).key(path);
+        return if msg.ends_with("expected a number") || msg.ends_with("expected f64") {
+            d.help(format!("write `{n}.0` for a floating-point number"))
+        } else {
+            d
+        };
+    }
     let msg = humanize(&msg);
     Diagnostic::new(msg, span).key(path)
+}
+
+/// The digits of an integer literal that does not fit in 64 bits: TOML
+/// integers are 64-bit, and serde reports a bigger one as `invalid type:
+/// integer `N` as i128, expected ...`.
+fn integer_overflow(msg: &str) -> Option<&str> {
+    let rest = msg.strip_prefix("invalid type: integer `")?;
+    let (n, tail) = rest.split_once('`')?;
+    tail.starts_with(" as i128").then_some(n)
+}
+
+/// `N is too large ...` (or too small, for a negative N).
+fn out_of_integer_range(n: &str) -> String {
+    if n.starts_with('-') {
+        format!(
+            "the number {n} is too small: integers go down to {}",
+            i64::MIN
+        )
+    } else {
+        format!(
+            "the number {n} is too large: integers go up to {}",
+            i64::MAX
+        )
+    }
 }
 
 /// Rewrites serde's type names into words.
@@ -492,6 +574,20 @@ mod tests {
         assert_eq!(d.key.as_deref(), Some("defaults.dpeth"));
         assert_eq!(d.help.as_deref(), Some("did you mean `depth`?"));
         assert_eq!(diag::line_col(text, d.span.clone().unwrap().start), (3, 1));
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_are_too_large() {
+        // Regression: this said "invalid type: integer ... as i128".
+        let text = "[experiments.a]\ndepth = 99999999999999999999\n";
+        let e = parse("f.toml", "f", text).unwrap_err();
+        let d = &e.diagnostics[0];
+        assert_eq!(
+            d.message,
+            "the number 99999999999999999999 is too large: integers go up to 9223372036854775807"
+        );
+        assert_eq!(d.key.as_deref(), Some("experiments.a.depth"));
+        assert_eq!(diag::line_col(text, d.span.clone().unwrap().start), (2, 9));
     }
 
     #[test]

@@ -8,8 +8,11 @@
 //! out of range or names something unknown. Nothing here checks ranges or
 //! names: that is step two's job, so all such messages live in one place.
 //!
-//! The documentation of each key (with its default) lives on the fields
-//! below and in the README's sweep-file reference.
+//! The job fields and the keys of their tables are declared once, here, with
+//! `declare_section!` and `declare_table!` (see [`super::schema`]): the
+//! structs, the layer merge and the key lists all come from that declaration.
+//! The documentation of each key (with its default) lives on the declaration
+//! and in the README's sweep-file reference (a test keeps the two in step).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,6 +21,9 @@ use std::marker::PhantomData;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use toml::Spanned;
+
+use super::job::{DatasetConfig, LOSS_NAMES, OPTIMIZER_NAMES};
+use super::schema::{declare_section, declare_table, merge_named, FieldValue, JobField, Keys};
 
 /// A whole sweep file.
 #[derive(Debug, Deserialize, Default)]
@@ -42,69 +48,94 @@ pub struct RawSweep {
     pub charts: Vec<Spanned<RawChart>>,
 }
 
-/// `[defaults]` or `[experiments.NAME]`: job fields plus the grid.
-///
-/// Every job field is optional here; a missing field falls back to
-/// `[defaults]`, then to the built-in default documented on it.
-#[derive(Debug, Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct RawSection {
-    /// Free text about the experiment. Default: none.
-    pub description: Option<Spanned<String>>,
-    /// The dataset: a name (`"mnist"`) or a table with its parameters
-    /// (`{ name = "two_moons", samples = 1000, noise = 0.2 }`). Default: `"mnist"`.
-    pub dataset: Option<Spanned<RawDataset>>,
-    /// Number of linear layers; 1 is logistic regression. Default: 5.
-    pub depth: Option<Spanned<i64>>,
-    /// Hidden units per hidden layer, or a list with one width per hidden layer
-    /// (`depth - 1` entries). Default: 256.
-    pub width: Option<Spanned<WidthValue>>,
-    /// Hidden-layer activation: a name, `name(param=value)`, or a table
-    /// `{ name = "leaky_relu", alpha = 0.2 }`. Default: `"relu"`.
-    pub activation: Option<Spanned<RawActivationRef>>,
-    /// Activation after the last layer, before the loss. Default: `"linear"`.
-    pub output_activation: Option<Spanned<RawActivationRef>>,
-    /// Weight initialisation scheme. Default: `"he_normal"`.
-    pub init: Option<Spanned<String>>,
-    /// Constant every bias starts at. Default: 0.0.
-    pub bias_init: Option<Spanned<Num>>,
-    /// Loss: a name or `{ name = "huber", delta = 1.0 }`. Default: `"cross_entropy"`.
-    pub loss: Option<Spanned<RawLoss>>,
-    /// Optimizer: a name or a table `{ name = "adam", lr = 1e-3 }`. Default: adam, lr 1e-3.
-    pub optimizer: Option<Spanned<RawOptimizer>>,
-    /// Mini-batch size. Default: 64.
-    pub batch_size: Option<Spanned<i64>>,
-    /// Training epochs; 0 only evaluates the network at initialisation. Default: 10.
-    pub epochs: Option<Spanned<i64>>,
-    /// Seed of the initial weights and the data order. Default: 0.
-    pub seed: Option<Spanned<i64>>,
-    /// Which optional diagnostics to keep. Default: grad_norms, weight_norms,
-    /// update_ratio, activation_stats.
-    pub record: Option<Spanned<Vec<Spanned<String>>>>,
-    /// `"auto"`, `"cpu"` or `"cuda"`. Default: `"auto"`.
-    pub device: Option<Spanned<String>>,
-    /// Normalisation before each hidden activation: `"none"`, `"batch"`, `"layer"`. Default: `"none"`.
-    pub norm: Option<Spanned<String>>,
-    /// Dropout probability after each hidden activation, in [0, 1). Default: 0.0.
-    pub dropout: Option<Spanned<Num>>,
-    /// Training inputs in the fixed probe set for activation statistics. Default: 512.
-    pub probe_samples: Option<Spanned<i64>>,
-    /// Epochs between evaluations and diagnostics, at least 1; the last epoch
-    /// is always evaluated. Default: 1 (every epoch).
-    pub eval_every: Option<Spanned<i64>>,
-    /// Axes: `grid.FIELD = [values]`, or `grid.FIELD.PARAM = [values]` for a
-    /// parameter of a table-valued field (`grid.optimizer.lr`, `grid.activation.alpha`).
-    /// Only in experiments. Default: no axes (one cell).
-    pub grid: Option<Spanned<BTreeMap<String, Spanned<GridEntry>>>>,
-    /// Groups of axes that advance together: `zip = [["depth", "width"]]`.
-    /// Only in experiments. Default: none.
-    pub zip: Option<Spanned<Vec<Spanned<ZipGroup>>>>,
-    /// Partial assignments to skip: `exclude = [{ activation = "relu", depth = 1 }]`.
-    /// Only in experiments. Default: none.
-    pub exclude: Option<Spanned<Vec<Spanned<toml::Table>>>>,
-    /// Replicates: `seeds = 3` (seeds 0, 1, 2) or `seeds = [7, 11]`. Default: one run with `seed`.
-    pub seeds: Option<Spanned<SeedsValue>>,
+declare_section! {
+    /// `[defaults]` or `[experiments.NAME]`: job fields plus the grid.
+    ///
+    /// Every job field is optional here; a missing field falls back to
+    /// `[defaults]`, then to the built-in default documented on it. This is
+    /// the one declaration of the job fields (see [`super::schema`]); each
+    /// is `NAME: TYPE = "EXAMPLE"`, with `as "KEY"` where its resolved value
+    /// has another name in [`JobConfig::flat`](super::job::JobConfig::flat).
+    pub struct RawSection {
+        section {
+            /// Free text about the experiment. Default: none.
+            description: String,
+        }
+        job {
+            /// The dataset: a name (`"mnist"`) or a table with its parameters
+            /// (`{ name = "two_moons", samples = 1000, noise = 0.2 }`). Default: `"mnist"`.
+            dataset: RawDataset = "'xor'",
+            /// Number of linear layers; 1 is logistic regression. Default: 5.
+            depth: i64 = "3",
+            /// Hidden units per hidden layer, or a list with one width per hidden layer
+            /// (`depth - 1` entries). Default: 256.
+            width: WidthValue as "widths" = "17",
+            /// Hidden-layer activation: a name, `name(param=value)`, or a table
+            /// `{ name = "leaky_relu", alpha = 0.2 }`. Default: `"relu"`.
+            activation: RawActivationRef = "'tanh'",
+            /// Activation after the last layer, before the loss. Default: `"linear"`.
+            output_activation: RawActivationRef = "'sigmoid'",
+            /// Weight initialisation scheme. Default: `"he_normal"`.
+            init: String = "'xavier_uniform'",
+            /// Constant every bias starts at. Default: 0.0.
+            bias_init: Num = "0.5",
+            /// Loss: a name or `{ name = "huber", delta = 1.0 }`. Default: `"cross_entropy"`.
+            loss: RawLoss = "'mse'",
+            /// Optimizer: a name or a table `{ name = "adam", lr = 1e-3 }`. Default: adam, lr 1e-3.
+            optimizer: RawOptimizer = "'sgd'",
+            /// Mini-batch size. Default: 64.
+            batch_size: i64 = "32",
+            /// Training epochs; 0 only evaluates the network at initialisation. Default: 10.
+            epochs: i64 = "2",
+            /// Seed of the initial weights and the data order. Default: 0.
+            seed: i64 = "7",
+            /// Which optional diagnostics to keep. Default: grad_norms, weight_norms,
+            /// update_ratio, activation_stats, dead_units.
+            record: Vec<Spanned<String>> = "['singular_values']",
+            /// `"auto"`, `"cpu"` or `"cuda"`. Default: `"auto"`.
+            device: String = "'cpu'",
+            /// Normalisation before each hidden activation: `"none"`, `"batch"`, `"layer"`. Default: `"none"`.
+            norm: String = "'batch'",
+            /// Dropout probability after each hidden activation, in [0, 1). Default: 0.0.
+            dropout: Num = "0.5",
+            /// Training inputs in the fixed probe set for activation statistics. Default: 512.
+            probe_samples: i64 = "100",
+            /// Epochs between evaluations and diagnostics, at least 1; the last epoch
+            /// is always evaluated. Default: 1 (every epoch).
+            eval_every: i64 = "2",
+        }
+        section {
+            /// Axes: `grid.FIELD = [values]`, or `grid.FIELD.PARAM = [values]` for a
+            /// parameter of a table-valued field (`grid.optimizer.lr`, `grid.activation.alpha`).
+            /// Only in experiments. Default: no axes (one cell).
+            grid: BTreeMap<String, Spanned<GridEntry>>,
+            /// Groups of axes that advance together: `zip = [["depth", "width"]]`.
+            /// Only in experiments. Default: none.
+            zip: Vec<Spanned<ZipGroup>>,
+            /// Partial assignments to skip: `exclude = [{ activation = "relu", depth = 1 }]`.
+            /// Only in experiments. Default: none.
+            exclude: Vec<Spanned<toml::Table>>,
+            /// Replicates: `seeds = 3` (seeds 0, 1, 2) or `seeds = [7, 11]`. Default: one run with `seed`.
+            seeds: SeedsValue,
+        }
+    }
 }
+
+/// Looks a job field up by name.
+pub fn job_field(name: &str) -> Option<&'static JobField> {
+    JOB_FIELDS.iter().find(|f| f.name == name)
+}
+
+/// The names of the job fields, in declaration order.
+pub fn job_field_names() -> impl Iterator<Item = &'static str> + Clone {
+    JOB_FIELDS.iter().map(|f| f.name)
+}
+
+/// Values replaced whole by a later layer.
+macro_rules! plain_values {
+    ($($ty:ty),*) => { $( impl FieldValue for $ty {} )* };
+}
+plain_values!(i64, String, Num, WidthValue, Vec<Spanned<String>>);
 
 /// One `zip` group: the names of axes that advance together.
 pub type ZipGroup = Vec<Spanned<String>>;
@@ -273,6 +304,17 @@ where
 
 macro_rules! name_or_table_impl {
     ($ty:ident, $inner:ident) => {
+        impl FieldValue for $ty {
+            const KEYS: Keys = Keys::Table(&$inner::SCHEMA);
+            fn merge(base: &mut Spanned<Self>, patch: &Spanned<Self>) {
+                merge_named(
+                    base,
+                    patch,
+                    |t| t.0.name.as_ref().map(|n| n.get_ref()),
+                    |m, p| m.0.merge_keys(&p.0),
+                );
+            }
+        }
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 name_or_table::<D, $inner>(d).map($ty::from)
@@ -305,34 +347,34 @@ macro_rules! name_or_table_impl {
 pub struct RawDataset(pub DatasetFields);
 name_or_table_impl!(RawDataset, DatasetFields);
 
-/// The keys of a dataset table. Which keys apply depends on the dataset
-/// (`plan` rejects, say, `noise` on mnist); defaults are per dataset.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DatasetFields {
-    /// `mnist`, `xor`, `two_moons` or `identity`.
-    pub name: Option<Spanned<String>>,
-    /// mnist: directory holding the IDX files (raw or `.gz`). Default: search
-    /// `$ACTSWEEP_DATA/mnist`, then `data/mnist`.
-    pub path: Option<Spanned<String>>,
-    /// mnist: use only the first N training images. Default: all 60,000.
-    pub train_limit: Option<Spanned<i64>>,
-    /// mnist: use only the first N test images. Default: all 10,000.
-    pub test_limit: Option<Spanned<i64>>,
-    /// mnist: pixel scaling, `"unit"` ([0, 1]) or `"standard"` (zero mean, unit variance). Default: `"unit"`.
-    pub scale: Option<Spanned<String>>,
-    /// mnist: download mirrors tried in order when the files are missing. Default: the built-in list.
-    pub mirrors: Option<Spanned<Vec<String>>>,
-    /// Synthetic datasets: number of samples (train + test). Default: 1000 (xor, two_moons), 2000 (identity).
-    pub samples: Option<Spanned<i64>>,
-    /// Synthetic datasets: standard deviation of Gaussian noise. Default: 0.2 (two_moons), 0.1 (xor).
-    pub noise: Option<Spanned<Num>>,
-    /// xor: `"clusters"` (noisy clusters around the four corners) or `"four_points"`. Default: `"clusters"`.
-    pub variant: Option<Spanned<String>>,
-    /// Synthetic datasets: seed of the data itself, shared by every job. Default: 0.
-    pub data_seed: Option<Spanned<i64>>,
-    /// Synthetic datasets: fraction held out for testing. Default: 0.2.
-    pub test_fraction: Option<Spanned<Num>>,
+declare_table! {
+    /// The keys of a dataset table. Which keys apply depends on the dataset
+    /// (`plan` rejects, say, `noise` on mnist); defaults are per dataset.
+    pub struct DatasetFields for DatasetConfig::NAMES {
+        /// `mnist`, `xor`, `two_moons` or `identity`. Default: `"mnist"`.
+        name: String = "name = 'two_moons'",
+        /// mnist: directory holding the IDX files (raw or `.gz`). Default: search
+        /// `$ACTSWEEP_DATA/mnist`, then `data/mnist`.
+        path: String => ["mnist"] = "path = 'elsewhere'",
+        /// mnist: use only the first N training images. Default: all 60,000.
+        train_limit: i64 => ["mnist"] = "train_limit = 500",
+        /// mnist: use only the first N test images. Default: all 10,000.
+        test_limit: i64 => ["mnist"] = "test_limit = 500",
+        /// mnist: pixel scaling, `"unit"` ([0, 1]) or `"standard"` (zero mean, unit variance). Default: `"unit"`.
+        scale: String => ["mnist"] = "scale = 'standard'",
+        /// mnist: download mirrors tried in order when the files are missing. Default: the built-in list.
+        mirrors: Vec<String> => ["mnist"] = "mirrors = ['https://example.org/']",
+        /// Synthetic datasets: number of samples (train + test). Default: 1000 (xor, two_moons), 2000 (identity).
+        samples: i64 => ["xor", "two_moons", "identity"] = "samples = 500",
+        /// Synthetic datasets: standard deviation of Gaussian noise. Default: 0.2 (two_moons), 0.1 (xor).
+        noise: Num => ["xor", "two_moons"] = "noise = 0.3",
+        /// xor: `"clusters"` (noisy clusters around the four corners) or `"four_points"`. Default: `"clusters"`.
+        variant: String => ["xor"] = "variant = 'four_points'",
+        /// Synthetic datasets: seed of the data itself, shared by every job. Default: 0.
+        data_seed: i64 => ["xor", "two_moons", "identity"] = "data_seed = 7",
+        /// Synthetic datasets: fraction held out for testing. Default: 0.2.
+        test_fraction: Num => ["xor", "two_moons", "identity"] = "test_fraction = 0.3",
+    }
 }
 
 /// A loss reference: `"mse"` or `{ name = "huber", delta = 1.0 }`.
@@ -340,14 +382,14 @@ pub struct DatasetFields {
 pub struct RawLoss(pub LossFields);
 name_or_table_impl!(RawLoss, LossFields);
 
-/// The keys of a loss table.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LossFields {
-    /// `cross_entropy`, `bce`, `mse`, `mae` or `huber`.
-    pub name: Option<Spanned<String>>,
-    /// huber: where the loss turns from quadratic to linear. Default: 1.0.
-    pub delta: Option<Spanned<Num>>,
+declare_table! {
+    /// The keys of a loss table.
+    pub struct LossFields for LOSS_NAMES {
+        /// `cross_entropy`, `bce`, `mse`, `mae` or `huber`. Default: `"cross_entropy"`.
+        name: String = "name = 'mse'",
+        /// huber: where the loss turns from quadratic to linear. Default: 1.0.
+        delta: Num => ["huber"] = "delta = 2.0",
+    }
 }
 
 /// An optimizer reference: `"sgd"` or `{ name = "sgd", lr = 0.1, momentum = 0.9 }`.
@@ -355,26 +397,26 @@ pub struct LossFields {
 pub struct RawOptimizer(pub OptimizerFields);
 name_or_table_impl!(RawOptimizer, OptimizerFields);
 
-/// The keys of an optimizer table. Which apply depends on the optimizer.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OptimizerFields {
-    /// `sgd`, `adam`, `adamw` or `rmsprop`.
-    pub name: Option<Spanned<String>>,
-    /// Learning rate, > 0. Default: 0.01 (sgd, rmsprop), 0.001 (adam, adamw).
-    pub lr: Option<Spanned<Num>>,
-    /// sgd, rmsprop: momentum in [0, 1). Default: 0.0.
-    pub momentum: Option<Spanned<Num>>,
-    /// sgd: Nesterov momentum. Default: false.
-    pub nesterov: Option<Spanned<bool>>,
-    /// adam, adamw: `[beta1, beta2]`. Default: `[0.9, 0.999]`.
-    pub betas: Option<Spanned<Vec<Num>>>,
-    /// adam, adamw, rmsprop: denominator epsilon. Default: 1e-8.
-    pub eps: Option<Spanned<Num>>,
-    /// L2 penalty (decoupled for adamw). Default: 0.0 (0.01 for adamw).
-    pub weight_decay: Option<Spanned<Num>>,
-    /// rmsprop: smoothing constant. Default: 0.99.
-    pub alpha: Option<Spanned<Num>>,
+declare_table! {
+    /// The keys of an optimizer table. Which apply depends on the optimizer.
+    pub struct OptimizerFields for OPTIMIZER_NAMES {
+        /// `sgd`, `adam`, `adamw` or `rmsprop`. Default: `"adam"`.
+        name: String = "name = 'adamw'",
+        /// Learning rate, > 0. Default: 0.01 (sgd, rmsprop), 0.001 (adam, adamw).
+        lr: Num = "lr = 0.5",
+        /// sgd, rmsprop: momentum in [0, 1). Default: 0.0.
+        momentum: Num => ["sgd", "rmsprop"] = "momentum = 0.5",
+        /// sgd: Nesterov momentum (needs a momentum above 0). Default: false.
+        nesterov: bool => ["sgd"] = "nesterov = true, momentum = 0.5",
+        /// adam, adamw: `[beta1, beta2]`. Default: `[0.9, 0.999]`.
+        betas: Vec<Num> => ["adam", "adamw"] = "betas = [0.8, 0.9]",
+        /// adam, adamw, rmsprop: denominator epsilon. Default: 1e-8.
+        eps: Num => ["adam", "adamw", "rmsprop"] = "eps = 1e-6",
+        /// L2 penalty (decoupled for adamw). Default: 0.0 (0.01 for adamw).
+        weight_decay: Num = "weight_decay = 0.1",
+        /// rmsprop: smoothing constant. Default: 0.99.
+        alpha: Num => ["rmsprop"] = "alpha = 0.9",
+    }
 }
 
 /// An activation reference: `"relu"`, `"leaky_relu(alpha=0.2)"` or
@@ -388,6 +430,28 @@ pub struct RawActivationRef {
     pub params: BTreeMap<String, Spanned<f64>>,
     /// Parse problem of the `name(k=v)` form, reported during validation.
     pub syntax_error: Option<String>,
+}
+
+impl FieldValue for RawActivationRef {
+    const KEYS: Keys = Keys::Params;
+
+    /// Parameters merge one by one while the activation stays the same; a
+    /// later `name(k=v)` syntax problem is kept for validation.
+    fn merge(base: &mut Spanned<Self>, patch: &Spanned<Self>) {
+        merge_named(
+            base,
+            patch,
+            |a| a.name.as_ref().map(|n| n.get_ref()),
+            |m, p| {
+                for (k, v) in &p.params {
+                    m.params.insert(k.clone(), v.clone());
+                }
+                if p.syntax_error.is_some() {
+                    m.syntax_error = p.syntax_error.clone();
+                }
+            },
+        );
+    }
 }
 
 impl<'de> Deserialize<'de> for RawActivationRef {
@@ -626,43 +690,6 @@ impl<'de> Deserialize<'de> for StringOrList {
         d.deserialize_any(V)
     }
 }
-
-/// The keys of a section that are job fields (settable in `[defaults]`,
-/// in an experiment, and as a grid axis).
-pub const JOB_FIELDS: &[&str] = &[
-    "dataset",
-    "depth",
-    "width",
-    "activation",
-    "output_activation",
-    "init",
-    "bias_init",
-    "loss",
-    "optimizer",
-    "batch_size",
-    "epochs",
-    "seed",
-    "record",
-    "device",
-    "norm",
-    "dropout",
-    "probe_samples",
-    "eval_every",
-];
-
-/// Keys of a section that are not job fields.
-pub const SECTION_FIELDS: &[&str] = &["description", "grid", "zip", "exclude", "seeds"];
-
-/// Top-level keys.
-pub const TOP_FIELDS: &[&str] = &[
-    "name",
-    "description",
-    "defaults",
-    "experiments",
-    "activations",
-    "tables",
-    "charts",
-];
 
 #[cfg(test)]
 mod tests {

@@ -1,158 +1,55 @@
 //! Step two: merge layers of job fields and validate them into a [`JobConfig`].
 //!
 //! A job's fields come from up to three layers: `[defaults]`, the experiment,
-//! and one value per grid axis. [`Layered`] merges them field by field,
-//! remembering which key path each value came from, so that an out-of-range
-//! or unknown value is reported at the place the user wrote it (a grid
-//! element, not the experiment). Table-valued fields (dataset, loss,
-//! optimizer, activations) merge key by key while the name stays the same,
-//! so `grid.optimizer.lr = [...]` keeps the optimizer the experiment chose;
+//! and one value per grid axis. [`Layered`] merges them field by field (the
+//! merge is generated from the declaration in [`super::raw`]), remembering
+//! which key path each value came from, so that an out-of-range or unknown
+//! value is reported at the place the user wrote it (a grid element, not the
+//! experiment). Table-valued fields (dataset, loss, optimizer, activations)
+//! merge key by key while the name stays the same, so
+//! `grid.optimizer.lr = [...]` keeps the optimizer the experiment chose;
 //! naming a different one starts from that one's defaults.
 //!
-//! All range and name checks of job fields live here, so every message has
-//! the same shape.
+//! All range and name checks of job fields live here, in `FieldCheck`, so
+//! every message has the same shape.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 
 use toml::Spanned;
 
 use super::diag::{did_you_mean, list, Diagnostic};
 use super::job::*;
 use super::raw::*;
+use super::schema::TableSchema;
 use crate::activation::Library;
 
 /// Job fields merged from several layers, with where each came from.
 #[derive(Debug, Clone, Default)]
 pub struct Layered {
-    /// The merged fields (grid, zip, exclude and seeds are not used).
+    /// The merged fields (grid, zip and exclude are not used).
     pub fields: RawSection,
     /// Field name -> dotted key path of the layer that set it.
     pub origin: BTreeMap<&'static str, String>,
 }
 
-macro_rules! merge_plain {
-    ($self:ident, $patch:ident, $prefix:ident, $($f:ident),*) => {
-        $(
-            if $patch.$f.is_some() {
-                $self.fields.$f = $patch.$f.clone();
-                $self.origin.insert(stringify!($f), format!("{}{}", $prefix, stringify!($f)));
-            }
-        )*
-    };
-}
-
-fn name_of<T>(n: &Option<Spanned<T>>) -> Option<&T> {
-    n.as_ref().map(|s| s.get_ref())
-}
-
-macro_rules! merge_table {
-    ($self:ident, $patch:ident, $prefix:ident, $f:ident, $ty:ident, $($k:ident),*) => {
-        if let Some(p) = &$patch.$f {
-            let merged = match &$self.fields.$f {
-                Some(base) if p.get_ref().0.name.is_none()
-                    || name_of(&p.get_ref().0.name) == name_of(&base.get_ref().0.name) => {
-                    let mut m = base.get_ref().0.clone();
-                    let pv = &p.get_ref().0;
-                    $( if pv.$k.is_some() { m.$k = pv.$k.clone(); } )*
-                    Spanned::new(p.span(), $ty(m))
-                }
-                _ => p.clone(),
-            };
-            $self.fields.$f = Some(merged);
-            $self.origin.insert(stringify!($f), format!("{}{}", $prefix, stringify!($f)));
-        }
-    };
-}
-
 impl Layered {
     /// Applies `patch` on top, recording `prefix` (e.g. `experiments.deep.`) as origin.
     pub fn apply(&mut self, patch: &RawSection, prefix: &str) {
-        merge_plain!(
-            self,
-            patch,
-            prefix,
-            depth,
-            width,
-            init,
-            bias_init,
-            batch_size,
-            epochs,
-            seed,
-            record,
-            device,
-            norm,
-            dropout,
-            probe_samples,
-            eval_every,
-            seeds
-        );
-        merge_table!(
-            self,
-            patch,
-            prefix,
-            dataset,
-            RawDataset,
-            name,
-            path,
-            train_limit,
-            test_limit,
-            scale,
-            mirrors,
-            samples,
-            noise,
-            variant,
-            data_seed,
-            test_fraction
-        );
-        merge_table!(self, patch, prefix, loss, RawLoss, name, delta);
-        merge_table!(
-            self,
-            patch,
-            prefix,
-            optimizer,
-            RawOptimizer,
-            name,
-            lr,
-            momentum,
-            nesterov,
-            betas,
-            eps,
-            weight_decay,
-            alpha
-        );
-        for (which, base, p) in [
-            ("activation", &mut self.fields.activation, &patch.activation),
-            (
-                "output_activation",
-                &mut self.fields.output_activation,
-                &patch.output_activation,
-            ),
-        ] {
-            if let Some(p) = p {
-                let merged = match base {
-                    Some(b)
-                        if p.get_ref().name.is_none()
-                            || name_of(&p.get_ref().name) == name_of(&b.get_ref().name) =>
-                    {
-                        let mut m = b.get_ref().clone();
-                        for (k, v) in &p.get_ref().params {
-                            m.params.insert(k.clone(), v.clone());
-                        }
-                        if p.get_ref().syntax_error.is_some() {
-                            m.syntax_error = p.get_ref().syntax_error.clone();
-                        }
-                        Spanned::new(p.span(), m)
-                    }
-                    _ => p.clone(),
-                };
-                *base = Some(merged);
-                self.origin.insert(which, format!("{prefix}{which}"));
-            }
+        let origin = &mut self.origin;
+        self.fields.merge_job_fields(patch, |name| {
+            origin.insert(name, format!("{prefix}{name}"));
+        });
+        // Not a job field, but `[defaults]` may set it for every experiment.
+        if let Some(seeds) = &patch.seeds {
+            self.fields.seeds = Some(seeds.clone());
+            self.origin.insert("seeds", format!("{prefix}seeds"));
         }
     }
 
+    /// The key path of the layer that set `field`, or the field's name.
     fn key(&self, field: &'static str) -> String {
+        debug_assert!(job_field(field).is_some(), "`{field}` is not a job field");
         self.origin
             .get(field)
             .cloned()
@@ -168,96 +65,188 @@ fn pick(inner: Option<Range<usize>>, outer: Range<usize>) -> Range<usize> {
     }
 }
 
-struct Check<'a> {
+/// Where a checked value is: a job field and, inside its table, a key.
+#[derive(Debug, Clone, Copy)]
+struct At<'k> {
+    field: &'static str,
+    key: Option<&'k str>,
+}
+
+impl<'k> At<'k> {
+    /// The job field itself.
+    fn field(field: &'static str) -> At<'static> {
+        At { field, key: None }
+    }
+
+    /// A key of a table-valued job field.
+    fn key(field: &'static str, key: &'k str) -> At<'k> {
+        At {
+            field,
+            key: Some(key),
+        }
+    }
+
+    /// How messages name the value: the key, else the field.
+    fn what(&self) -> &str {
+        self.key.unwrap_or(self.field)
+    }
+}
+
+/// One end of a [`Bounds`].
+#[derive(Debug, Clone, Copy)]
+enum Bound {
+    /// No limit (the value must still be finite).
+    Unbounded,
+    /// The limit is allowed.
+    Closed(f64),
+    /// The limit itself is not allowed.
+    Open(f64),
+}
+
+/// The values a number field accepts; always finite.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    lo: Bound,
+    hi: Bound,
+}
+
+impl Bounds {
+    /// Any finite number.
+    const FINITE: Bounds = Bounds {
+        lo: Bound::Unbounded,
+        hi: Bound::Unbounded,
+    };
+
+    /// `lo` or more.
+    fn at_least(lo: f64) -> Bounds {
+        Bounds {
+            lo: Bound::Closed(lo),
+            hi: Bound::Unbounded,
+        }
+    }
+
+    /// More than `lo`.
+    fn above(lo: f64) -> Bounds {
+        Bounds {
+            lo: Bound::Open(lo),
+            hi: Bound::Unbounded,
+        }
+    }
+
+    /// These bounds, and less than `hi`.
+    fn below(self, hi: f64) -> Bounds {
+        Bounds {
+            hi: Bound::Open(hi),
+            ..self
+        }
+    }
+
+    fn contains(&self, x: f64) -> bool {
+        let lo_ok = match self.lo {
+            Bound::Unbounded => true,
+            Bound::Closed(lo) => x >= lo,
+            Bound::Open(lo) => x > lo,
+        };
+        let hi_ok = match self.hi {
+            Bound::Unbounded => true,
+            Bound::Closed(hi) => x <= hi,
+            Bound::Open(hi) => x < hi,
+        };
+        x.is_finite() && lo_ok && hi_ok
+    }
+
+    /// `at least 0`, `greater than 0`, `in [0, 1)`, or `finite`.
+    fn text(&self) -> String {
+        let (lo, lo_open) = match self.lo {
+            Bound::Unbounded => return "finite".to_string(),
+            Bound::Closed(lo) => (lo, false),
+            Bound::Open(lo) => (lo, true),
+        };
+        let (hi, hi_open) = match self.hi {
+            Bound::Unbounded if lo_open => return format!("greater than {}", fmt_num(lo)),
+            Bound::Unbounded => return format!("at least {}", fmt_num(lo)),
+            Bound::Closed(hi) => (hi, false),
+            Bound::Open(hi) => (hi, true),
+        };
+        format!(
+            "in {}{}, {}{}",
+            if lo_open { "(" } else { "[" },
+            fmt_num(lo),
+            fmt_num(hi),
+            if hi_open { ")" } else { "]" }
+        )
+    }
+}
+
+/// The checks of job-field values, collecting every problem as a
+/// [`Diagnostic`] keyed by the layer that set the field.
+struct FieldCheck<'a> {
     layered: &'a Layered,
     diags: Vec<Diagnostic>,
 }
 
-impl Check<'_> {
-    fn err(
-        &mut self,
-        field: &'static str,
-        sub: Option<&str>,
-        span: Range<usize>,
-        msg: String,
-    ) -> &mut Diagnostic {
-        let mut key = self.layered.key(field);
-        if let Some(sub) = sub {
+impl FieldCheck<'_> {
+    /// A problem with the value at `at`, keyed by the layer that set it.
+    fn diag(&self, at: At, span: Range<usize>, msg: String) -> Diagnostic {
+        let mut key = self.layered.key(at.field);
+        if let Some(sub) = at.key {
             key = format!("{key}.{sub}");
         }
-        self.diags.push(Diagnostic::new(msg, Some(span)).key(key));
-        self.diags.last_mut().expect("just pushed")
+        Diagnostic::new(msg, Some(span)).key(key)
     }
 
+    fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn err(&mut self, at: At, span: Range<usize>, msg: String) {
+        let d = self.diag(at, span, msg);
+        self.push(d);
+    }
+
+    /// An integer in `range`, or `default` when unset (or reported).
     fn int(
         &mut self,
-        field: &'static str,
-        sub: Option<&str>,
+        at: At,
         v: Option<&Spanned<i64>>,
         default: i64,
-        min: i64,
-        max: i64,
+        range: RangeInclusive<i64>,
     ) -> i64 {
         let Some(v) = v else { return default };
         let x = *v.get_ref();
-        let what = sub.unwrap_or(field);
-        if x < min {
-            self.err(
-                field,
-                sub,
-                v.span(),
-                format!("{what} must be at least {min}, got {x}"),
-            );
-            default
-        } else if x > max {
-            self.err(
-                field,
-                sub,
-                v.span(),
-                format!("{what} must be at most {max}, got {x}"),
-            );
-            default
+        let what = at.what();
+        let problem = if x < *range.start() {
+            format!("{what} must be at least {}, got {x}", range.start())
+        } else if x > *range.end() {
+            format!("{what} must be at most {}, got {x}", range.end())
         } else {
-            x
-        }
+            return x;
+        };
+        self.err(at, v.span(), problem);
+        default
     }
 
-    /// A float in a range; `lo_open`/`hi_open` say whether the bounds are excluded.
-    #[allow(clippy::too_many_arguments)]
-    fn num(
-        &mut self,
-        field: &'static str,
-        sub: Option<&str>,
-        v: Option<&Spanned<Num>>,
-        default: f64,
-        lo: f64,
-        lo_open: bool,
-        hi: f64,
-        hi_open: bool,
-    ) -> f64 {
+    /// A finite number within `bounds`, or `default` when unset (or reported).
+    fn num(&mut self, at: At, v: Option<&Spanned<Num>>, default: f64, bounds: Bounds) -> f64 {
         let Some(v) = v else { return default };
         let x = v.get_ref().0;
-        let what = sub.unwrap_or(field);
-        let below = if lo_open { x <= lo } else { x < lo };
-        let above = if hi_open { x >= hi } else { x > hi };
-        if !x.is_finite() || below || above {
-            let range = range_text(lo, lo_open, hi, hi_open);
-            self.err(
-                field,
-                sub,
-                v.span(),
-                format!("{what} must be {range}, got {}", fmt_num(x)),
-            );
-            default
-        } else {
-            x
+        if bounds.contains(x) {
+            return x;
         }
+        let must = if x.is_finite() {
+            bounds.text()
+        } else {
+            "finite".to_string()
+        };
+        let msg = format!("{} must be {must}, got {}", at.what(), fmt_num(x));
+        self.err(at, v.span(), msg);
+        default
     }
 
+    /// `given` if it is one of `known`; else reports it as an unknown `kind`.
     fn name<'n>(
         &mut self,
-        field: &'static str,
-        sub: Option<&str>,
+        at: At,
         given: &'n str,
         span: Range<usize>,
         known: &[&str],
@@ -266,40 +255,60 @@ impl Check<'_> {
         if known.contains(&given) {
             return Some(given);
         }
-        let help = did_you_mean(given, known.iter().copied());
         let d = self
-            .err(field, sub, span, format!("unknown {kind} `{given}`"))
-            .clone()
-            .help_opt(help)
+            .diag(at, span, format!("unknown {kind} `{given}`"))
+            .help_opt(did_you_mean(given, known.iter().copied()))
             .note(format!(
                 "known {}: {}",
                 plural(kind),
                 list(known.iter().copied())
             ));
-        *self.diags.last_mut().expect("just pushed") = d;
+        self.push(d);
         None
     }
 
-    fn not_applicable(
+    /// The value of the option named by `v`, or `default` when unset (or reported).
+    fn choice<T: Copy>(
+        &mut self,
+        at: At,
+        v: Option<&Spanned<String>>,
+        options: &[(&str, T)],
+        default: T,
+    ) -> T {
+        let Some(v) = v else { return default };
+        let known: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        let kind = at.what();
+        self.name(at, v.get_ref(), v.span(), &known, kind)
+            .and_then(|n| options.iter().find(|(k, _)| *k == n))
+            .map_or(default, |(_, t)| *t)
+    }
+
+    /// Reports every key set in `present` that does not apply to the table
+    /// named `name` (`owner` is how messages call it: `dataset mnist`).
+    fn keys_apply(
         &mut self,
         field: &'static str,
-        key: &str,
-        span: Range<usize>,
-        owner: &str,
-        valid: &[&str],
+        schema: &TableSchema,
+        name: &str,
+        present: Vec<(&'static str, Range<usize>)>,
+        outer: &Range<usize>,
     ) {
-        let help = did_you_mean(key, valid.iter().copied());
-        let d = self
-            .err(
-                field,
-                Some(key),
-                span,
-                format!("`{key}` does not apply to {owner}"),
-            )
-            .clone()
-            .help_opt(help)
-            .note(format!("keys of {owner}: {}", list(valid.iter().copied())));
-        *self.diags.last_mut().expect("just pushed") = d;
+        let valid = schema.keys_for(name);
+        let owner = format!("{field} {name}");
+        for (key, span) in present {
+            if valid.contains(&key) {
+                continue;
+            }
+            let d = self
+                .diag(
+                    At::key(field, key),
+                    pick(Some(span), outer.clone()),
+                    format!("`{key}` does not apply to {owner}"),
+                )
+                .help_opt(did_you_mean(key, valid.iter().copied()))
+                .note(format!("keys of {owner}: {}", list(valid.iter().copied())));
+            self.push(d);
+        }
     }
 }
 
@@ -311,428 +320,318 @@ fn plural(kind: &str) -> String {
     }
 }
 
-fn range_text(lo: f64, lo_open: bool, hi: f64, hi_open: bool) -> String {
-    match (hi.is_infinite(), lo_open) {
-        (true, true) => format!("greater than {}", fmt_num(lo)),
-        (true, false) => format!("at least {}", fmt_num(lo)),
-        (false, _) => format!(
-            "in {}{}, {}{}",
-            if lo_open { "(" } else { "[" },
-            fmt_num(lo),
-            fmt_num(hi),
-            if hi_open { ")" } else { "]" }
-        ),
-    }
-}
-
-const INF: f64 = f64::INFINITY;
 const MAX_COUNT: i64 = 1_000_000_000;
 
 /// Validates merged fields into a job config, or returns every problem found.
 pub fn resolve(layered: &Layered, library: &Library) -> Result<JobConfig, Vec<Diagnostic>> {
     let f = &layered.fields;
-    let mut c = Check {
+    let mut c = FieldCheck {
         layered,
         diags: Vec::new(),
     };
+    let count = |c: &mut FieldCheck, field, v: &Option<Spanned<i64>>, default| {
+        c.int(At::field(field), v.as_ref(), default, 1..=MAX_COUNT) as usize
+    };
 
     let dataset = resolve_dataset(&mut c, f.dataset.as_ref());
-    let depth = c.int("depth", None, f.depth.as_ref(), 5, 1, 1000) as usize;
-    let widths = match f.width.as_ref() {
-        None => vec![256; depth - 1],
-        Some(w) => match w.get_ref() {
-            WidthValue::Uniform(n) => {
-                let n = c.int(
-                    "width",
-                    None,
-                    Some(&Spanned::new(w.span(), *n)),
-                    256,
-                    1,
-                    1 << 24,
-                );
-                vec![n as usize; depth - 1]
-            }
-            WidthValue::PerLayer(ns) => {
-                if ns.len() != depth - 1 {
-                    let d = c
-                        .err(
-                            "width",
-                            None,
-                            w.span(),
-                            format!(
-                                "width lists {} hidden widths, but depth {depth} has {} hidden layers",
-                                ns.len(),
-                                depth - 1
-                            ),
-                        )
-                        .clone()
-                        .help("give one width per hidden layer (depth - 1 entries), or a single integer");
-                    *c.diags.last_mut().expect("just pushed") = d;
-                }
-                let mut out = Vec::new();
-                for n in ns {
-                    if *n < 1 {
-                        c.err(
-                            "width",
-                            None,
-                            w.span(),
-                            format!("every width must be at least 1, got {n}"),
-                        );
-                    }
-                    out.push((*n).max(1) as usize);
-                }
-                out.resize(depth - 1, 1);
-                out
-            }
-        },
-    };
-    let activation =
-        resolve_activation(&mut c, "activation", f.activation.as_ref(), "relu", library);
-    let output_activation = resolve_activation(
-        &mut c,
-        "output_activation",
-        f.output_activation.as_ref(),
-        "linear",
-        library,
-    );
-    let init = match f.init.as_ref() {
-        None => Init::HeNormal,
-        Some(s) => c
-            .name("init", None, s.get_ref(), s.span(), INIT_NAMES, "init")
-            .and_then(Init::from_name)
-            .unwrap_or(Init::HeNormal),
-    };
-    let bias_init = c.num(
-        "bias_init",
-        None,
-        f.bias_init.as_ref(),
-        0.0,
-        -INF,
-        false,
-        INF,
-        false,
-    );
-    let loss = resolve_loss(&mut c, f.loss.as_ref());
-    let optimizer = resolve_optimizer(&mut c, f.optimizer.as_ref());
-    let batch_size = c.int("batch_size", None, f.batch_size.as_ref(), 64, 1, MAX_COUNT) as usize;
-    let epochs = c.int("epochs", None, f.epochs.as_ref(), 10, 0, 1_000_000) as usize;
-    let seed = c.int("seed", None, f.seed.as_ref(), 0, 0, i64::MAX) as u64;
-    let record = match f.record.as_ref() {
-        None => Record::defaults(),
-        Some(list_) => {
-            let mut out = BTreeSet::new();
-            for r in list_.get_ref() {
-                if let Some(n) = c.name(
-                    "record",
-                    None,
-                    r.get_ref(),
-                    pick(Some(r.span()), list_.span()),
-                    RECORD_NAMES,
-                    "record",
-                ) {
-                    out.extend(Record::from_name(n));
-                }
-            }
-            out
-        }
-    };
-    let device = match f.device.as_ref() {
-        None => Device::Auto,
-        Some(s) => match c.name(
-            "device",
-            None,
-            s.get_ref(),
-            s.span(),
-            &["auto", "cpu", "cuda"],
-            "device",
-        ) {
-            Some("cpu") => Device::Cpu,
-            Some("cuda") => Device::Cuda,
-            _ => Device::Auto,
-        },
-    };
-    let norm = match f.norm.as_ref() {
-        None => Norm::None,
-        Some(s) => match c.name(
-            "norm",
-            None,
-            s.get_ref(),
-            s.span(),
-            &["none", "batch", "layer"],
-            "norm",
-        ) {
-            Some("batch") => Norm::Batch,
-            Some("layer") => Norm::Layer,
-            _ => Norm::None,
-        },
-    };
-    let dropout = c.num(
-        "dropout",
-        None,
-        f.dropout.as_ref(),
-        0.0,
-        0.0,
-        false,
-        1.0,
-        true,
-    );
-    let probe_samples = c.int(
-        "probe_samples",
-        None,
-        f.probe_samples.as_ref(),
-        512,
-        1,
-        MAX_COUNT,
-    ) as usize;
-    let eval_every = c.int(
-        "eval_every",
-        None,
-        f.eval_every.as_ref(),
-        DEFAULT_EVAL_EVERY as i64,
-        1,
-        MAX_COUNT,
-    ) as usize;
-
-    // Combinations.
-    match (loss, dataset.task()) {
-        (LossConfig::CrossEntropy, Task::Regression) => {
-            let span = f
-                .loss
-                .as_ref()
-                .or(f.dataset.as_ref().map(|_| f.loss.as_ref()).unwrap_or(None))
-                .map(|s| s.span());
-            let span = span.or(f.dataset.as_ref().map(|d| d.span()));
-            let field = if f.loss.is_some() { "loss" } else { "dataset" };
-            if let Some(span) = span {
-                let d = c
-                    .err(field, None, span, format!("loss cross_entropy needs a classification dataset, but {} is a regression dataset", dataset.name()))
-                    .clone()
-                    .help("use loss = \"mse\", \"mae\" or \"huber\"");
-                *c.diags.last_mut().expect("just pushed") = d;
-            }
-        }
-        (LossConfig::Bce, Task::Classification(n)) if n != 2 => {
-            let span = f
-                .loss
-                .as_ref()
-                .map(|s| s.span())
-                .or(f.dataset.as_ref().map(|d| d.span()));
-            if let Some(span) = span {
-                let d = c
-                    .err(
-                        "loss",
-                        None,
-                        span,
-                        format!("loss bce needs two classes, but {} has {n}", dataset.name()),
-                    )
-                    .clone()
-                    .help("use loss = \"cross_entropy\"");
-                *c.diags.last_mut().expect("just pushed") = d;
-            }
-        }
-        _ => {}
-    }
-
-    if !c.diags.is_empty() {
-        return Err(c.diags);
-    }
-    Ok(JobConfig {
+    let depth = c.int(At::field("depth"), f.depth.as_ref(), 5, 1..=1000) as usize;
+    let config = JobConfig {
         dataset,
         depth,
-        widths,
-        activation,
-        output_activation,
-        init,
-        bias_init,
-        loss,
-        optimizer,
-        batch_size,
-        epochs,
-        seed,
-        record,
-        device,
-        norm,
-        dropout,
-        probe_samples,
-        eval_every,
-    })
+        widths: resolve_widths(&mut c, f.width.as_ref(), depth),
+        activation: resolve_activation(
+            &mut c,
+            "activation",
+            f.activation.as_ref(),
+            "relu",
+            library,
+        ),
+        output_activation: resolve_activation(
+            &mut c,
+            "output_activation",
+            f.output_activation.as_ref(),
+            "linear",
+            library,
+        ),
+        init: resolve_init(&mut c, f.init.as_ref()),
+        bias_init: c.num(
+            At::field("bias_init"),
+            f.bias_init.as_ref(),
+            0.0,
+            Bounds::FINITE,
+        ),
+        loss: resolve_loss(&mut c, f.loss.as_ref()),
+        optimizer: resolve_optimizer(&mut c, f.optimizer.as_ref()),
+        batch_size: count(&mut c, "batch_size", &f.batch_size, 64),
+        epochs: c.int(At::field("epochs"), f.epochs.as_ref(), 10, 0..=1_000_000) as usize,
+        seed: c.int(At::field("seed"), f.seed.as_ref(), 0, 0..=i64::MAX) as u64,
+        record: resolve_record(&mut c, f.record.as_ref()),
+        device: c.choice(
+            At::field("device"),
+            f.device.as_ref(),
+            DEVICES,
+            Device::Auto,
+        ),
+        norm: c.choice(At::field("norm"), f.norm.as_ref(), NORMS, Norm::None),
+        dropout: c.num(
+            At::field("dropout"),
+            f.dropout.as_ref(),
+            0.0,
+            Bounds::at_least(0.0).below(1.0),
+        ),
+        probe_samples: count(&mut c, "probe_samples", &f.probe_samples, 512),
+        eval_every: count(
+            &mut c,
+            "eval_every",
+            &f.eval_every,
+            DEFAULT_EVAL_EVERY as i64,
+        ),
+    };
+    check_loss_fits_dataset(&mut c, f, config.loss, &config.dataset);
+    if c.diags.is_empty() {
+        Ok(config)
+    } else {
+        Err(c.diags)
+    }
 }
 
-fn resolve_dataset(c: &mut Check, d: Option<&Spanned<RawDataset>>) -> DatasetConfig {
-    let default = DatasetConfig::Mnist {
+/// The names `device` takes.
+const DEVICES: &[(&str, Device)] = &[
+    ("auto", Device::Auto),
+    ("cpu", Device::Cpu),
+    ("cuda", Device::Cuda),
+];
+
+/// The names `norm` takes.
+const NORMS: &[(&str, Norm)] = &[
+    ("none", Norm::None),
+    ("batch", Norm::Batch),
+    ("layer", Norm::Layer),
+];
+
+/// One width per hidden layer: a single width repeated, or a list of `depth - 1`.
+fn resolve_widths(c: &mut FieldCheck, w: Option<&Spanned<WidthValue>>, depth: usize) -> Vec<usize> {
+    let at = At::field("width");
+    let Some(w) = w else {
+        return vec![256; depth - 1];
+    };
+    let ns = match w.get_ref() {
+        WidthValue::Uniform(n) => {
+            let n = c.int(at, Some(&Spanned::new(w.span(), *n)), 256, 1..=1 << 24);
+            return vec![n as usize; depth - 1];
+        }
+        WidthValue::PerLayer(ns) => ns,
+    };
+    if ns.len() != depth - 1 {
+        let msg = format!(
+            "width lists {} hidden widths, but depth {depth} has {} hidden layers",
+            ns.len(),
+            depth - 1
+        );
+        let d = c
+            .diag(at, w.span(), msg)
+            .help("give one width per hidden layer (depth - 1 entries), or a single integer");
+        c.push(d);
+    }
+    let mut out = Vec::new();
+    for n in ns {
+        if *n < 1 {
+            c.err(
+                at,
+                w.span(),
+                format!("every width must be at least 1, got {n}"),
+            );
+        }
+        out.push((*n).max(1) as usize);
+    }
+    out.resize(depth - 1, 1);
+    out
+}
+
+fn resolve_init(c: &mut FieldCheck, s: Option<&Spanned<String>>) -> Init {
+    let Some(s) = s else { return Init::HeNormal };
+    c.name(At::field("init"), s.get_ref(), s.span(), INIT_NAMES, "init")
+        .and_then(Init::from_name)
+        .unwrap_or(Init::HeNormal)
+}
+
+fn resolve_record(
+    c: &mut FieldCheck,
+    r: Option<&Spanned<Vec<Spanned<String>>>>,
+) -> BTreeSet<Record> {
+    let Some(list_) = r else {
+        return Record::defaults();
+    };
+    let mut out = BTreeSet::new();
+    for r in list_.get_ref() {
+        let span = pick(Some(r.span()), list_.span());
+        if let Some(n) = c.name(
+            At::field("record"),
+            r.get_ref(),
+            span,
+            RECORD_NAMES,
+            "record",
+        ) {
+            out.extend(Record::from_name(n));
+        }
+    }
+    out
+}
+
+/// Cross-entropy needs classes, bce two of them.
+fn check_loss_fits_dataset(
+    c: &mut FieldCheck,
+    f: &RawSection,
+    loss: LossConfig,
+    dataset: &DatasetConfig,
+) {
+    let name = dataset.name();
+    let (msg, help) = match (loss, dataset.task()) {
+        (LossConfig::CrossEntropy, Task::Regression) => (
+            format!("loss cross_entropy needs a classification dataset, but {name} is a regression dataset"),
+            "use loss = \"mse\", \"mae\" or \"huber\"",
+        ),
+        (LossConfig::Bce, Task::Classification(n)) if n != 2 => (
+            format!("loss bce needs two classes, but {name} has {n}"),
+            "use loss = \"cross_entropy\"",
+        ),
+        _ => return,
+    };
+    let (field, span) = match (&f.loss, &f.dataset) {
+        (Some(l), _) => ("loss", l.span()),
+        (None, Some(d)) => ("dataset", d.span()),
+        (None, None) => return,
+    };
+    let d = c.diag(At::field(field), span, msg).help(help);
+    c.push(d);
+}
+
+/// The name of a table-valued field, checked against `known`; `default` when unset.
+fn table_name<'v>(
+    c: &mut FieldCheck,
+    at: At,
+    name: &'v Option<Spanned<String>>,
+    outer: &Range<usize>,
+    default: &'v str,
+    known: &[&str],
+) -> Option<&'v str> {
+    let given = name.as_ref().map_or(default, |n| n.get_ref().as_str());
+    let span = pick(name.as_ref().map(|n| n.span()), outer.clone());
+    c.name(at, given, span, known, at.field)
+}
+
+fn default_dataset() -> DatasetConfig {
+    DatasetConfig::Mnist {
         path: None,
         train_limit: None,
         test_limit: None,
         scale: PixelScale::Unit,
         mirrors: default_mirrors(),
+    }
+}
+
+/// The keys every synthetic dataset shares, checked whatever the dataset.
+struct Synthetic {
+    samples: usize,
+    noise: f64,
+    data_seed: u64,
+    test_fraction: f64,
+}
+
+fn resolve_dataset(c: &mut FieldCheck, d: Option<&Spanned<RawDataset>>) -> DatasetConfig {
+    let Some(d) = d else {
+        return default_dataset();
     };
-    let Some(d) = d else { return default };
     let outer = d.span();
     let v = &d.get_ref().0;
-    let name = v.name.as_ref().map_or("mnist", |n| n.get_ref().as_str());
-    let name_span = pick(v.name.as_ref().map(|n| n.span()), outer.clone());
-    let Some(name) = c.name(
-        "dataset",
-        Some("name"),
-        name,
-        name_span,
-        DatasetConfig::NAMES,
-        "dataset",
-    ) else {
-        return default;
+    let schema = &DatasetFields::SCHEMA;
+    let at_name = At::key("dataset", "name");
+    let Some(name) = table_name(c, at_name, &v.name, &outer, "mnist", schema.names) else {
+        return default_dataset();
     };
-    let valid: &[&str] = match name {
-        "mnist" => &[
-            "name",
-            "path",
-            "train_limit",
-            "test_limit",
-            "scale",
-            "mirrors",
-        ],
-        "xor" => &[
-            "name",
-            "samples",
-            "noise",
-            "variant",
-            "data_seed",
-            "test_fraction",
-        ],
-        "two_moons" => &["name", "samples", "noise", "data_seed", "test_fraction"],
-        _ => &["name", "samples", "data_seed", "test_fraction"],
-    };
-    let present: [(&str, Option<Range<usize>>); 11] = [
-        ("name", v.name.as_ref().map(|s| s.span())),
-        ("path", v.path.as_ref().map(|s| s.span())),
-        ("train_limit", v.train_limit.as_ref().map(|s| s.span())),
-        ("test_limit", v.test_limit.as_ref().map(|s| s.span())),
-        ("scale", v.scale.as_ref().map(|s| s.span())),
-        ("mirrors", v.mirrors.as_ref().map(|s| s.span())),
-        ("samples", v.samples.as_ref().map(|s| s.span())),
-        ("noise", v.noise.as_ref().map(|s| s.span())),
-        ("variant", v.variant.as_ref().map(|s| s.span())),
-        ("data_seed", v.data_seed.as_ref().map(|s| s.span())),
-        ("test_fraction", v.test_fraction.as_ref().map(|s| s.span())),
-    ];
-    for (key, span) in present {
-        if let Some(span) = span {
-            if !valid.contains(&key) {
-                c.not_applicable(
-                    "dataset",
-                    key,
-                    pick(Some(span), outer.clone()),
-                    &format!("dataset {name}"),
-                    valid,
-                );
-            }
-        }
-    }
-    let default_samples = if name == "identity" { 2000 } else { 1000 };
-    let samples = c.int(
-        "dataset",
-        Some("samples"),
-        v.samples.as_ref(),
-        default_samples,
-        2,
-        MAX_COUNT,
-    ) as usize;
-    let default_noise = if name == "xor" { 0.1 } else { 0.2 };
-    let noise = c.num(
-        "dataset",
-        Some("noise"),
-        v.noise.as_ref(),
-        default_noise,
-        0.0,
-        false,
-        INF,
-        false,
-    );
-    let data_seed = c.int(
-        "dataset",
-        Some("data_seed"),
-        v.data_seed.as_ref(),
-        0,
-        0,
-        i64::MAX,
-    ) as u64;
-    let test_fraction = c.num(
-        "dataset",
-        Some("test_fraction"),
-        v.test_fraction.as_ref(),
-        0.2,
-        0.0,
-        true,
-        1.0,
-        true,
-    );
+    c.keys_apply("dataset", schema, name, v.present(), &outer);
+    let s = synthetic_keys(c, v, name);
     match name {
-        "mnist" => {
-            let train_limit = v.train_limit.as_ref().map(|s| {
-                c.int("dataset", Some("train_limit"), Some(s), 60_000, 1, 60_000) as usize
-            });
-            let test_limit = v
-                .test_limit
-                .as_ref()
-                .map(|s| c.int("dataset", Some("test_limit"), Some(s), 10_000, 1, 10_000) as usize);
-            let scale = match v.scale.as_ref() {
-                None => PixelScale::Unit,
-                Some(s) => match c.name(
-                    "dataset",
-                    Some("scale"),
-                    s.get_ref(),
-                    s.span(),
-                    &["unit", "standard"],
-                    "scale",
-                ) {
-                    Some("standard") => PixelScale::Standard,
-                    _ => PixelScale::Unit,
-                },
-            };
-            DatasetConfig::Mnist {
-                path: v.path.as_ref().map(|p| p.get_ref().clone()),
-                train_limit,
-                test_limit,
-                scale,
-                mirrors: v
-                    .mirrors
-                    .as_ref()
-                    .map_or_else(default_mirrors, |m| m.get_ref().clone()),
-            }
-        }
-        "xor" => {
-            let variant = match v.variant.as_ref() {
-                None => XorVariant::Clusters,
-                Some(s) => match c.name(
-                    "dataset",
-                    Some("variant"),
-                    s.get_ref(),
-                    s.span(),
-                    &["clusters", "four_points"],
-                    "variant",
-                ) {
-                    Some("four_points") => XorVariant::FourPoints,
-                    _ => XorVariant::Clusters,
-                },
-            };
-            DatasetConfig::Xor {
-                samples,
-                noise,
-                variant,
-                data_seed,
-                test_fraction,
-            }
-        }
+        "mnist" => resolve_mnist(c, v),
+        "xor" => DatasetConfig::Xor {
+            samples: s.samples,
+            noise: s.noise,
+            variant: c.choice(
+                At::key("dataset", "variant"),
+                v.variant.as_ref(),
+                &[
+                    ("clusters", XorVariant::Clusters),
+                    ("four_points", XorVariant::FourPoints),
+                ],
+                XorVariant::Clusters,
+            ),
+            data_seed: s.data_seed,
+            test_fraction: s.test_fraction,
+        },
         "two_moons" => DatasetConfig::TwoMoons {
-            samples,
-            noise,
-            data_seed,
-            test_fraction,
+            samples: s.samples,
+            noise: s.noise,
+            data_seed: s.data_seed,
+            test_fraction: s.test_fraction,
         },
         _ => DatasetConfig::Identity {
-            samples,
-            data_seed,
-            test_fraction,
+            samples: s.samples,
+            data_seed: s.data_seed,
+            test_fraction: s.test_fraction,
         },
+    }
+}
+
+fn synthetic_keys(c: &mut FieldCheck, v: &DatasetFields, name: &str) -> Synthetic {
+    let default_samples = if name == "identity" { 2000 } else { 1000 };
+    let default_noise = if name == "xor" { 0.1 } else { 0.2 };
+    let at = |key| At::key("dataset", key);
+    Synthetic {
+        samples: c.int(
+            at("samples"),
+            v.samples.as_ref(),
+            default_samples,
+            2..=MAX_COUNT,
+        ) as usize,
+        noise: c.num(
+            at("noise"),
+            v.noise.as_ref(),
+            default_noise,
+            Bounds::at_least(0.0),
+        ),
+        data_seed: c.int(at("data_seed"), v.data_seed.as_ref(), 0, 0..=i64::MAX) as u64,
+        test_fraction: c.num(
+            at("test_fraction"),
+            v.test_fraction.as_ref(),
+            0.2,
+            Bounds::above(0.0).below(1.0),
+        ),
+    }
+}
+
+fn resolve_mnist(c: &mut FieldCheck, v: &DatasetFields) -> DatasetConfig {
+    let at = |key| At::key("dataset", key);
+    let limit = |c: &mut FieldCheck, key, n: &Option<Spanned<i64>>, all: i64| {
+        n.as_ref()
+            .map(|s| c.int(at(key), Some(s), all, 1..=all) as usize)
+    };
+    DatasetConfig::Mnist {
+        path: v.path.as_ref().map(|p| p.get_ref().clone()),
+        train_limit: limit(c, "train_limit", &v.train_limit, 60_000),
+        test_limit: limit(c, "test_limit", &v.test_limit, 10_000),
+        scale: c.choice(
+            at("scale"),
+            v.scale.as_ref(),
+            &[
+                ("unit", PixelScale::Unit),
+                ("standard", PixelScale::Standard),
+            ],
+            PixelScale::Unit,
+        ),
+        mirrors: v
+            .mirrors
+            .as_ref()
+            .map_or_else(default_mirrors, |m| m.get_ref().clone()),
     }
 }
 
@@ -744,69 +643,57 @@ pub fn default_mirrors() -> Vec<String> {
     ]
 }
 
+/// The library's activation `default` as a job uses it, or linear when the
+/// library lacks it (only after an error has been reported).
+fn fallback_activation(library: &Library, name: &str) -> ActivationConfig {
+    let def = library.get(name).or_else(|| library.get("linear"));
+    ActivationConfig {
+        name: name.to_string(),
+        formula: def.map_or_else(|| "x".to_string(), |d| d.formula.clone()),
+        params: def.map(|d| d.params.clone()).unwrap_or_default(),
+        learnable: def.map(|d| d.learnable.clone()).unwrap_or_default(),
+    }
+}
+
 fn resolve_activation(
-    c: &mut Check,
+    c: &mut FieldCheck,
     field: &'static str,
     a: Option<&Spanned<RawActivationRef>>,
     default: &str,
     library: &Library,
 ) -> ActivationConfig {
-    let fallback = |name: &str| {
-        let def = library.get(name).or_else(|| library.get("linear"));
-        ActivationConfig {
-            name: name.to_string(),
-            formula: def.map_or_else(|| "x".to_string(), |d| d.formula.clone()),
-            params: def.map(|d| d.params.clone()).unwrap_or_default(),
-            learnable: def.map(|d| d.learnable.clone()).unwrap_or_default(),
-        }
+    let Some(a) = a else {
+        return fallback_activation(library, default);
     };
-    let Some(a) = a else { return fallback(default) };
     let outer = a.span();
     let v = a.get_ref();
     if let Some(e) = &v.syntax_error {
-        c.err(field, None, outer.clone(), e.clone());
-        return fallback(default);
+        c.err(At::field(field), outer, e.clone());
+        return fallback_activation(library, default);
     }
     let name = v.name.as_ref().map_or(default, |n| n.get_ref().as_str());
-    let name_span = pick(v.name.as_ref().map(|n| n.span()), outer.clone());
-    let names: Vec<&str> = library.names().collect();
     let Some(def) = library.get(name) else {
-        c.name(field, None, name, name_span, &names, "activation");
-        return fallback(default);
+        let names: Vec<&str> = library.names().collect();
+        let span = pick(v.name.as_ref().map(|n| n.span()), outer);
+        c.name(At::field(field), name, span, &names, "activation");
+        return fallback_activation(library, default);
     };
     let mut params = def.params.clone();
     for (k, val) in &v.params {
-        if params.contains_key(k) {
-            let x = *val.get_ref();
-            if !x.is_finite() {
-                c.err(
-                    field,
-                    Some(k),
-                    pick(Some(val.span()), outer.clone()),
-                    format!("parameter {k} must be finite"),
-                );
-            }
-            params.insert(k.clone(), x);
-        } else {
-            let valid: Vec<&str> = def.params.keys().map(String::as_str).collect();
-            let msg = if valid.is_empty() {
-                format!("activation {name} has no parameter `{k}` (it takes none)")
-            } else {
-                format!("activation {name} has no parameter `{k}`")
-            };
-            let help = did_you_mean(k, valid.iter().copied());
-            let mut d = c
-                .err(field, Some(k), pick(Some(val.span()), outer.clone()), msg)
-                .clone()
-                .help_opt(help);
-            if !valid.is_empty() {
-                d = d.note(format!(
-                    "parameters of {name}: {}",
-                    list(valid.iter().copied())
-                ));
-            }
-            *c.diags.last_mut().expect("just pushed") = d;
+        let span = pick(Some(val.span()), outer.clone());
+        if !def.params.contains_key(k) {
+            unknown_param(c, At::key(field, k), span, def);
+            continue;
         }
+        let x = *val.get_ref();
+        if !x.is_finite() {
+            c.err(
+                At::key(field, k),
+                span,
+                format!("parameter {k} must be finite"),
+            );
+        }
+        params.insert(k.clone(), x);
     }
     ActivationConfig {
         name: name.to_string(),
@@ -816,188 +703,107 @@ fn resolve_activation(
     }
 }
 
-fn resolve_loss(c: &mut Check, l: Option<&Spanned<RawLoss>>) -> LossConfig {
+/// `k` is not a parameter of the activation `def`.
+fn unknown_param(
+    c: &mut FieldCheck,
+    at: At,
+    span: Range<usize>,
+    def: &crate::activation::Definition,
+) {
+    let (name, k) = (&def.name, at.what());
+    let valid: Vec<&str> = def.params.keys().map(String::as_str).collect();
+    let msg = if valid.is_empty() {
+        format!("activation {name} has no parameter `{k}` (it takes none)")
+    } else {
+        format!("activation {name} has no parameter `{k}`")
+    };
+    let mut d = c
+        .diag(at, span, msg)
+        .help_opt(did_you_mean(k, valid.iter().copied()));
+    if !valid.is_empty() {
+        d = d.note(format!(
+            "parameters of {name}: {}",
+            list(valid.iter().copied())
+        ));
+    }
+    c.push(d);
+}
+
+fn resolve_loss(c: &mut FieldCheck, l: Option<&Spanned<RawLoss>>) -> LossConfig {
     let Some(l) = l else {
         return LossConfig::CrossEntropy;
     };
     let outer = l.span();
     let v = &l.get_ref().0;
-    let name = v
-        .name
-        .as_ref()
-        .map_or("cross_entropy", |n| n.get_ref().as_str());
-    let name_span = pick(v.name.as_ref().map(|n| n.span()), outer.clone());
-    let Some(name) = c.name("loss", None, name, name_span, LOSS_NAMES, "loss") else {
+    let schema = &LossFields::SCHEMA;
+    let Some(name) = table_name(
+        c,
+        At::field("loss"),
+        &v.name,
+        &outer,
+        "cross_entropy",
+        schema.names,
+    ) else {
         return LossConfig::CrossEntropy;
     };
-    if name != "huber" {
-        if let Some(d) = &v.delta {
-            c.not_applicable(
-                "loss",
-                "delta",
-                pick(Some(d.span()), outer),
-                &format!("loss {name}"),
-                &["name"],
-            );
-        }
-    }
+    c.keys_apply("loss", schema, name, v.present(), &outer);
     match name {
         "bce" => LossConfig::Bce,
         "mse" => LossConfig::Mse,
         "mae" => LossConfig::Mae,
         "huber" => LossConfig::Huber {
             delta: c.num(
-                "loss",
-                Some("delta"),
+                At::key("loss", "delta"),
                 v.delta.as_ref(),
                 1.0,
-                0.0,
-                true,
-                INF,
-                false,
+                Bounds::above(0.0),
             ),
         },
         _ => LossConfig::CrossEntropy,
     }
 }
 
-fn resolve_optimizer(c: &mut Check, o: Option<&Spanned<RawOptimizer>>) -> OptimizerConfig {
-    let adam_default = OptimizerConfig::Adam {
+fn default_optimizer() -> OptimizerConfig {
+    OptimizerConfig::Adam {
         lr: 1e-3,
         betas: [0.9, 0.999],
         eps: 1e-8,
         weight_decay: 0.0,
+    }
+}
+
+/// Every optimizer hyper-parameter, checked whatever the optimizer.
+struct Hyper {
+    lr: f64,
+    momentum: f64,
+    nesterov: bool,
+    betas: [f64; 2],
+    eps: f64,
+    weight_decay: f64,
+    alpha: f64,
+}
+
+fn resolve_optimizer(c: &mut FieldCheck, o: Option<&Spanned<RawOptimizer>>) -> OptimizerConfig {
+    let Some(o) = o else {
+        return default_optimizer();
     };
-    let Some(o) = o else { return adam_default };
     let outer = o.span();
     let v = &o.get_ref().0;
-    let name = v.name.as_ref().map_or("adam", |n| n.get_ref().as_str());
-    let name_span = pick(v.name.as_ref().map(|n| n.span()), outer.clone());
-    let Some(name) = c.name(
-        "optimizer",
-        Some("name"),
-        name,
-        name_span,
-        OPTIMIZER_NAMES,
-        "optimizer",
-    ) else {
-        return adam_default;
+    let schema = &OptimizerFields::SCHEMA;
+    let at_name = At::key("optimizer", "name");
+    let Some(name) = table_name(c, at_name, &v.name, &outer, "adam", schema.names) else {
+        return default_optimizer();
     };
-    let valid = OptimizerConfig::keys_for(name);
-    let present: [(&str, Option<Range<usize>>); 7] = [
-        ("lr", v.lr.as_ref().map(|s| s.span())),
-        ("momentum", v.momentum.as_ref().map(|s| s.span())),
-        ("nesterov", v.nesterov.as_ref().map(|s| s.span())),
-        ("betas", v.betas.as_ref().map(|s| s.span())),
-        ("eps", v.eps.as_ref().map(|s| s.span())),
-        ("weight_decay", v.weight_decay.as_ref().map(|s| s.span())),
-        ("alpha", v.alpha.as_ref().map(|s| s.span())),
-    ];
-    for (key, span) in present {
-        if let Some(span) = span {
-            if !valid.contains(&key) {
-                c.not_applicable(
-                    "optimizer",
-                    key,
-                    pick(Some(span), outer.clone()),
-                    &format!("optimizer {name}"),
-                    valid,
-                );
-            }
-        }
-    }
-    let default_lr = if matches!(name, "adam" | "adamw") {
-        1e-3
-    } else {
-        1e-2
-    };
-    let lr = c.num(
-        "optimizer",
-        Some("lr"),
-        v.lr.as_ref(),
-        default_lr,
-        0.0,
-        true,
-        INF,
-        false,
-    );
-    let momentum = c.num(
-        "optimizer",
-        Some("momentum"),
-        v.momentum.as_ref(),
-        0.0,
-        0.0,
-        false,
-        1.0,
-        true,
-    );
-    let default_wd = if name == "adamw" { 0.01 } else { 0.0 };
-    let weight_decay = c.num(
-        "optimizer",
-        Some("weight_decay"),
-        v.weight_decay.as_ref(),
-        default_wd,
-        0.0,
-        false,
-        INF,
-        false,
-    );
-    let eps = c.num(
-        "optimizer",
-        Some("eps"),
-        v.eps.as_ref(),
-        1e-8,
-        0.0,
-        true,
-        INF,
-        false,
-    );
-    let alpha = c.num(
-        "optimizer",
-        Some("alpha"),
-        v.alpha.as_ref(),
-        0.99,
-        0.0,
-        true,
-        1.0,
-        true,
-    );
-    let nesterov = v.nesterov.as_ref().is_some_and(|b| *b.get_ref());
-    if nesterov && momentum == 0.0 {
-        if let Some(b) = &v.nesterov {
-            c.err(
-                "optimizer",
-                Some("nesterov"),
-                b.span(),
-                "nesterov needs a momentum greater than 0".to_string(),
-            );
-        }
-    }
-    let mut betas = [0.9, 0.999];
-    if let Some(b) = &v.betas {
-        let bs = b.get_ref();
-        if bs.len() != 2 {
-            c.err(
-                "optimizer",
-                Some("betas"),
-                b.span(),
-                format!("betas must be two numbers [beta1, beta2], got {}", bs.len()),
-            );
-        } else {
-            for (i, x) in bs.iter().enumerate() {
-                if !(0.0..1.0).contains(&x.0) {
-                    c.err(
-                        "optimizer",
-                        Some("betas"),
-                        b.span(),
-                        format!("betas must be in [0, 1), got {}", fmt_num(x.0)),
-                    );
-                } else {
-                    betas[i] = x.0;
-                }
-            }
-        }
-    }
+    c.keys_apply("optimizer", schema, name, v.present(), &outer);
+    let Hyper {
+        lr,
+        momentum,
+        nesterov,
+        betas,
+        eps,
+        weight_decay,
+        alpha,
+    } = hyper_parameters(c, v, name);
     match name {
         "sgd" => OptimizerConfig::Sgd {
             lr,
@@ -1025,6 +831,72 @@ fn resolve_optimizer(c: &mut Check, o: Option<&Spanned<RawOptimizer>>) -> Optimi
             weight_decay,
         },
     }
+}
+
+fn hyper_parameters(c: &mut FieldCheck, v: &OptimizerFields, name: &str) -> Hyper {
+    let at = |key| At::key("optimizer", key);
+    let default_lr = if matches!(name, "adam" | "adamw") {
+        1e-3
+    } else {
+        1e-2
+    };
+    let default_wd = if name == "adamw" { 0.01 } else { 0.0 };
+    let lr = c.num(at("lr"), v.lr.as_ref(), default_lr, Bounds::above(0.0));
+    let momentum = c.num(
+        at("momentum"),
+        v.momentum.as_ref(),
+        0.0,
+        Bounds::at_least(0.0).below(1.0),
+    );
+    let weight_decay = c.num(
+        at("weight_decay"),
+        v.weight_decay.as_ref(),
+        default_wd,
+        Bounds::at_least(0.0),
+    );
+    let eps = c.num(at("eps"), v.eps.as_ref(), 1e-8, Bounds::above(0.0));
+    let alpha = c.num(
+        at("alpha"),
+        v.alpha.as_ref(),
+        0.99,
+        Bounds::above(0.0).below(1.0),
+    );
+    let nesterov = v.nesterov.as_ref().is_some_and(|b| *b.get_ref());
+    if let Some(b) = v.nesterov.as_ref().filter(|_| nesterov && momentum == 0.0) {
+        let msg = "nesterov needs a momentum greater than 0".to_string();
+        c.err(at("nesterov"), b.span(), msg);
+    }
+    let betas = resolve_betas(c, v.betas.as_ref());
+    Hyper {
+        lr,
+        momentum,
+        nesterov,
+        betas,
+        eps,
+        weight_decay,
+        alpha,
+    }
+}
+
+fn resolve_betas(c: &mut FieldCheck, b: Option<&Spanned<Vec<Num>>>) -> [f64; 2] {
+    let mut betas = [0.9, 0.999];
+    let Some(b) = b else { return betas };
+    let at = At::key("optimizer", "betas");
+    let bs = b.get_ref();
+    if bs.len() != 2 {
+        let msg = format!("betas must be two numbers [beta1, beta2], got {}", bs.len());
+        c.err(at, b.span(), msg);
+        return betas;
+    }
+    for (i, x) in bs.iter().enumerate() {
+        if (0.0..1.0).contains(&x.0) {
+            betas[i] = x.0;
+        } else {
+            let msg = format!("betas must be in [0, 1), got {}", fmt_num(x.0));
+            c.err(at, b.span(), msg);
+        }
+    }
+    betas
 }
 
 #[cfg(test)]
@@ -1087,6 +959,24 @@ mod tests {
         assert_eq!(msgs.len(), 4, "{msgs:?}");
         assert!(msgs.iter().any(|m| m.contains("depth must be at least 1")));
         assert!(msgs.iter().any(|m| m.contains("lr must be greater than 0")));
+    }
+
+    #[test]
+    fn non_finite_numbers_must_be_finite() {
+        // Regression: `bias_init = inf` said "must be at least -inf, got inf".
+        let text = "bias_init = inf\ndropout = nan\noptimizer = { lr = -inf }";
+        let e = resolve(&layered(text), &Library::builtin()).unwrap_err();
+        let msgs: Vec<&str> = e.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            msgs,
+            [
+                "bias_init must be finite, got inf",
+                "lr must be finite, got -inf",
+                "dropout must be finite, got NaN",
+            ]
+        );
+        assert_eq!(e[0].key.as_deref(), Some("defaults.bias_init"));
+        assert_eq!(&text[e[0].span.clone().unwrap()], "inf");
     }
 
     #[test]

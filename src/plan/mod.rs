@@ -32,9 +32,10 @@ use toml::Spanned;
 
 use crate::config::diag::{did_you_mean, list, ConfigError, Diagnostic};
 use crate::config::job::{fmt_num, JobConfig};
-use crate::config::raw::{GridEntry, RawSection, SeedsValue, JOB_FIELDS};
+use crate::config::raw::{job_field, job_field_names, GridEntry, RawSection, SeedsValue, ZipGroup};
 use crate::config::resolve::resolve;
-use crate::config::{parse_field_value, Experiment, Sweep};
+use crate::config::schema::{JobField, Keys};
+use crate::config::{parse_field_value, Experiment, Layered, Sweep};
 
 pub use estimate::Estimate;
 pub use select::{Selection, SelectionError};
@@ -42,14 +43,8 @@ pub use select::{Selection, SelectionError};
 /// Upper bound on the jobs of one sweep file.
 pub const MAX_JOBS: u64 = 100_000;
 
-/// Table-valued fields whose keys can be axes (`grid.optimizer.lr`).
-const TABLE_FIELDS: &[&str] = &[
-    "dataset",
-    "loss",
-    "optimizer",
-    "activation",
-    "output_activation",
-];
+/// Cells of one experiment stop resolving after this many new problems.
+const MAX_PROBLEMS: usize = 20;
 
 /// The expanded sweep.
 #[derive(Debug, Clone, Serialize)]
@@ -150,8 +145,10 @@ impl Job {
         }
     }
 
-    /// The value of a field for `--only`: an axis, `experiment`, `id`, or any
-    /// resolved field (`depth`, `optimizer.lr`, `activation` = name, ...).
+    /// The value of a field for `--only`: an axis, `experiment`, `id`, a job
+    /// field by its sweep-file name (`width`, `activation` = its name or its
+    /// `name(k=v)` form, `dataset` = its name), or any resolved field
+    /// (`depth`, `optimizer.lr`, `activation.alpha`, ...).
     pub fn field(&self, name: &str) -> Option<Vec<String>> {
         match name {
             "experiment" => return Some(vec![self.experiment.clone()]),
@@ -168,28 +165,21 @@ impl Job {
                 .find(|(fk, _)| fk == k)
                 .map(|(_, v)| json_text(v))
         };
-        let aliases: &[&str] = match name {
-            "dataset" | "loss" | "optimizer" => &[".name"],
-            "activation" | "output_activation" => &[".name"],
-            "width" => &["widths"],
-            _ => &[""],
-        };
-        for suffix in aliases {
-            let key = if suffix.starts_with('.') {
-                format!("{name}{suffix}")
-            } else if suffix.is_empty() {
-                name.to_string()
-            } else {
-                suffix.to_string()
-            };
-            out.extend(lookup(&key));
+        match job_field(name) {
+            // A job field by its own name: `width` is `widths`, `dataset`
+            // its name; an activation also by its `name(k=v)` form.
+            Some(f) => {
+                out.extend(lookup(&f.resolved_key()));
+                if matches!(f.keys, Keys::Params) {
+                    out.extend(activation_short(&flat, f.name));
+                }
+            }
+            None => out.extend(lookup(name)),
         }
-        if name == "activation" {
-            out.push(self.config.activation.short());
-        }
-        if let Some((field, param)) = name.split_once('.') {
-            if matches!(field, "activation" | "output_activation") {
-                out.extend(lookup(&format!("{field}.params.{param}")));
+        // `activation.alpha` is `activation.params.alpha`.
+        if let Some((field, key)) = name.split_once('.') {
+            if job_field(field).is_some_and(|f| matches!(f.keys, Keys::Params)) {
+                out.extend(lookup(&format!("{field}.params.{key}")));
             }
         }
         if out.is_empty() {
@@ -225,6 +215,24 @@ pub fn by_training<'a>(jobs: impl IntoIterator<Item = &'a Job>) -> Vec<Vec<&'a J
         }
     }
     groups
+}
+
+/// `name(k=v,...)` of an activation-valued field, read from the flat form
+/// (as [`ActivationConfig::short`](crate::activation::ActivationConfig::short) writes it).
+fn activation_short(flat: &[(String, serde_json::Value)], field: &str) -> Option<String> {
+    let name_key = format!("{field}.name");
+    let name = flat.iter().find(|(k, _)| *k == name_key)?;
+    let prefix = format!("{field}.params.");
+    let params: Vec<String> = flat
+        .iter()
+        .filter_map(|(k, v)| Some(format!("{}={}", k.strip_prefix(&prefix)?, json_text(v))))
+        .collect();
+    let name = json_text(&name.1);
+    Some(if params.is_empty() {
+        name
+    } else {
+        format!("{name}({})", params.join(","))
+    })
 }
 
 fn json_text(v: &serde_json::Value) -> String {
@@ -345,200 +353,590 @@ struct Dim {
     len: usize,
 }
 
+/// An experiment's grid: its axes, how they combine, and the cells dropped.
+struct Grid {
+    axes: Vec<Axis>,
+    /// Zipped groups (indices into `axes`).
+    zip_groups: Vec<Vec<usize>>,
+    /// The dimensions of the product, lone axes and zipped groups in axis order.
+    dims: Vec<Dim>,
+    /// Excluded partial assignments: (axis index, value index) pairs.
+    excludes: Vec<Vec<(usize, usize)>>,
+}
+
+impl Grid {
+    /// Cells of the product before exclusion (`u64::MAX` on overflow).
+    fn cells(&self) -> u64 {
+        self.dims
+            .iter()
+            .map(|d| d.len as u64)
+            .try_fold(1u64, |a, l| a.checked_mul(l))
+            .unwrap_or(u64::MAX)
+    }
+
+    /// The value index of every axis in cell number `cell` (mixed radix,
+    /// last dimension fastest).
+    fn assignment(&self, cell: usize) -> Vec<usize> {
+        let mut idx = vec![0usize; self.dims.len()];
+        let mut rem = cell;
+        for (d, dim) in self.dims.iter().enumerate().rev() {
+            idx[d] = rem % dim.len;
+            rem /= dim.len;
+        }
+        let mut assign = vec![0; self.axes.len()];
+        for (d, dim) in self.dims.iter().enumerate() {
+            for &a in &dim.axes {
+                assign[a] = idx[d];
+            }
+        }
+        assign
+    }
+
+    fn is_excluded(&self, assign: &[usize]) -> bool {
+        self.excludes
+            .iter()
+            .any(|cond| cond.iter().all(|&(a, v)| assign[a] == v))
+    }
+
+    /// (axis, value label) of every axis in a cell.
+    fn labels(&self, assign: &[usize]) -> Vec<(String, String)> {
+        self.axes
+            .iter()
+            .zip(assign)
+            .map(|(axis, &v)| (axis.name.clone(), axis.values[v].clone()))
+            .collect()
+    }
+}
+
+/// The replicate seeds of an experiment.
+struct Seeds<'a> {
+    /// The seeds (empty: one run with the cell's `seed`).
+    list: Vec<u64>,
+    /// Where `seeds` is written and its key path, when it is.
+    written: Option<(&'a Spanned<SeedsValue>, String)>,
+    /// Whether `seed` is a grid axis.
+    axis: bool,
+}
+
+/// One experiment being expanded: what its messages point at.
+struct Expansion<'a> {
+    exp: &'a Experiment,
+    text: &'a str,
+    /// `experiments.NAME.`
+    prefix: String,
+}
+
+/// Expands one experiment into its jobs, or reports why it cannot be.
 fn expand(
     b: &mut Builder,
     exp: &Experiment,
     total: &mut u64,
 ) -> Option<(ExperimentPlan, Vec<Job>)> {
     let sweep = b.sweep;
-    let text: &str = &sweep.text;
-    let prefix = format!("experiments.{}.", exp.name);
-    let sec = &exp.section;
+    let x = Expansion {
+        exp,
+        text: &sweep.text,
+        prefix: format!("experiments.{}.", exp.name),
+    };
     let errors_before = b.diags.len();
-
     let mut base = sweep.defaults.clone();
-    base.apply(sec, &prefix);
+    base.apply(&exp.section, &x.prefix);
 
-    // Axes, in file order.
-    let mut axes: Vec<Axis> = Vec::new();
-    let mut axis_spans: Vec<Range<usize>> = Vec::new();
-    if let Some(grid) = &sec.grid {
+    let grid = x.grid(b);
+    let seeds = x.seeds(b, &sweep.defaults, &grid.axes);
+    let cells = x.check_size(b, &grid, seeds.list.len(), *total)?;
+    if b.diags.len() > errors_before {
+        // Expanding a broken grid would only repeat the same errors per cell;
+        // the experiment's own settings may still have some of their own.
+        if let Err(ds) = resolve(&base, &sweep.library) {
+            ds.into_iter().for_each(|d| b.push(d));
+        }
+        return None;
+    }
+    let (jobs, excluded) = x.jobs(b, &base, &grid, &seeds, cells, errors_before)?;
+    let plan = ExperimentPlan {
+        name: exp.name.clone(),
+        description: exp
+            .section
+            .description
+            .as_ref()
+            .map(|d| d.get_ref().clone()),
+        zip: grid
+            .zip_groups
+            .iter()
+            .map(|g| g.iter().map(|&i| grid.axes[i].name.clone()).collect())
+            .collect(),
+        axes: grid.axes,
+        seeds: seeds.list,
+        cells,
+        excluded,
+        jobs: jobs.len(),
+    };
+    *total += jobs.len() as u64;
+    Some((plan, jobs))
+}
+
+impl<'a> Expansion<'a> {
+    /// The axes in file order, their zipped groups and the exclusions.
+    fn grid(&self, b: &mut Builder) -> Grid {
+        let axes = self.axes(b);
+        let zip_groups = self.zip_groups(b, &axes);
+        let dims = dimensions(&axes, &zip_groups);
+        let excludes = self.excludes(b, &axes);
+        Grid {
+            axes,
+            zip_groups,
+            dims,
+            excludes,
+        }
+    }
+
+    /// Every `grid.FIELD` and `grid.FIELD.KEY`, in file order.
+    fn axes(&self, b: &mut Builder) -> Vec<Axis> {
+        let Some(grid) = &self.exp.section.grid else {
+            return Vec::new();
+        };
         let mut entries: Vec<_> = grid.get_ref().iter().collect();
         entries.sort_by_key(|(_, e)| e.span().start);
+        let mut axes = Vec::new();
         for (field, entry) in entries {
-            let field = field.as_str();
-            let gkey = format!("{prefix}grid.{field}");
-            if !JOB_FIELDS.contains(&field) {
-                let mut d = Diagnostic::new(
-                    format!("`{field}` is not a job field, so it cannot be a grid axis"),
-                    Some(grid_key_span(text, entry.span(), field)),
-                )
-                .key(gkey)
-                .help_opt(did_you_mean(field, JOB_FIELDS.iter().copied()));
-                if field == "seeds" {
-                    d = d.help(
-                        "replicate with `seeds = N` next to the grid, or sweep `grid.seed = [...]`",
-                    );
-                }
-                b.push(d.note(format!("job fields: {}", list(JOB_FIELDS.iter().copied()))));
-                continue;
+            match job_field(field) {
+                Some(f) => self.grid_entry(b, f, entry, &mut axes),
+                None => b.push(self.not_a_job_field(field, entry.span())),
             }
-            let mut add_axis = |b: &mut Builder,
-                                name: String,
-                                span: Range<usize>,
-                                values: &[Spanned<toml::Value>]| {
-                let akey = format!("{prefix}grid.{name}");
-                if values.is_empty() {
-                    b.push(
-                        Diagnostic::new(format!("axis `{name}` has no values"), Some(span))
-                            .key(akey)
-                            .help("list at least one value, or remove the axis"),
-                    );
-                    return;
-                }
-                let mut axis = Axis {
-                    name: name.clone(),
-                    values: Vec::new(),
-                    raw: Vec::new(),
-                    patches: Vec::new(),
-                };
-                for v in values {
-                    let label = value_label(v.get_ref());
-                    if let Some(i) = axis.raw.iter().position(|r| same_value(r, v.get_ref())) {
-                        b.push(
-                            Diagnostic::new(
-                                format!("axis `{name}` lists `{label}` twice"),
-                                Some(v.span()),
-                            )
-                            .key(akey.clone())
-                            .note(format!("it is already value {} of the axis", i + 1)),
-                        );
-                        continue;
-                    }
-                    match parse_field_value(text, v.span(), &name) {
-                        Ok(patch) => {
-                            axis.values.push(label);
-                            axis.raw.push(v.get_ref().clone());
-                            axis.patches.push(patch);
-                        }
-                        Err(d) => {
-                            let d = if d.key.as_deref().is_none_or(|k| k.is_empty() || k == name) {
-                                d.key(akey.clone())
-                            } else {
-                                let k = d.key.clone().unwrap_or_default();
-                                d.key(format!("{prefix}grid.{k}"))
-                            };
-                            b.push(d);
-                        }
-                    }
-                }
-                axes.push(axis);
-                axis_spans.push(span);
-            };
-            match entry.get_ref() {
-                GridEntry::Axis(values) => add_axis(b, field.to_string(), entry.span(), values),
-                GridEntry::Params(params) => {
-                    if !TABLE_FIELDS.contains(&field) {
-                        b.push(
-                            Diagnostic::new(
-                                format!("grid.{field} must be a list of values"),
-                                Some(entry.span()),
-                            )
-                            .key(gkey)
-                            .help(format!("write grid.{field} = [value, value, ...]")),
-                        );
-                        continue;
-                    }
-                    let mut ps: Vec<_> = params.iter().collect();
-                    ps.sort_by_key(|(k, _)| k.span().start);
-                    for (p, values) in ps {
-                        add_axis(
-                            b,
-                            format!("{field}.{}", p.get_ref()),
-                            values.span(),
-                            values.get_ref(),
-                        );
-                    }
+        }
+        axes
+    }
+
+    fn not_a_job_field(&self, field: &str, value: Range<usize>) -> Diagnostic {
+        let mut d = Diagnostic::new(
+            format!("`{field}` is not a job field, so it cannot be a grid axis"),
+            Some(grid_key_span(self.text, value, field)),
+        )
+        .key(format!("{}grid.{field}", self.prefix))
+        .help_opt(did_you_mean(field, job_field_names()));
+        if field == "seeds" {
+            d = d.help("replicate with `seeds = N` next to the grid, or sweep `grid.seed = [...]`");
+        }
+        d.note(format!("job fields: {}", list(job_field_names())))
+    }
+
+    /// The axes of one `grid.FIELD` entry: the field itself, or one per key
+    /// of a table-valued field.
+    fn grid_entry(
+        &self,
+        b: &mut Builder,
+        field: &JobField,
+        entry: &Spanned<GridEntry>,
+        axes: &mut Vec<Axis>,
+    ) {
+        let name = field.name;
+        match entry.get_ref() {
+            GridEntry::Axis(values) => {
+                axes.extend(self.axis(b, name.to_string(), entry.span(), values));
+            }
+            GridEntry::Params(_) if !field.is_table() => b.push(
+                Diagnostic::new(
+                    format!("grid.{name} must be a list of values"),
+                    Some(entry.span()),
+                )
+                .key(format!("{}grid.{name}", self.prefix))
+                .help(format!("write grid.{name} = [value, value, ...]")),
+            ),
+            GridEntry::Params(params) => {
+                let mut ps: Vec<_> = params.iter().collect();
+                ps.sort_by_key(|(k, _)| k.span().start);
+                for (key, values) in ps {
+                    let axis_name = format!("{name}.{}", key.get_ref());
+                    axes.extend(self.axis(b, axis_name, values.span(), values.get_ref()));
                 }
             }
         }
     }
-    let axis_names: Vec<&str> = axes.iter().map(|a| a.name.as_str()).collect();
-    let axis_names_text = if axis_names.is_empty() {
-        "(none)".to_string()
-    } else {
-        list(axis_names.iter().copied())
-    };
 
-    // Zipped groups.
-    let mut in_zip: Vec<Option<usize>> = vec![None; axes.len()];
-    let mut zip_groups: Vec<Vec<usize>> = Vec::new();
-    if let Some(zip) = &sec.zip {
-        for group in zip.get_ref() {
-            let mut idx = Vec::new();
-            for name in group.get_ref() {
-                match axes.iter().position(|a| &a.name == name.get_ref()) {
-                    None => b.push(
-                        Diagnostic::new(
-                            format!(
-                                "zip names `{}`, which is not an axis of experiment {}",
-                                name.get_ref(),
-                                exp.name
-                            ),
-                            Some(name.span()),
-                        )
-                        .key(format!("{prefix}zip"))
-                        .help_opt(did_you_mean(name.get_ref(), axis_names.iter().copied()))
-                        .note(format!("axes of {}: {axis_names_text}", exp.name)),
-                    ),
-                    Some(i) if in_zip[i].is_some() || idx.contains(&i) => b.push(
-                        Diagnostic::new(
-                            format!(
-                                "axis `{}` appears in more than one zip group",
-                                name.get_ref()
-                            ),
-                            Some(name.span()),
-                        )
-                        .key(format!("{prefix}zip")),
-                    ),
-                    Some(i) => idx.push(i),
-                }
+    /// One axis: each value parsed as the field it sets. Duplicate and
+    /// invalid values are reported and left out; `None` when it has none.
+    fn axis(
+        &self,
+        b: &mut Builder,
+        name: String,
+        span: Range<usize>,
+        values: &[Spanned<toml::Value>],
+    ) -> Option<Axis> {
+        let akey = format!("{}grid.{name}", self.prefix);
+        if values.is_empty() {
+            b.push(
+                Diagnostic::new(format!("axis `{name}` has no values"), Some(span))
+                    .key(akey)
+                    .help("list at least one value, or remove the axis"),
+            );
+            return None;
+        }
+        let mut axis = Axis {
+            name,
+            values: Vec::new(),
+            raw: Vec::new(),
+            patches: Vec::new(),
+        };
+        for v in values {
+            let label = value_label(v.get_ref());
+            if let Some(i) = axis.raw.iter().position(|r| same_value(r, v.get_ref())) {
+                b.push(
+                    Diagnostic::new(
+                        format!("axis `{}` lists `{label}` twice", axis.name),
+                        Some(v.span()),
+                    )
+                    .key(akey.clone())
+                    .note(format!("it is already value {} of the axis", i + 1)),
+                );
+                continue;
             }
+            match parse_field_value(self.text, v.span(), &axis.name) {
+                Ok(patch) => {
+                    axis.values.push(label);
+                    axis.raw.push(v.get_ref().clone());
+                    axis.patches.push(patch);
+                }
+                Err(d) => b.push(self.grid_value_error(d, &axis.name, &akey)),
+            }
+        }
+        Some(axis)
+    }
+
+    /// A value's parse error keyed by the axis (or the grid key it names).
+    fn grid_value_error(&self, d: Diagnostic, axis: &str, akey: &str) -> Diagnostic {
+        match d.key.clone() {
+            Some(k) if !k.is_empty() && k != axis => d.key(format!("{}grid.{k}", self.prefix)),
+            _ => d.key(akey),
+        }
+    }
+
+    /// `axes of NAME: a, b` for notes.
+    fn axes_note(&self, axes: &[Axis]) -> String {
+        let names = if axes.is_empty() {
+            "(none)".to_string()
+        } else {
+            list(axes.iter().map(|a| a.name.as_str()))
+        };
+        format!("axes of {}: {names}", self.exp.name)
+    }
+
+    /// The valid `zip` groups, as indices into `axes`.
+    fn zip_groups(&self, b: &mut Builder, axes: &[Axis]) -> Vec<Vec<usize>> {
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let Some(zip) = &self.exp.section.zip else {
+            return groups;
+        };
+        for group in zip.get_ref() {
+            let idx = self.zip_members(b, axes, group, &groups);
             if idx.len() < 2 {
                 if idx.len() == group.get_ref().len() {
                     b.push(
                         Diagnostic::new("a zip group needs at least two axes", Some(group.span()))
-                            .key(format!("{prefix}zip")),
+                            .key(format!("{}zip", self.prefix)),
                     );
                 }
                 continue;
             }
-            let lens: Vec<usize> = idx.iter().map(|&i| axes[i].values.len()).collect();
-            if lens.iter().any(|&l| l != lens[0]) {
-                let detail = idx
-                    .iter()
-                    .map(|&i| format!("{} has {}", axes[i].name, axes[i].values.len()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                b.push(
-                    Diagnostic::new(
-                        format!("zipped axes must have the same number of values: {detail}"),
-                        Some(group.span()),
-                    )
-                    .key(format!("{prefix}zip")),
-                );
+            if let Some(d) = self.unequal_zip(axes, &idx, group.span()) {
+                b.push(d);
                 continue;
             }
-            for &i in &idx {
-                in_zip[i] = Some(zip_groups.len());
+            groups.push(idx);
+        }
+        groups
+    }
+
+    /// The axes a zip group names, each once and in no earlier group.
+    fn zip_members(
+        &self,
+        b: &mut Builder,
+        axes: &[Axis],
+        group: &Spanned<ZipGroup>,
+        earlier: &[Vec<usize>],
+    ) -> Vec<usize> {
+        let mut idx = Vec::new();
+        for name in group.get_ref() {
+            let zkey = format!("{}zip", self.prefix);
+            match axes.iter().position(|a| &a.name == name.get_ref()) {
+                None => b.push(
+                    Diagnostic::new(
+                        format!(
+                            "zip names `{}`, which is not an axis of experiment {}",
+                            name.get_ref(),
+                            self.exp.name
+                        ),
+                        Some(name.span()),
+                    )
+                    .key(zkey)
+                    .help_opt(did_you_mean(
+                        name.get_ref(),
+                        axes.iter().map(|a| a.name.as_str()),
+                    ))
+                    .note(self.axes_note(axes)),
+                ),
+                Some(i) if earlier.iter().flatten().any(|&j| j == i) || idx.contains(&i) => b.push(
+                    Diagnostic::new(
+                        format!(
+                            "axis `{}` appears in more than one zip group",
+                            name.get_ref()
+                        ),
+                        Some(name.span()),
+                    )
+                    .key(zkey),
+                ),
+                Some(i) => idx.push(i),
             }
-            zip_groups.push(idx);
+        }
+        idx
+    }
+
+    /// The problem with a zip group whose axes differ in length, if they do.
+    fn unequal_zip(&self, axes: &[Axis], idx: &[usize], span: Range<usize>) -> Option<Diagnostic> {
+        let lens: Vec<usize> = idx.iter().map(|&i| axes[i].values.len()).collect();
+        if lens.iter().all(|&l| l == lens[0]) {
+            return None;
+        }
+        let detail = idx
+            .iter()
+            .map(|&i| format!("{} has {}", axes[i].name, axes[i].values.len()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Some(
+            Diagnostic::new(
+                format!("zipped axes must have the same number of values: {detail}"),
+                Some(span),
+            )
+            .key(format!("{}zip", self.prefix)),
+        )
+    }
+
+    /// Every `exclude` entry as (axis index, value index) pairs.
+    fn excludes(&self, b: &mut Builder, axes: &[Axis]) -> Vec<Vec<(usize, usize)>> {
+        let Some(ex) = &self.exp.section.exclude else {
+            return Vec::new();
+        };
+        ex.get_ref()
+            .iter()
+            .filter_map(|entry| self.exclude(b, axes, entry))
+            .collect()
+    }
+
+    /// One `exclude` entry; `None` when it is empty.
+    fn exclude(
+        &self,
+        b: &mut Builder,
+        axes: &[Axis],
+        entry: &Spanned<toml::Table>,
+    ) -> Option<Vec<(usize, usize)>> {
+        let ekey = format!("{}exclude", self.prefix);
+        let axis_names: Vec<&str> = axes.iter().map(|a| a.name.as_str()).collect();
+        let mut flat = Vec::new();
+        flatten_exclude("", entry.get_ref(), &axis_names, &mut flat);
+        if flat.is_empty() {
+            b.push(
+                Diagnostic::new("an empty exclude matches every cell", Some(entry.span()))
+                    .key(ekey),
+            );
+            return None;
+        }
+        let mut cond = Vec::new();
+        for (k, v) in flat {
+            let Some(ai) = axes.iter().position(|a| a.name == k) else {
+                b.push(
+                    Diagnostic::new(
+                        format!(
+                            "exclude names `{k}`, which is not an axis of experiment {}",
+                            self.exp.name
+                        ),
+                        Some(entry.span()),
+                    )
+                    .key(ekey.clone())
+                    .help_opt(did_you_mean(&k, axis_names.iter().copied()))
+                    .note(self.axes_note(axes)),
+                );
+                continue;
+            };
+            match axes[ai].raw.iter().position(|r| same_value(r, &v)) {
+                Some(vi) => cond.push((ai, vi)),
+                None => b.push(
+                    Diagnostic::new(
+                        format!(
+                            "exclude value {k} = {} is not a value of axis `{k}`",
+                            value_label(&v)
+                        ),
+                        Some(entry.span()),
+                    )
+                    .key(ekey.clone())
+                    .note(format!("values of {k}: {}", axes[ai].values.join(", "))),
+                ),
+            }
+        }
+        Some(cond)
+    }
+
+    /// The replicate seeds: the experiment's `seeds`, else `[defaults]`'.
+    fn seeds(&self, b: &mut Builder, defaults: &'a Layered, axes: &[Axis]) -> Seeds<'a> {
+        let written = self
+            .exp
+            .section
+            .seeds
+            .as_ref()
+            .map(|s| (s, format!("{}seeds", self.prefix)))
+            .or_else(|| {
+                (defaults.fields.seeds.as_ref()).map(|s| (s, "defaults.seeds".to_string()))
+            });
+        let axis = axes.iter().any(|a| a.name == "seed");
+        let mut list = Vec::new();
+        if let Some((s, key)) = &written {
+            if axis {
+                b.push(
+                    Diagnostic::new(
+                        "`seeds` and a `seed` grid axis both set the seed",
+                        Some(s.span()),
+                    )
+                    .key(key.clone())
+                    .help("keep one of them"),
+                );
+            }
+            list = seed_list(b, s, key);
+        }
+        Seeds {
+            list,
+            written,
+            axis,
         }
     }
+
+    /// The number of cells, or `None` (reported) when the experiment would
+    /// take the sweep past [`MAX_JOBS`]; checked before expanding anything.
+    fn check_size(&self, b: &mut Builder, grid: &Grid, seeds: usize, total: u64) -> Option<usize> {
+        let cells = grid.cells();
+        let upper = cells.saturating_mul(seeds.max(1) as u64);
+        if upper.saturating_add(total) <= MAX_JOBS {
+            return Some(cells as usize);
+        }
+        let sec = &self.exp.section;
+        let span = sec
+            .grid
+            .as_ref()
+            .map(|g| g.span())
+            .unwrap_or(self.exp.span.clone());
+        b.push(
+            Diagnostic::new(
+                format!("experiment {} would expand to {upper} jobs; a sweep file may have at most {MAX_JOBS} in all", self.exp.name),
+                Some(span),
+            )
+            .key(format!("{}grid", self.prefix))
+            .help("shrink the grid, zip axes that belong together, or split the study into several files"),
+        );
+        None
+    }
+
+    /// Every kept cell times every seed, resolved into jobs, and the number
+    /// of cells excluded; `None` when any cell does not resolve.
+    fn jobs(
+        &self,
+        b: &mut Builder,
+        base: &Layered,
+        grid: &Grid,
+        seeds: &Seeds,
+        cells: usize,
+        errors_before: usize,
+    ) -> Option<(Vec<Job>, usize)> {
+        let mut jobs = Vec::new();
+        let mut excluded = 0usize;
+        for cell in 0..cells {
+            let assign = grid.assignment(cell);
+            if grid.is_excluded(&assign) {
+                excluded += 1;
+                continue;
+            }
+            let mut layered = base.clone();
+            for (axis, &v) in grid.axes.iter().zip(&assign) {
+                layered.apply(&axis.patches[v], &format!("{}grid.", self.prefix));
+            }
+            let labels = grid.labels(&assign);
+            let give_up = errors_before + MAX_PROBLEMS;
+            if !self.cell_jobs(b, &layered, &labels, seeds, &mut jobs, give_up) {
+                return None;
+            }
+        }
+        if b.diags.len() > errors_before {
+            return None;
+        }
+        Some((jobs, excluded))
+    }
+
+    /// The jobs of one cell, one per seed; problems are reported once for
+    /// all the cells they occur in. False once there are more than
+    /// `give_up` problems in all.
+    fn cell_jobs(
+        &self,
+        b: &mut Builder,
+        layered: &Layered,
+        labels: &[(String, String)],
+        seeds: &Seeds,
+        jobs: &mut Vec<Job>,
+        give_up: usize,
+    ) -> bool {
+        let seed_list: Vec<Option<u64>> = if seeds.list.is_empty() {
+            vec![None]
+        } else {
+            seeds.list.iter().map(|s| Some(*s)).collect()
+        };
+        for seed in seed_list {
+            let mut l = layered.clone();
+            if let Some(s) = seed {
+                let mut patch = RawSection::default();
+                let span = seeds.written.as_ref().map_or(0..0, |(v, _)| v.span());
+                patch.seed = Some(Spanned::new(span, s as i64));
+                l.apply(&patch, &format!("{}seeds.", self.prefix));
+            }
+            match resolve(&l, &b.sweep.library) {
+                Ok(config) => {
+                    let mut axes = labels.to_vec();
+                    if !seeds.axis {
+                        axes.push(("seed".to_string(), config.seed.to_string()));
+                    }
+                    jobs.push(Job::new(&self.exp.name, axes, config));
+                }
+                Err(ds) => {
+                    self.cell_errors(b, labels, ds);
+                    if b.diags.len() > give_up {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// A cell's problems, each noting the cell; the same problem in every
+    /// cell is one problem.
+    fn cell_errors(&self, b: &mut Builder, labels: &[(String, String)], ds: Vec<Diagnostic>) {
+        let label = labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        for d in ds {
+            if label.is_empty() {
+                b.push(d);
+            } else {
+                b.push(d.note(format!("in the cell {}/{label}", self.exp.name)));
+            }
+        }
+    }
+}
+
+/// The dimensions of the product: each lone axis, and each zipped group at
+/// the place of its first axis.
+fn dimensions(axes: &[Axis], zip_groups: &[Vec<usize>]) -> Vec<Dim> {
     let mut dims: Vec<Dim> = Vec::new();
     let mut seen_group = vec![false; zip_groups.len()];
     for (i, axis) in axes.iter().enumerate() {
-        match in_zip[i] {
+        match zip_groups.iter().position(|g| g.contains(&i)) {
             None => dims.push(Dim {
                 axes: vec![i],
                 len: axis.values.len(),
@@ -553,250 +951,41 @@ fn expand(
             Some(_) => {}
         }
     }
+    dims
+}
 
-    // Excludes: lists of (axis index, value index).
-    let mut excludes: Vec<Vec<(usize, usize)>> = Vec::new();
-    if let Some(ex) = &sec.exclude {
-        for entry in ex.get_ref() {
-            let mut flat = Vec::new();
-            flatten_exclude("", entry.get_ref(), &axis_names, &mut flat);
-            if flat.is_empty() {
-                b.push(
-                    Diagnostic::new("an empty exclude matches every cell", Some(entry.span()))
-                        .key(format!("{prefix}exclude")),
-                );
-                continue;
-            }
-            let mut cond = Vec::new();
-            for (k, v) in flat {
-                let Some(ai) = axes.iter().position(|a| a.name == k) else {
-                    b.push(
-                        Diagnostic::new(
-                            format!(
-                                "exclude names `{k}`, which is not an axis of experiment {}",
-                                exp.name
-                            ),
-                            Some(entry.span()),
-                        )
-                        .key(format!("{prefix}exclude"))
-                        .help_opt(did_you_mean(&k, axis_names.iter().copied()))
-                        .note(format!("axes of {}: {axis_names_text}", exp.name)),
-                    );
-                    continue;
-                };
-                match axes[ai].raw.iter().position(|r| same_value(r, &v)) {
-                    Some(vi) => cond.push((ai, vi)),
-                    None => b.push(
-                        Diagnostic::new(
-                            format!(
-                                "exclude value {k} = {} is not a value of axis `{k}`",
-                                value_label(&v)
-                            ),
-                            Some(entry.span()),
-                        )
-                        .key(format!("{prefix}exclude"))
-                        .note(format!("values of {k}: {}", axes[ai].values.join(", "))),
-                    ),
-                }
-            }
-            excludes.push(cond);
+/// The seeds `seeds = N` or `seeds = [...]` stands for; problems reported.
+fn seed_list(b: &mut Builder, s: &Spanned<SeedsValue>, key: &str) -> Vec<u64> {
+    let problem = |msg: String| Diagnostic::new(msg, Some(s.span())).key(key);
+    match s.get_ref() {
+        SeedsValue::Count(n) if *n < 1 || *n > 10_000 => {
+            b.push(problem(format!(
+                "seeds must be between 1 and 10000, got {n}"
+            )));
+            Vec::new()
         }
-    }
-
-    // Seeds.
-    let seeds_value = sec
-        .seeds
-        .as_ref()
-        .map(|s| (s, format!("{prefix}seeds")))
-        .or_else(|| {
-            sweep
-                .defaults
-                .fields
-                .seeds
-                .as_ref()
-                .map(|s| (s, "defaults.seeds".to_string()))
-        });
-    let seed_axis = axes.iter().any(|a| a.name == "seed");
-    let mut seeds: Vec<u64> = Vec::new();
-    if let Some((s, key)) = &seeds_value {
-        if seed_axis {
+        SeedsValue::Count(n) => (0..*n as u64).collect(),
+        SeedsValue::List(l) if l.is_empty() => {
             b.push(
-                Diagnostic::new(
-                    "`seeds` and a `seed` grid axis both set the seed",
-                    Some(s.span()),
-                )
-                .key(key.clone())
-                .help("keep one of them"),
-            );
-        }
-        match s.get_ref() {
-            SeedsValue::Count(n) if *n < 1 || *n > 10_000 => b.push(
-                Diagnostic::new(
-                    format!("seeds must be between 1 and 10000, got {n}"),
-                    Some(s.span()),
-                )
-                .key(key.clone()),
-            ),
-            SeedsValue::Count(n) => seeds = (0..*n as u64).collect(),
-            SeedsValue::List(l) if l.is_empty() => b.push(
-                Diagnostic::new("seeds is an empty list", Some(s.span()))
-                    .key(key.clone())
+                problem("seeds is an empty list".to_string())
                     .help("list at least one seed, or write a count: seeds = 3"),
-            ),
-            SeedsValue::List(l) => {
-                for (i, x) in l.iter().enumerate() {
-                    if *x < 0 {
-                        b.push(
-                            Diagnostic::new(
-                                format!("seeds must not be negative, got {x}"),
-                                Some(s.span()),
-                            )
-                            .key(key.clone()),
-                        );
-                    } else if l[..i].contains(x) {
-                        b.push(
-                            Diagnostic::new(format!("seed {x} is listed twice"), Some(s.span()))
-                                .key(key.clone()),
-                        );
-                    } else {
-                        seeds.push(*x as u64);
-                    }
+            );
+            Vec::new()
+        }
+        SeedsValue::List(l) => {
+            let mut seeds = Vec::new();
+            for (i, x) in l.iter().enumerate() {
+                if *x < 0 {
+                    b.push(problem(format!("seeds must not be negative, got {x}")));
+                } else if l[..i].contains(x) {
+                    b.push(problem(format!("seed {x} is listed twice")));
+                } else {
+                    seeds.push(*x as u64);
                 }
             }
+            seeds
         }
     }
-
-    // Size cap, before expanding anything.
-    let cells: u64 = dims
-        .iter()
-        .map(|d| d.len as u64)
-        .try_fold(1u64, |a, l| a.checked_mul(l))
-        .unwrap_or(u64::MAX);
-    let reps = seeds.len().max(1) as u64;
-    let upper = cells.saturating_mul(reps);
-    if upper.saturating_add(*total) > MAX_JOBS {
-        let span = sec
-            .grid
-            .as_ref()
-            .map(|g| g.span())
-            .unwrap_or(exp.span.clone());
-        b.push(
-            Diagnostic::new(
-                format!("experiment {} would expand to {upper} jobs; a sweep file may have at most {MAX_JOBS} in all", exp.name),
-                Some(span),
-            )
-            .key(format!("{prefix}grid"))
-            .help("shrink the grid, zip axes that belong together, or split the study into several files"),
-        );
-        return None;
-    }
-    if b.diags.len() > errors_before {
-        // Expanding a broken grid would only repeat the same errors per cell.
-        let _ = resolve(&base, &sweep.library).map_err(|ds| ds.into_iter().for_each(|d| b.push(d)));
-        return None;
-    }
-
-    // Expand.
-    let mut jobs = Vec::new();
-    let mut excluded = 0usize;
-    let mut idx = vec![0usize; dims.len()];
-    let n_cells = cells as usize;
-    for cell in 0..n_cells {
-        // Mixed-radix counter, last dimension fastest.
-        let mut rem = cell;
-        for (d, dim) in dims.iter().enumerate().rev() {
-            idx[d] = rem % dim.len;
-            rem /= dim.len;
-        }
-        let mut assign: Vec<usize> = vec![0; axes.len()];
-        for (d, dim) in dims.iter().enumerate() {
-            for &a in &dim.axes {
-                assign[a] = idx[d];
-            }
-        }
-        if excludes
-            .iter()
-            .any(|cond| cond.iter().all(|&(a, v)| assign[a] == v))
-        {
-            excluded += 1;
-            continue;
-        }
-        let mut layered = base.clone();
-        for (a, axis) in axes.iter().enumerate() {
-            layered.apply(&axis.patches[assign[a]], &format!("{prefix}grid."));
-        }
-        let labels: Vec<(String, String)> = axes
-            .iter()
-            .enumerate()
-            .map(|(a, axis)| (axis.name.clone(), axis.values[assign[a]].clone()))
-            .collect();
-        let seed_list: Vec<Option<u64>> = if seeds.is_empty() {
-            vec![None]
-        } else {
-            seeds.iter().map(|s| Some(*s)).collect()
-        };
-        for seed in seed_list {
-            let mut l = layered.clone();
-            if let Some(s) = seed {
-                let mut patch = RawSection::default();
-                let span = seeds_value.as_ref().map(|(v, _)| v.span()).unwrap_or(0..0);
-                patch.seed = Some(Spanned::new(span, s as i64));
-                l.apply(&patch, &format!("{prefix}seeds."));
-            }
-            match resolve(&l, &sweep.library) {
-                Ok(config) => {
-                    let mut axes_l = labels.clone();
-                    if !seed_axis {
-                        axes_l.push(("seed".to_string(), config.seed.to_string()));
-                    }
-                    jobs.push(Job::new(&exp.name, axes_l, config));
-                }
-                Err(ds) => {
-                    let label = labels
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(",");
-                    for d in ds {
-                        let d = if label.is_empty() {
-                            d
-                        } else {
-                            d.note(format!("in the cell {}/{label}", exp.name))
-                        };
-                        // The same problem in every cell is one problem.
-                        let dup = b
-                            .diags
-                            .iter()
-                            .any(|e| e.message == d.message && e.span == d.span);
-                        if !dup {
-                            b.push(d);
-                        }
-                    }
-                    if b.diags.len() > errors_before + 20 {
-                        return None;
-                    }
-                }
-            }
-        }
-    }
-    if b.diags.len() > errors_before {
-        return None;
-    }
-    let plan = ExperimentPlan {
-        name: exp.name.clone(),
-        description: sec.description.as_ref().map(|d| d.get_ref().clone()),
-        zip: zip_groups
-            .iter()
-            .map(|g| g.iter().map(|&i| axes[i].name.clone()).collect())
-            .collect(),
-        axes,
-        seeds,
-        cells: n_cells,
-        excluded,
-        jobs: jobs.len(),
-    };
-    *total += jobs.len() as u64;
-    Some((plan, jobs))
 }
 
 /// Flattens `{ activation = "relu", optimizer = { lr = 0.1 } }` into
@@ -962,6 +1151,29 @@ exclude = [{ dataset = "xor", optimizer = { lr = 0.05 } }]
         assert!(Selection::parse(&["nope".into()]).is_err());
         let bad = Selection::parse(&["dpeth=3".into()]).unwrap();
         assert!(bad.apply(&p.jobs).is_err());
+    }
+
+    #[test]
+    fn only_knows_every_job_field_by_its_sweep_file_name() {
+        let p = plan(
+            "[experiments.a]\nactivation = 'leaky_relu(alpha=0.2)'\noutput_activation = 'elu'\n\
+             dataset = { name = 'xor', samples = 100 }\ndepth = 2\nwidth = 4\n",
+        );
+        let j = &p.jobs[0];
+        for f in crate::config::raw::JOB_FIELDS {
+            assert!(
+                j.field(f.name).is_some(),
+                "--only {} matches nothing",
+                f.name
+            );
+        }
+        let short = |name: &str| j.field(name).unwrap_or_default();
+        assert!(short("activation").contains(&j.config.activation.short()));
+        assert!(short("output_activation").contains(&"elu(alpha=1)".to_string()));
+        assert_eq!(j.field("activation.alpha"), Some(vec!["0.2".to_string()]));
+        assert_eq!(j.field("width"), Some(vec!["4".to_string()]));
+        assert_eq!(j.field("dataset"), Some(vec!["xor".to_string()]));
+        assert_eq!(j.field("optimizer.lr"), Some(vec!["1e-3".to_string()]));
     }
 
     #[test]

@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 
 use super::Job;
-use crate::config::diag::did_you_mean;
+use crate::config::raw::job_field_names;
+use crate::text::did_you_mean;
 
 /// A parsed `--only` selection.
 #[derive(Debug, Clone, Default)]
@@ -75,9 +76,7 @@ impl Selection {
                 if let Some(j) = jobs.first() {
                     known.extend(j.axes.iter().map(|(k, _)| k.clone()));
                     known.extend(j.config.flat().into_iter().map(|(k, _)| k));
-                    known.extend(
-                        ["dataset", "loss", "optimizer", "activation", "width"].map(String::from),
-                    );
+                    known.extend(job_field_names().map(String::from));
                 }
                 return Err(SelectionError::UnknownField {
                     field: field.clone(),

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use super::{Cmp, Fn1, FormulaError, Graph, Id};
-use crate::config::diag::did_you_mean;
+use crate::text::did_you_mean;
 
 /// How deeply parentheses and function calls may nest.
 pub const MAX_DEPTH: usize = 64;
