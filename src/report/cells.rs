@@ -748,8 +748,9 @@ pub fn aggregate(
 fn filter_keys(job: &Job) -> Vec<String> {
     let mut keys: Vec<String> = ["experiment", "id"]
         .iter()
-        .chain(crate::config::raw::JOB_FIELDS)
-        .map(|k| k.to_string())
+        .copied()
+        .chain(crate::config::raw::JOB_FIELDS.iter().map(|f| f.name))
+        .map(str::to_string)
         .collect();
     keys.extend(job.axes.iter().map(|(a, _)| a.clone()));
     keys.extend(job.config.flat().into_iter().map(|(k, _)| k));
