@@ -253,7 +253,7 @@ fn report_cmd(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let _ = writeln!(
         out,
         "wrote {} ({} tables, {} chart files)",
-        outcome.dir.join("REPORT.md").display(),
+        outcome.dir.join(crate::results::REPORT_FILE).display(),
         outcome.tables,
         outcome.charts.len()
     );

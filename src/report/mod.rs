@@ -380,7 +380,7 @@ pub fn write(
     let (charts, chart_md) = draw_charts(sweep, &ctx, &specs, dir)?;
     let checks: Vec<Check> = tables.iter().flat_map(|t| t.checks.clone()).collect();
     let md = report_markdown(sweep, &ctx, &tables, &checks, &chart_md);
-    write_file(&dir.join("REPORT.md"), &md)?;
+    write_file(&dir.join(crate::results::REPORT_FILE), &md)?;
     if let Some(readme) = readme {
         update_readme(sweep, &tables, readme)?;
     }

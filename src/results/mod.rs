@@ -1,7 +1,15 @@
-//! The results store: per-job files written as jobs end, and the merged tidy
-//! tables (`runs.parquet`, `metrics.parquet`, `boundaries.parquet`).
+//! The results store and its on-disk contract: per-job files written as
+//! jobs end, and the merged tidy tables (`runs.parquet`, `metrics.parquet`,
+//! `boundaries.parquet`).
 //!
-//! The layout and every column are documented in `docs/results.md`. Two
+//! This module is the one place that says what a results folder holds:
+//! [`ResultsDir`] names every path in it (the sweep copy, the plan, the log,
+//! `jobs/`, the three tables, `report/`, `slurm/`), [`rows`] declares the
+//! columns and the row types with the one reader of the merged tables
+//! ([`Tables`], which the report uses), [`metric`] is the catalogue of every
+//! metric a job records, and [`JobStatus`] is how a job ended, everywhere.
+//!
+//! The layout and every column are documented in `docs/results.md`. Three
 //! rules shape this module:
 //!
 //! - **Atomic files.** Everything is written to a temporary file in the same
@@ -31,6 +39,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::job::JobConfig;
+use crate::plan::Job;
 
 pub mod metric;
 pub mod rows;
@@ -185,6 +194,9 @@ impl std::fmt::Display for JobStatus {
     }
 }
 
+/// The report's Markdown file, in the report folder.
+pub const REPORT_FILE: &str = "REPORT.md";
+
 /// The three merged tables of a results folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableFile {
@@ -252,6 +264,52 @@ pub struct JobRecord {
     pub git_commit: Option<String>,
     /// Whether `jobs/<id>.boundary.parquet` exists.
     pub has_boundary: bool,
+}
+
+impl JobRecord {
+    /// The record of `job` at plan position `index` before it has run:
+    /// its identity, status `ok`, nothing trained, no times.
+    pub fn new(job: &Job, index: usize) -> JobRecord {
+        JobRecord {
+            job_id: job.id.clone(),
+            index: index as u32,
+            experiment: job.experiment.clone(),
+            label: job.label.clone(),
+            seed: job.config.seed,
+            axes: job.axes.clone(),
+            config: job.config.clone(),
+            status: JobStatus::Ok,
+            error: None,
+            diverged_epoch: None,
+            epochs_completed: 0,
+            device: String::new(),
+            threads: 1,
+            started_at: String::new(),
+            finished_at: String::new(),
+            wall_seconds: 0.0,
+            train_seconds: 0.0,
+            samples_per_second: None,
+            actsweep_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: None,
+            has_boundary: false,
+        }
+    }
+
+    /// This record's outcome (status, timings) as the record of `job` at
+    /// plan position `index`: for jobs that share one training.
+    pub fn for_job(&self, job: &Job, index: usize) -> JobRecord {
+        let id = JobRecord::new(job, index);
+        JobRecord {
+            job_id: id.job_id,
+            index: id.index,
+            experiment: id.experiment,
+            label: id.label,
+            seed: id.seed,
+            axes: id.axes,
+            config: id.config,
+            ..self.clone()
+        }
+    }
 }
 
 /// What a job's files say (see [`ResultsDir::check`]).
@@ -344,6 +402,14 @@ impl ResultsDir {
     /// The report's folder.
     pub fn report_dir(&self) -> PathBuf {
         self.root.join("report")
+    }
+
+    /// The lock file of a run, or of shard `index` of `count`.
+    pub fn lock_name(shard: Option<(usize, usize)>) -> String {
+        match shard {
+            Some((index, count)) => format!("run.shard-{index}-of-{count}.lock"),
+            None => "run.lock".to_string(),
+        }
     }
 
     /// The Slurm scripts and logs.

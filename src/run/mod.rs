@@ -176,10 +176,7 @@ pub fn run(
     let t0 = Instant::now();
     let dir = ResultsDir::new(opts.out.join(&plan.name));
     dir.create()?;
-    let lock_name = match opts.shard {
-        Some(s) => format!("run.shard-{}-of-{}.lock", s.index, s.count),
-        None => "run.lock".to_string(),
-    };
+    let lock_name = ResultsDir::lock_name(opts.shard.map(|s| (s.index, s.count)));
     let _lock = Lock::acquire(dir.root(), &lock_name)?;
     crate::logfile::attach(&dir.log_file());
     // Temporaries of writers killed in an earlier run (regression: a run
@@ -354,7 +351,7 @@ fn set_aside(dir: &ResultsDir, job: &Job, why: &str) {
             "{}: its results do not read back ({why}); {} file(s) moved to {} and the job trains again",
             job.label,
             moved.len(),
-            dir.jobs_dir().join("damaged").display()
+            dir.damaged_dir().display()
         ),
         Err(e) => tracing::warn!(
             "{}: its results do not read back ({why}), and cannot be moved aside ({}); the job trains again",
@@ -491,16 +488,7 @@ fn train_groups(
 /// `record` (of the job that trained) as the record of `job`, at plan
 /// position `index`: the job's identity, the training's status and timings.
 fn as_job(record: &JobRecord, job: &Job, index: usize) -> JobRecord {
-    JobRecord {
-        job_id: job.id.clone(),
-        index: index as u32,
-        experiment: job.experiment.clone(),
-        label: job.label.clone(),
-        seed: job.config.seed,
-        axes: job.axes.clone(),
-        config: job.config.clone(),
-        ..record.clone()
-    }
+    record.for_job(job, index)
 }
 
 /// Merges the per-job results of several folders (e.g. shards) into `into`;
@@ -559,27 +547,11 @@ fn run_job(
     };
     let wall = t0.elapsed().as_secs_f64();
     let mut record = JobRecord {
-        job_id: job.id.clone(),
-        index,
-        experiment: job.experiment.clone(),
-        label: job.label.clone(),
-        seed: cfg.seed,
-        axes: job.axes.clone(),
-        config: cfg.clone(),
-        status: JobStatus::Ok,
-        error: None,
-        diverged_epoch: None,
-        epochs_completed: 0,
-        device: String::new(),
-        threads: 1,
         started_at: results::rfc3339(started),
         finished_at: results::rfc3339(now_unix()),
         wall_seconds: wall,
-        train_seconds: 0.0,
-        samples_per_second: None,
-        actsweep_version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit: commit.map(str::to_string),
-        has_boundary: false,
+        ..JobRecord::new(job, index as usize)
     };
     match result {
         Err(msg) => {

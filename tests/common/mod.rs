@@ -112,26 +112,15 @@ pub fn record(
     has_boundary: bool,
 ) -> JobRecord {
     JobRecord {
-        job_id: job.id.clone(),
-        index: index as u32,
-        experiment: job.experiment.clone(),
-        label: job.label.clone(),
-        seed: job.config.seed,
-        axes: job.axes.clone(),
-        config: job.config.clone(),
         status,
-        error: None,
         diverged_epoch: (status == JobStatus::Diverged).then_some(epochs + 1),
         epochs_completed: epochs,
         device: "cpu".into(),
-        threads: 1,
         started_at: "2026-12-03T00:00:00.000Z".into(),
         finished_at: "2026-12-03T00:00:01.000Z".into(),
         wall_seconds: 1.0,
         train_seconds: 1.0,
-        samples_per_second: None,
-        actsweep_version: env!("CARGO_PKG_VERSION").into(),
-        git_commit: None,
         has_boundary,
+        ..JobRecord::new(job, index)
     }
 }
