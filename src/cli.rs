@@ -42,7 +42,7 @@ pub enum Command {
     /// Train a sweep file's jobs, then write its report (even when some jobs
     /// failed; the exit code is then 1): `run` followed by `report`.
     Sweep(RunArgs),
-    /// Train the jobs of a sweep file into results/<name>/ (skipping done
+    /// Train the jobs of a sweep file into results/NAME/ (skipping done
     /// jobs; jobs with identical configs train once) and merge the tidy tables.
     Run(RunArgs),
     /// Per experiment, how many jobs are done, failed, diverged or not yet
@@ -64,7 +64,7 @@ pub enum Command {
 pub struct ReportArgs {
     /// The sweep file.
     pub file: PathBuf,
-    /// The results root: reads OUT/<sweep name>/, writes OUT/<sweep name>/report/.
+    /// The results root: reads OUT/NAME/, writes OUT/NAME/report/ (NAME: the sweep name).
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub out: PathBuf,
     /// Exit with code 1 when any `expect` fails.

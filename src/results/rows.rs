@@ -2,7 +2,7 @@
 //! [`BoundaryPoint`]) and what the merged tables read back as ([`Tables`]:
 //! [`RunRow`], [`MetricRow`], [`BoundaryRow`]).
 //!
-//! The column names are declared once here ([`col`]) and used by the
+//! The column names are declared once here ([`mod@col`]) and used by the
 //! writers in [`super`] and the reader below, so the report reads exactly
 //! what `run` writes; the report's tests write their fixtures through the
 //! same writer ([`super::ResultsDir::write_job`] and [`super::merge`]).

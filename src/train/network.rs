@@ -8,7 +8,7 @@
 //! in place ([`Param`]); the forward pass runs on dfdx's tape, and backward
 //! is dfdx's. Each layer's product, bias and activation go through
 //! [`EngineDevice::dense`]: on the CPU one fused op ([`super::dense`]),
-//! elsewhere dfdx's composition; [`Network::fused`] switches the CPU to the
+//! elsewhere dfdx's composition; `Network::fused` switches the CPU to the
 //! composition too (the reference the tests compare with).
 
 use std::sync::Arc;

@@ -182,7 +182,7 @@ impl Optimizer {
 /// Lanes of [`squared_norm`]'s partial sums.
 const NORM_LANES: usize = 8;
 
-/// The squared L2 norm of `g` in `f64`, summed in [`NORM_LANES`] interleaved
+/// The squared L2 norm of `g` in `f64`, summed in `NORM_LANES` interleaved
 /// partial sums (a fixed order, so the same on every machine) which the
 /// compiler keeps in vector registers.
 #[inline(always)]
