@@ -73,6 +73,13 @@ pub fn gemm(
     if m == 0 || n == 0 {
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if accumulate && small_product((m, k, n), a_t) && has_fma() {
+        // SAFETY: the processor has AVX2 and FMA (checked just above), and
+        // the lengths match the shapes (asserted above).
+        unsafe { small_product_fma((m, k, n), a, a_t, b, b_t, c.as_mut_ptr(), None) };
+        return;
+    }
     if k == 0 {
         if !accumulate {
             c.fill(0.0);
@@ -111,11 +118,223 @@ pub fn gemm(
     }
 }
 
+/// Whether a product is one [`small_product_fma`] computes: at most 64
+/// rows of output (or any number with an inner dimension of at most 64)
+/// and at most 64 columns, an inner dimension of 3 or more, at least two
+/// rows, and (for a transposed left side) at least two columns: the layers
+/// of the small networks activation studies train. There `gemm`'s packing
+/// and dispatch cost more than the arithmetic; the shapes left out are
+/// those `gemm` sends to other kernels (`gevv` for an inner dimension of 1
+/// or 2, `gemv` for one row or column), which sum in another order, and the
+/// large products (MNIST's) where `gemm` is the faster one.
+fn small_product((m, k, n): (usize, usize, usize), a_t: bool) -> bool {
+    let sizes = m >= 2 && k >= 3 && n <= SMALL_MAX;
+    if a_t {
+        sizes && n >= 2 && m <= SMALL_MAX
+    } else {
+        sizes && k <= SMALL_MAX
+    }
+}
+
+/// The widest output and inner dimension of a small product (see
+/// [`small_product`]); with at most this many rows and columns `gemm`
+/// sums the inner dimension in blocks of [`GEMM_KC`].
+const SMALL_MAX: usize = 64;
+
+/// The inner-dimension block of `gemm` for outputs of at most 64 × 64:
+/// each block is summed from zero, then added to the output.
+const GEMM_KC: usize = 512;
+
+/// Whether this processor has AVX2 and FMA (checked once, then cached by std).
+#[cfg(target_arch = "x86_64")]
+fn has_fma() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+}
+
+/// `c += op(a)·op(b)` for a small product (see [`small_product`]), or `c =
+/// bias + a·op(b)` in every row with `bias` (then `c` is only written),
+/// rounding exactly as `gemm`'s FMA kernels do, so results do not depend
+/// on which of the two ran: each output's products are summed by fused
+/// multiply-adds from zero in inner-dimension order, in blocks of
+/// [`GEMM_KC`], and each block's sum is added to `c` (or the bias) once
+/// (`gemm`'s `dst = fma(1, acc, dst)`). A test holds the two equal bit for
+/// bit over the shapes this path takes.
+///
+/// # Safety
+/// The processor must support AVX2 and FMA; the slices' lengths must match
+/// the shapes (checked by [`gemm`]), `c` must point to `m × n` floats (which
+/// may be uninitialised when `bias` is given) and `bias` hold `n`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn small_product_fma(
+    (m, k, n): (usize, usize, usize),
+    a: &[f32],
+    a_t: bool,
+    b: &[f32],
+    b_t: bool,
+    c: *mut f32,
+    bias: Option<&[f32]>,
+) {
+    // op(b) row by row (k rows of n), transposed once when stored n × k.
+    let transposed: Vec<f32>;
+    let rhs: &[f32] = if b_t {
+        transposed = (0..k * n).map(|i| b[(i % n) * k + i / n]).collect();
+        &transposed
+    } else {
+        b
+    };
+    // Element (i, p) of op(a) is at i·rs + p·cs.
+    let (rs, cs) = if a_t { (1, m) } else { (k, 1) };
+    let mut bias = bias;
+    for p0 in (0..k).step_by(GEMM_KC) {
+        let kb = GEMM_KC.min(k - p0);
+        let (lhs, w) = (a.as_ptr().add(p0 * cs), &rhs[p0 * n..(p0 + kb) * n]);
+        // Four rows at a time, so that four (or eight) independent sums are
+        // in flight: one sum alone waits on each fused multiply-add in turn.
+        let full = m / ROWS * ROWS;
+        for i0 in (0..full).step_by(ROWS) {
+            let rows = Lhs {
+                at: lhs.add(i0 * rs),
+                rs,
+                cs,
+                k: kb,
+            };
+            small_rows::<ROWS>(rows, w, n, c.add(i0 * n), bias);
+        }
+        for i in full..m {
+            let row = Lhs {
+                at: lhs.add(i * rs),
+                rs,
+                cs,
+                k: kb,
+            };
+            small_rows::<1>(row, w, n, c.add(i * n), bias);
+        }
+        // Later blocks add to what the first wrote.
+        bias = None;
+    }
+}
+
+/// Rows interleaved by [`small_product_fma`].
+const ROWS: usize = 4;
+
+/// Rows of a left-hand side: element (r, p) at `at + r·rs + p·cs`, `k` columns.
+#[derive(Clone, Copy)]
+struct Lhs {
+    at: *const f32,
+    rs: usize,
+    cs: usize,
+    k: usize,
+}
+
+/// `c += x·rhs` (or `c = bias + x·rhs`) for `R` rows of `x` and `rhs`
+/// (`x.k × n`), `c` `R × n`: eight columns at a time in registers (sixteen
+/// when there are that many), the inner dimension in order with one fused
+/// multiply-add per step, as gemm's kernels sum; the last columns one at a
+/// time, likewise.
+///
+/// # Safety
+/// The processor must support AVX2 and FMA; `x` must address `R × x.k`
+/// floats, `rhs` hold `x.k × n`, and `c` point to `R × n` floats
+/// (initialised unless `bias`, which then holds `n`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::needless_range_loop)] // r indexes x, c and the sums alike
+unsafe fn small_rows<const R: usize>(
+    x: Lhs,
+    rhs: &[f32],
+    n: usize,
+    c: *mut f32,
+    bias: Option<&[f32]>,
+) {
+    let k = x.k;
+    let x_at = |r: usize, p: usize| *x.at.add(r * x.rs + p * x.cs);
+    use std::arch::x86_64::*;
+    let w_at = |p: usize, j: usize| rhs.as_ptr().add(p * n + j);
+    // What the sum of column j of row r is added to.
+    let base = |r: usize, j: usize| match bias {
+        Some(b) => b.as_ptr().add(j),
+        None => c.add(r * n + j) as *const f32,
+    };
+    let mut j = 0;
+    while j + 16 <= n {
+        let mut lo = [_mm256_setzero_ps(); R];
+        let mut hi = [_mm256_setzero_ps(); R];
+        for p in 0..k {
+            // SAFETY: j + 16 <= n: both loads stay in row p of rhs.
+            let (w0, w1) = (_mm256_loadu_ps(w_at(p, j)), _mm256_loadu_ps(w_at(p, j + 8)));
+            for r in 0..R {
+                let xv = _mm256_set1_ps(x_at(r, p));
+                lo[r] = _mm256_fmadd_ps(xv, w0, lo[r]);
+                hi[r] = _mm256_fmadd_ps(xv, w1, hi[r]);
+            }
+        }
+        for r in 0..R {
+            // SAFETY: j + 16 <= n, inside row r of c (and of the bias).
+            let (o, s) = (c.add(r * n + j), base(r, j));
+            _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(s), lo[r]));
+            _mm256_storeu_ps(o.add(8), _mm256_add_ps(_mm256_loadu_ps(s.add(8)), hi[r]));
+        }
+        j += 16;
+    }
+    while j + 8 <= n {
+        let mut acc = [_mm256_setzero_ps(); R];
+        for p in 0..k {
+            // SAFETY: j + 8 <= n: the load stays in row p of rhs.
+            let w = _mm256_loadu_ps(w_at(p, j));
+            for r in 0..R {
+                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(x_at(r, p)), w, acc[r]);
+            }
+        }
+        for r in 0..R {
+            // SAFETY: j + 8 <= n, inside row r of c (and of the bias).
+            let o = c.add(r * n + j);
+            _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(base(r, j)), acc[r]));
+        }
+        j += 8;
+    }
+    for j in j..n {
+        let mut acc = [0.0f32; R];
+        for p in 0..k {
+            let w = rhs[p * n + j];
+            for r in 0..R {
+                acc[r] = x_at(r, p).mul_add(w, acc[r]);
+            }
+        }
+        for r in 0..R {
+            *c.add(r * n + j) = *base(r, j) + acc[r];
+        }
+    }
+}
+
 /// `x·W + b` for a row-major `rows × fan_in` input, weights `fan_in ×
 /// fan_out` and biases `fan_out`, on the host: the product of every fused
 /// layer and of the probe pass ([`super::diagnostics`]), so both round alike.
 pub fn affine(x: &[f32], (rows, fan_in): (usize, usize), w: &[f32], b: &[f32]) -> Vec<f32> {
     let fan_out = b.len();
+    #[cfg(target_arch = "x86_64")]
+    if small_product((rows, fan_in, fan_out), false) && has_fma() {
+        assert_eq!(x.len(), rows * fan_in, "input length");
+        assert_eq!(w.len(), fan_in * fan_out, "weights length");
+        let mut z: Vec<f32> = Vec::with_capacity(rows * fan_out);
+        // SAFETY: AVX2 and FMA are there (checked above), the lengths match
+        // the shapes (asserted), and with a bias the kernel writes every
+        // element of z, so it is initialised when its length is set.
+        unsafe {
+            small_product_fma(
+                (rows, fan_in, fan_out),
+                x,
+                false,
+                w,
+                false,
+                z.as_mut_ptr(),
+                Some(b),
+            );
+            z.set_len(rows * fan_out);
+        }
+        return z;
+    }
     // z starts as the bias in every row and the product accumulates onto
     // it. The rows are filled by an inline loop: `extend_from_slice` of a
     // few units is a libc call per row.
@@ -289,6 +508,122 @@ fn add_into(dst: &mut [f32], src: &[f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A xorshift stream of floats in [-1, 1).
+    fn floats(seed: u64) -> impl FnMut() -> f32 {
+        let mut rng = seed;
+        move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        }
+    }
+
+    fn same_bits(a: &[f32], b: &[f32]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+    }
+
+    #[test]
+    fn small_products_round_as_gemm_does() {
+        // The shapes the small path takes, against gemm's own kernels, bit
+        // for bit: the tables of a sweep must not depend on which ran.
+        let mut next = floats(0x2545_f491_4f6c_dd1d);
+        let shapes = [
+            (2, 3, 1),
+            (800, 16, 16),
+            (1000, 16, 1),
+            (37, 5, 9),
+            (64, 64, 64),
+            (65, 17, 33),
+            (3, 3, 64),
+            (129, 64, 1),
+            (5000, 64, 64),
+            (4099, 33, 17),
+        ];
+        for (m, k, n) in shapes {
+            for b_t in [false, true] {
+                let a: Vec<f32> = (0..m * k).map(|_| next()).collect();
+                let b: Vec<f32> = (0..k * n).map(|_| next() * 3.0).collect();
+                let c0: Vec<f32> = (0..m * n).map(|_| next()).collect();
+                assert!(small_product((m, k, n), false));
+                let mut fast = c0.clone();
+                gemm((m, k, n), &a, false, &b, b_t, &mut fast, true);
+                let mut reference = c0.clone();
+                // SAFETY: the lengths match the shapes.
+                unsafe { gemm_crate((m, k, n), &a, false, &b, b_t, &mut reference) };
+                assert!(same_bits(&fast, &reference), "{m}x{k}x{n} b_t={b_t}");
+            }
+            // The layer product: the bias written in, not added to zeros.
+            let x: Vec<f32> = (0..m * k).map(|_| next()).collect();
+            let w: Vec<f32> = (0..k * n).map(|_| next()).collect();
+            let bias: Vec<f32> = (0..n).map(|_| next()).collect();
+            let mut reference: Vec<f32> = (0..m).flat_map(|_| bias.iter().copied()).collect();
+            // SAFETY: the lengths match the shapes.
+            unsafe { gemm_crate((m, k, n), &x, false, &w, false, &mut reference) };
+            let z = affine(&x, (m, k), &w, &bias);
+            assert!(same_bits(&z, &reference), "affine {m}x{k}x{n}");
+        }
+    }
+
+    #[test]
+    fn weight_gradients_round_as_gemm_does() {
+        // xᵀ·gz: a transposed left side and a long inner dimension (the
+        // rows of a batch), summed in gemm's blocks of 512.
+        let mut next = floats(0x9e37_79b9_7f4a_7c15);
+        for (m, k, n) in [
+            (16, 800, 16),
+            (2, 3, 2),
+            (64, 1500, 64),
+            (5, 512, 3),
+            (16, 1025, 7),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(|_| next()).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| next()).collect();
+            let c0: Vec<f32> = (0..m * n).map(|_| next()).collect();
+            assert!(small_product((m, k, n), true));
+            let mut fast = c0.clone();
+            gemm((m, k, n), &a, true, &b, false, &mut fast, true);
+            let mut reference = c0;
+            // SAFETY: the lengths match the shapes.
+            unsafe { gemm_crate((m, k, n), &a, true, &b, false, &mut reference) };
+            assert!(same_bits(&fast, &reference), "{m}x{k}x{n}");
+        }
+    }
+
+    /// `c += op(a)·op(b)` through the gemm crate, whatever the shape.
+    unsafe fn gemm_crate(
+        (m, k, n): (usize, usize, usize),
+        a: &[f32],
+        a_t: bool,
+        b: &[f32],
+        b_t: bool,
+        c: &mut [f32],
+    ) {
+        let (a_rs, a_cs) = if a_t { (1, m) } else { (k, 1) };
+        let (b_rs, b_cs) = if b_t { (1, k) } else { (n, 1) };
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            true,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
+    }
 
     #[test]
     fn gemm_transposes_and_accumulates() {

@@ -650,9 +650,8 @@ fn host_forward<D: EngineDevice>(
         let mut z = dense::affine(&h, (rows, l.fan_in), &l.w.host, &l.b.host);
         let head = if i < last { keep * l.fan_out } else { 0 };
         if head > 0 {
-            let (a, d) = activate_with_derivative(l, z[..head].to_vec());
-            z[..head].copy_from_slice(&a);
-            kept.push((a, d));
+            let d = derivative_in_place(l, &mut z[..head]);
+            kept.push((z[..head].to_vec(), d));
         }
         if let Some(act) = &l.act {
             let ps: Vec<&[f32]> = l.act_params.iter().map(|p| p.host.as_slice()).collect();
@@ -665,14 +664,19 @@ fn host_forward<D: EngineDevice>(
 
 /// A layer's activation `f(z)` and derivative `f'(z)` (the identity's is 1).
 fn activate_with_derivative<D: EngineDevice>(l: &network::Layer<D>, mut z: Vec<f32>) -> ProbeLayer {
+    let d = derivative_in_place(l, &mut z);
+    (z, d)
+}
+
+/// `z` turned into `f(z)` in place; returns `f'(z)` (the identity's is 1).
+fn derivative_in_place<D: EngineDevice>(l: &network::Layer<D>, z: &mut [f32]) -> Vec<f32> {
     let Some(act) = &l.act else {
-        let ones = vec![1.0f32; z.len()];
-        return (z, ones);
+        return vec![1.0f32; z.len()];
     };
     let mut d = vec![0.0f32; z.len()];
     let ps: Vec<&[f32]> = l.act_params.iter().map(|p| p.host.as_slice()).collect();
-    act.run_in_place(&mut z, &ps, Some((&mut d, &mut [])));
-    (z, d)
+    act.run_in_place(z, &ps, Some((&mut d, &mut [])));
+    d
 }
 
 /// The model's output over a grid spanning the data (2-D inputs only).
