@@ -118,21 +118,20 @@ pub fn gemm(
     }
 }
 
-/// Whether a product is one [`small_product_fma`] computes: at most 64
-/// rows of output (or any number with an inner dimension of at most 64)
-/// and at most 64 columns, an inner dimension of 3 or more, at least two
-/// rows, and (for a transposed left side) at least two columns: the layers
-/// of the small networks activation studies train. There `gemm`'s packing
-/// and dispatch cost more than the arithmetic; the shapes left out are
-/// those `gemm` sends to other kernels (`gevv` for an inner dimension of 1
-/// or 2, `gemv` for one row or column), which sum in another order, and the
-/// large products (MNIST's) where `gemm` is the faster one.
+/// Whether a product is one [`small_product_fma`] computes: an inner
+/// dimension of at most 64 and at most 64 columns, or (for a transposed
+/// left side, the weight gradient) at most 64 × 64 outputs and an inner
+/// dimension of 3 or more; at least two rows, and with a transposed left
+/// side at least two columns: the layers of the small networks activation
+/// studies train. There `gemm`'s packing and dispatch cost more than the
+/// arithmetic; the shapes left out are those `gemm` sends to `gemv` (one
+/// row or column) or, transposed, to `gevv`, which are not reproduced here,
+/// and the large products (MNIST's) where `gemm` is the faster one.
 fn small_product((m, k, n): (usize, usize, usize), a_t: bool) -> bool {
-    let sizes = m >= 2 && k >= 3 && n <= SMALL_MAX;
     if a_t {
-        sizes && n >= 2 && m <= SMALL_MAX
+        m >= 2 && k >= 3 && n >= 2 && m <= SMALL_MAX && n <= SMALL_MAX
     } else {
-        sizes && k <= SMALL_MAX
+        m >= 2 && (1..=SMALL_MAX).contains(&k) && n <= SMALL_MAX
     }
 }
 
@@ -186,30 +185,35 @@ unsafe fn small_product_fma(
     };
     // Element (i, p) of op(a) is at i·rs + p·cs.
     let (rs, cs) = if a_t { (1, m) } else { (k, 1) };
+    // gemm's `gevv` (an inner dimension of 1 or 2) chains its products from
+    // the output itself, multiplying and adding separately, rather than
+    // adding a fused sum to it.
+    let chain = k <= 2;
     let mut bias = bias;
     for p0 in (0..k).step_by(GEMM_KC) {
         let kb = GEMM_KC.min(k - p0);
         let (lhs, w) = (a.as_ptr().add(p0 * cs), &rhs[p0 * n..(p0 + kb) * n]);
-        // Four rows at a time, so that four (or eight) independent sums are
-        // in flight: one sum alone waits on each fused multiply-add in turn.
-        let full = m / ROWS * ROWS;
-        for i0 in (0..full).step_by(ROWS) {
-            let rows = Lhs {
-                at: lhs.add(i0 * rs),
-                rs,
-                cs,
-                k: kb,
-            };
-            small_rows::<ROWS>(rows, w, n, c.add(i0 * n), bias);
+        // Several rows at a time, so that independent sums are in flight:
+        // one sum alone waits on each fused multiply-add in turn. Four rows
+        // of eight or sixteen columns fill the registers; a narrow output
+        // (the last layer's one unit) is summed eight rows at a time.
+        let rows_at = |i: usize| Lhs {
+            at: lhs.add(i * rs),
+            rs,
+            cs,
+            k: kb,
+        };
+        let group = if n < 8 { NARROW_ROWS } else { ROWS };
+        let full = m / group * group;
+        for i0 in (0..full).step_by(group) {
+            if n < 8 {
+                small_rows::<NARROW_ROWS>(rows_at(i0), w, n, c.add(i0 * n), bias, chain);
+            } else {
+                small_rows::<ROWS>(rows_at(i0), w, n, c.add(i0 * n), bias, chain);
+            }
         }
         for i in full..m {
-            let row = Lhs {
-                at: lhs.add(i * rs),
-                rs,
-                cs,
-                k: kb,
-            };
-            small_rows::<1>(row, w, n, c.add(i * n), bias);
+            small_rows::<1>(rows_at(i), w, n, c.add(i * n), bias, chain);
         }
         // Later blocks add to what the first wrote.
         bias = None;
@@ -218,6 +222,9 @@ unsafe fn small_product_fma(
 
 /// Rows interleaved by [`small_product_fma`].
 const ROWS: usize = 4;
+
+/// Rows interleaved by [`small_product_fma`] for outputs under eight wide.
+const NARROW_ROWS: usize = 8;
 
 /// Rows of a left-hand side: element (r, p) at `at + r·rs + p·cs`, `k` columns.
 #[derive(Clone, Copy)]
@@ -232,7 +239,8 @@ struct Lhs {
 /// (`x.k × n`), `c` `R × n`: eight columns at a time in registers (sixteen
 /// when there are that many), the inner dimension in order with one fused
 /// multiply-add per step, as gemm's kernels sum; the last columns one at a
-/// time, likewise.
+/// time, likewise. With `chain` the steps start from `c` (or the bias)
+/// instead of zero and are a product then a sum, as gemm's `gevv` does.
 ///
 /// # Safety
 /// The processor must support AVX2 and FMA; `x` must address `R × x.k`
@@ -247,6 +255,7 @@ unsafe fn small_rows<const R: usize>(
     n: usize,
     c: *mut f32,
     bias: Option<&[f32]>,
+    chain: bool,
 ) {
     let k = x.k;
     let x_at = |r: usize, p: usize| *x.at.add(r * x.rs + p * x.cs);
@@ -257,53 +266,89 @@ unsafe fn small_rows<const R: usize>(
         Some(b) => b.as_ptr().add(j),
         None => c.add(r * n + j) as *const f32,
     };
+    // One step of a sum: fused, as gemm's kernels; `gevv` (with `chain`)
+    // multiplies and adds separately.
+    let step = |x: __m256, w: __m256, acc: __m256| {
+        if chain {
+            _mm256_add_ps(_mm256_mul_ps(x, w), acc)
+        } else {
+            _mm256_fmadd_ps(x, w, acc)
+        }
+    };
     let mut j = 0;
     while j + 16 <= n {
-        let mut lo = [_mm256_setzero_ps(); R];
-        let mut hi = [_mm256_setzero_ps(); R];
+        let start = |r: usize, j: usize| {
+            if chain {
+                _mm256_loadu_ps(base(r, j))
+            } else {
+                _mm256_setzero_ps()
+            }
+        };
+        let mut lo: [__m256; R] = std::array::from_fn(|r| start(r, j));
+        let mut hi: [__m256; R] = std::array::from_fn(|r| start(r, j + 8));
         for p in 0..k {
             // SAFETY: j + 16 <= n: both loads stay in row p of rhs.
             let (w0, w1) = (_mm256_loadu_ps(w_at(p, j)), _mm256_loadu_ps(w_at(p, j + 8)));
             for r in 0..R {
                 let xv = _mm256_set1_ps(x_at(r, p));
-                lo[r] = _mm256_fmadd_ps(xv, w0, lo[r]);
-                hi[r] = _mm256_fmadd_ps(xv, w1, hi[r]);
+                lo[r] = step(xv, w0, lo[r]);
+                hi[r] = step(xv, w1, hi[r]);
             }
         }
         for r in 0..R {
             // SAFETY: j + 16 <= n, inside row r of c (and of the bias).
             let (o, s) = (c.add(r * n + j), base(r, j));
-            _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(s), lo[r]));
-            _mm256_storeu_ps(o.add(8), _mm256_add_ps(_mm256_loadu_ps(s.add(8)), hi[r]));
+            if chain {
+                _mm256_storeu_ps(o, lo[r]);
+                _mm256_storeu_ps(o.add(8), hi[r]);
+            } else {
+                _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(s), lo[r]));
+                _mm256_storeu_ps(o.add(8), _mm256_add_ps(_mm256_loadu_ps(s.add(8)), hi[r]));
+            }
         }
         j += 16;
     }
     while j + 8 <= n {
-        let mut acc = [_mm256_setzero_ps(); R];
+        let mut acc: [__m256; R] = std::array::from_fn(|r| {
+            if chain {
+                _mm256_loadu_ps(base(r, j))
+            } else {
+                _mm256_setzero_ps()
+            }
+        });
         for p in 0..k {
             // SAFETY: j + 8 <= n: the load stays in row p of rhs.
             let w = _mm256_loadu_ps(w_at(p, j));
             for r in 0..R {
-                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(x_at(r, p)), w, acc[r]);
+                acc[r] = step(_mm256_set1_ps(x_at(r, p)), w, acc[r]);
             }
         }
         for r in 0..R {
             // SAFETY: j + 8 <= n, inside row r of c (and of the bias).
             let o = c.add(r * n + j);
-            _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(base(r, j)), acc[r]));
+            let sum = if chain {
+                acc[r]
+            } else {
+                _mm256_add_ps(_mm256_loadu_ps(base(r, j)), acc[r])
+            };
+            _mm256_storeu_ps(o, sum);
         }
         j += 8;
     }
     for j in j..n {
-        let mut acc = [0.0f32; R];
+        let mut acc: [f32; R] = std::array::from_fn(|r| if chain { *base(r, j) } else { 0.0 });
         for p in 0..k {
             let w = rhs[p * n + j];
             for r in 0..R {
-                acc[r] = x_at(r, p).mul_add(w, acc[r]);
+                acc[r] = if chain {
+                    x_at(r, p) * w + acc[r]
+                } else {
+                    x_at(r, p).mul_add(w, acc[r])
+                };
             }
         }
         for r in 0..R {
-            *c.add(r * n + j) = *base(r, j) + acc[r];
+            *c.add(r * n + j) = if chain { acc[r] } else { *base(r, j) + acc[r] };
         }
     }
 }
@@ -540,6 +585,10 @@ mod tests {
             (129, 64, 1),
             (5000, 64, 64),
             (4099, 33, 17),
+            (1800, 2, 16),
+            (800, 1, 16),
+            (9, 2, 1),
+            (7, 1, 3),
         ];
         for (m, k, n) in shapes {
             for b_t in [false, true] {
