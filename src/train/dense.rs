@@ -20,7 +20,12 @@
 //! The matrix products call `gemm` (the kernel behind dfdx's CPU matmul)
 //! directly, single-threaded: a job already runs on one thread, and calling it
 //! here lets the product write into a buffer the layer owns and accumulate
-//! into gradients in place. [`unfused`] is dfdx's composition, the path for
+//! into gradients in place. The small products of small networks (an inner
+//! dimension of at most 64, or weight gradients of at most 64 × 64) skip
+//! `gemm`'s packing and dispatch, which there cost more than the
+//! arithmetic: a register-blocked AVX2/FMA kernel sums them in exactly
+//! `gemm`'s order, so which of the two ran never shows in a result (tests
+//! compare them bit for bit). [`unfused`] is dfdx's composition, the path for
 //! other devices and the reference the tests hold the fused op to.
 //!
 //! The weights are read from the parameters' host copies (the optimizer's
@@ -86,6 +91,22 @@ pub fn gemm(
         }
         return;
     }
+    gemm_crate((m, k, n), a, a_t, b, b_t, c, accumulate);
+}
+
+/// [`gemm`] through the `gemm` crate, whatever the shape (the lengths were
+/// checked by the caller).
+#[allow(clippy::too_many_arguments)]
+fn gemm_crate(
+    (m, k, n): (usize, usize, usize),
+    a: &[f32],
+    a_t: bool,
+    b: &[f32],
+    b_t: bool,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n);
     // (row stride, column stride) of each operand as stored.
     let (a_rs, a_cs) = if a_t { (1, m) } else { (k, 1) };
     let (b_rs, b_cs) = if b_t { (1, k) } else { (n, 1) };
@@ -599,8 +620,7 @@ mod tests {
                 let mut fast = c0.clone();
                 gemm((m, k, n), &a, false, &b, b_t, &mut fast, true);
                 let mut reference = c0.clone();
-                // SAFETY: the lengths match the shapes.
-                unsafe { gemm_crate((m, k, n), &a, false, &b, b_t, &mut reference) };
+                gemm_crate((m, k, n), &a, false, &b, b_t, &mut reference, true);
                 assert!(same_bits(&fast, &reference), "{m}x{k}x{n} b_t={b_t}");
             }
             // The layer product: the bias written in, not added to zeros.
@@ -608,8 +628,7 @@ mod tests {
             let w: Vec<f32> = (0..k * n).map(|_| next()).collect();
             let bias: Vec<f32> = (0..n).map(|_| next()).collect();
             let mut reference: Vec<f32> = (0..m).flat_map(|_| bias.iter().copied()).collect();
-            // SAFETY: the lengths match the shapes.
-            unsafe { gemm_crate((m, k, n), &x, false, &w, false, &mut reference) };
+            gemm_crate((m, k, n), &x, false, &w, false, &mut reference, true);
             let z = affine(&x, (m, k), &w, &bias);
             assert!(same_bits(&z, &reference), "affine {m}x{k}x{n}");
         }
@@ -634,44 +653,9 @@ mod tests {
             let mut fast = c0.clone();
             gemm((m, k, n), &a, true, &b, false, &mut fast, true);
             let mut reference = c0;
-            // SAFETY: the lengths match the shapes.
-            unsafe { gemm_crate((m, k, n), &a, true, &b, false, &mut reference) };
+            gemm_crate((m, k, n), &a, true, &b, false, &mut reference, true);
             assert!(same_bits(&fast, &reference), "{m}x{k}x{n}");
         }
-    }
-
-    /// `c += op(a)·op(b)` through the gemm crate, whatever the shape.
-    unsafe fn gemm_crate(
-        (m, k, n): (usize, usize, usize),
-        a: &[f32],
-        a_t: bool,
-        b: &[f32],
-        b_t: bool,
-        c: &mut [f32],
-    ) {
-        let (a_rs, a_cs) = if a_t { (1, m) } else { (k, 1) };
-        let (b_rs, b_cs) = if b_t { (1, k) } else { (n, 1) };
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            true,
-            a.as_ptr(),
-            a_cs as isize,
-            a_rs as isize,
-            b.as_ptr(),
-            b_cs as isize,
-            b_rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        )
     }
 
     #[test]
