@@ -18,7 +18,7 @@ use super::paired::{self, Comparison, PairedTest};
 use super::stats::Summary;
 use super::ReportError;
 use crate::config::diag::{did_you_mean, Diagnostic};
-use crate::config::job::fmt_num;
+pub use crate::plan::value_label;
 use crate::plan::{Job, Plan};
 use crate::results::metric::UnknownValue;
 use crate::results::{JobStatus, MetricRow, RunRow, Tables, ValueName};
@@ -116,11 +116,6 @@ pub fn value_name<T>(
             .help_opt(e.help())
             .note(UnknownValue::note())
     })
-}
-
-/// Whether a metric row holds this value.
-fn holds(v: &ValueName, m: &MetricRow) -> bool {
-    m.metric == v.metric && m.split == v.split
 }
 
 /// Which epoch of each job's series a cell takes.
@@ -543,7 +538,7 @@ impl<'a> Context<'a> {
     /// Runs the query.
     pub fn query(&self, q: &Query) -> Result<Cells, ReportError> {
         for v in &q.values {
-            if !self.results.metrics.iter().any(|m| holds(v, m)) && !self.results.metrics.is_empty()
+            if !self.results.metrics.iter().any(|m| m.holds(v)) && !self.results.metrics.is_empty()
             {
                 return Err(ReportError::Spec(format!(
                     "experiment {}: no metric `{}` in the results (values present: {})",
@@ -599,7 +594,7 @@ impl<'a> Context<'a> {
             for v in &q.values {
                 // Each (layer) series of this value in this job.
                 let mut series: BTreeMap<Option<u32>, Vec<&MetricRow>> = BTreeMap::new();
-                for m in ms.iter().filter(|m| holds(v, m)) {
+                for m in ms.iter().filter(|m| m.holds(v)) {
                     series.entry(m.layer).or_default().push(m);
                 }
                 if !by_layer && series.keys().any(Option::is_some) {
@@ -755,16 +750,6 @@ fn filter_keys(job: &Job) -> Vec<String> {
     keys.extend(job.axes.iter().map(|(a, _)| a.clone()));
     keys.extend(job.config.flat().into_iter().map(|(k, _)| k));
     keys
-}
-
-/// A filter value as a label: strings as written, numbers as the plan prints them.
-pub fn value_label(v: &toml::Value) -> String {
-    match v {
-        toml::Value::String(s) => s.clone(),
-        toml::Value::Integer(i) => i.to_string(),
-        toml::Value::Float(f) => fmt_num(*f),
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]

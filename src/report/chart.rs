@@ -215,11 +215,7 @@ impl ChartSpec {
         axes: &[String],
     ) -> Option<ChartSpec> {
         let y = metrics.first()?.clone();
-        let panels = if axes.iter().any(|a| a == "activation") {
-            Some(Dim::Axis("activation".into()))
-        } else {
-            axes.first().map(|a| Dim::Axis(a.clone()))
-        };
+        let panels = default_axis(axes);
         Some(ChartSpec {
             kind: ChartKind::Curves,
             experiment: Some(experiment.to_string()),
@@ -253,6 +249,16 @@ const WIDTH: u32 = 800;
 /// A chart's height in pixels without `height`.
 const HEIGHT: u32 = 500;
 
+/// The axis a chart spreads over by default: `activation` when the
+/// experiment has it, else its first axis.
+fn default_axis(axes: &[String]) -> Option<Dim> {
+    if axes.iter().any(|a| a == "activation") {
+        Some(Dim::Axis("activation".into()))
+    } else {
+        axes.first().map(|a| Dim::Axis(a.clone()))
+    }
+}
+
 /// A chart's x, series and panels: as written, or the kind's defaults
 /// (the `activation` axis, else the first axis), checked to differ.
 fn chart_dims(
@@ -263,15 +269,8 @@ fn chart_dims(
     let dim = |s: &Option<toml::Spanned<String>>, key: &str| -> Result<Option<Dim>, Diagnostic> {
         s.as_ref().map(|s| Dim::parse_at(s, axes, key)).transpose()
     };
-    let default_axis = || {
-        if axes.iter().any(|a| a == "activation") {
-            Some(Dim::Axis("activation".into()))
-        } else {
-            axes.first().map(|a| Dim::Axis(a.clone()))
-        }
-    };
     let x = dim(&c.x, "x")?.unwrap_or(match kind {
-        ChartKind::Bar => default_axis().unwrap_or(Dim::Experiment),
+        ChartKind::Bar => default_axis(axes).unwrap_or(Dim::Experiment),
         _ => Dim::Epoch,
     });
     let mut series = dim(&c.series, "series")?;
@@ -282,14 +281,14 @@ fn chart_dims(
     );
     if per_panel {
         if panels.is_none() {
-            panels = default_axis();
+            panels = default_axis(axes);
         }
         series = None;
     } else if matches!(kind, ChartKind::Line | ChartKind::Bar)
         && series.is_none()
         && c.series.is_none()
     {
-        series = default_axis().filter(|d| d != &x);
+        series = default_axis(axes).filter(|d| d != &x);
     }
     if series.is_some() && series == Some(x.clone()) {
         return Err(spec_error(

@@ -162,7 +162,7 @@ fn spec_failure(sweep: &Sweep, entry: &str, mut d: Diagnostic) -> ReportError {
 /// in a report key is caught by `plan` and `run`, not after the sweep has
 /// trained.
 pub fn check_specs(sweep: &Sweep, plan: &Plan) -> Result<(), ReportError> {
-    if sweep.tables.is_empty() && sweep.charts.is_empty() {
+    if !declared(sweep) {
         return Ok(());
     }
     let results = Tables::default();
@@ -269,9 +269,10 @@ fn values_present(ctx: &Context, experiment: &str, wanted: &[&str]) -> Vec<Value
         .iter()
         .filter_map(|w| ValueName::resolve(w).ok())
         .filter(|v| {
-            ctx.results.metrics.iter().any(|m| {
-                ids.contains(m.job_id.as_str()) && m.metric == v.metric && m.split == v.split
-            })
+            ctx.results
+                .metrics
+                .iter()
+                .any(|m| ids.contains(m.job_id.as_str()) && m.holds(v))
         })
         .collect()
 }

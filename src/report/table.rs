@@ -65,6 +65,17 @@ pub struct TableSpec {
     pub expect: Vec<Expect>,
 }
 
+impl TableSpec {
+    /// The value named `name` (a label of the `metric` dimension), or the
+    /// table's first value without one.
+    fn value(&self, name: Option<&str>) -> Option<&ValueName> {
+        match name {
+            Some(n) => self.query.values.iter().find(|v| v.name == n),
+            None => self.query.values.first(),
+        }
+    }
+}
+
 /// Digits after the point of a `fixed` table without `digits`.
 pub const DEFAULT_DIGITS: usize = 4;
 
@@ -259,8 +270,7 @@ pub fn fmt_value(v: f64, format: NumFormat, digits: usize) -> String {
 /// The format of a value: `percent` applies to accuracies and fractions
 /// only; any other value in a percent table is written `fixed`.
 fn format_for(spec: &TableSpec, value: Option<&str>) -> (NumFormat, usize) {
-    let name = value.or_else(|| spec.query.values.first().map(|v| v.name.as_str()));
-    let fraction = name.is_some_and(|n| ValueName::resolve(n).is_ok_and(|v| v.is_fraction()));
+    let fraction = spec.value(value).is_some_and(ValueName::is_fraction);
     if spec.format == NumFormat::Percent && !fraction {
         (NumFormat::Fixed, spec.digits.max(4))
     } else {
@@ -348,13 +358,9 @@ fn mean_rank_column(spec: &TableSpec, cells: &Cells, rows: &[Vec<String>]) -> (V
                     .collect()
             })
             .collect();
-        let named = |c: &str| spec.query.values.iter().find(|v| v.name == c);
-        let value = match cells.dims[col_dim] {
-            Dim::Metric => named(c),
-            _ => None,
-        }
-        .unwrap_or(&spec.query.values[0]);
-        let (ranks, n) = paired::mean_ranks(&blocks, value.higher_is_better());
+        let named = (cells.dims[col_dim] == Dim::Metric).then_some(c.as_str());
+        let higher = spec.value(named).is_some_and(ValueName::higher_is_better);
+        let (ranks, n) = paired::mean_ranks(&blocks, higher);
         if n > 0 {
             for (t, r) in total.iter_mut().zip(ranks) {
                 *t += r * n as f64;

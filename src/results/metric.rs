@@ -362,7 +362,7 @@ impl UnknownValue {
         UnknownValue {
             name: name.to_string(),
             reason,
-            suggestion: crate::config::diag::suggest(name, all.iter().map(String::as_str)),
+            suggestion: crate::text::suggest(name, all.iter().map(String::as_str)),
         }
     }
 

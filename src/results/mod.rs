@@ -545,13 +545,13 @@ impl ResultsDir {
         atomic_write(&rp, |f| f.write_all(&json))
     }
 
-    /// Every written job in this folder whose files read back (temporary
-    /// files ignored), and the damaged ones: (job id, why).
-    pub fn records(&self) -> Result<(Vec<JobRecord>, Vec<Skipped>), ResultsError> {
+    /// The ids of the job records in `jobs/`, sorted (temporary files
+    /// ignored); none when there is no `jobs/`.
+    fn record_ids(&self) -> Result<Vec<String>, ResultsError> {
         let dir = self.jobs_dir();
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Default::default()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(io_err("cannot list", &dir)(e)),
         };
         let mut ids = Vec::new();
@@ -566,6 +566,13 @@ impl ResultsDir {
             }
         }
         ids.sort();
+        Ok(ids)
+    }
+
+    /// Every written job in this folder whose files read back (temporary
+    /// files ignored), and the damaged ones: (job id, why).
+    pub fn records(&self) -> Result<(Vec<JobRecord>, Vec<Skipped>), ResultsError> {
+        let ids = self.record_ids()?;
         let mut out = Vec::new();
         let mut damaged = Vec::new();
         for id in ids {
@@ -709,16 +716,10 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 pub fn newer_than_tables(dir: &ResultsDir) -> usize {
     let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
     let tables = modified(&dir.table(TableFile::Runs));
-    let Ok(entries) = fs::read_dir(dir.jobs_dir()) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .filter(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            !name.starts_with('.') && name.ends_with(".json")
-        })
-        .filter(|e| match (tables, modified(&e.path())) {
+    dir.record_ids()
+        .unwrap_or_default()
+        .iter()
+        .filter(|id| match (tables, modified(&dir.record_path(id))) {
             (Some(t), Some(j)) => j > t,
             _ => true,
         })

@@ -128,6 +128,13 @@ pub struct MetricRow {
     pub value: f64,
 }
 
+impl MetricRow {
+    /// Whether this row is a value of `v` (its metric, on its split).
+    pub fn holds(&self, v: &super::ValueName) -> bool {
+        self.metric == v.metric && self.split == v.split
+    }
+}
+
 /// One grid point of `boundaries.parquet`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BoundaryRow {

@@ -275,20 +275,17 @@ pub fn run(
     })
 }
 
-/// Loads every dataset the trainings need, once, before any starts: a
-/// missing or corrupt dataset is one error, not one failed job per job.
-/// The loads are cached, so the trainings reuse them.
+/// Loads every dataset the trainings need before any starts: a missing or
+/// corrupt dataset is one error, not one failed job per job. `data::load`
+/// caches each dataset (and each failure), so a dataset shared by many
+/// trainings loads once and the trainings reuse it.
 fn load_datasets(groups: &[Vec<&Job>]) -> Result<(), RunError> {
-    let mut seen = HashSet::new();
     for jobs in groups {
         let dataset = &jobs[0].config.dataset;
-        let key = serde_json::to_string(dataset).unwrap_or_else(|_| format!("{dataset:?}"));
-        if seen.insert(key) {
-            data::load(dataset).map_err(|source| RunError::Dataset {
-                dataset: dataset.name(),
-                source,
-            })?;
-        }
+        data::load(dataset).map_err(|source| RunError::Dataset {
+            dataset: dataset.name(),
+            source,
+        })?;
     }
     Ok(())
 }
@@ -403,7 +400,7 @@ fn copy_done<'a>(
         let records: Result<Vec<JobRecord>, ResultsError> = jobs
             .iter()
             .map(|j| {
-                let record = as_job(&source, j, position[j.id.as_str()]);
+                let record = source.for_job(j, position[j.id.as_str()]);
                 dir.copy_job(&source.job_id, &record)?;
                 tracing::info!(
                     "{}: same config as done job {}; results copied",
@@ -459,7 +456,7 @@ fn train_groups(
                     run_job(first, index, commit.as_deref(), &progress);
                 let records: Vec<JobRecord> = jobs
                     .iter()
-                    .map(|j| as_job(&record, j, position[j.id.as_str()]))
+                    .map(|j| record.for_job(j, position[j.id.as_str()]))
                     .collect();
                 let written = records
                     .iter()
@@ -483,12 +480,6 @@ fn train_groups(
         return Err(e.into());
     }
     Ok(outcomes.into_inner().unwrap_or_else(|e| e.into_inner()))
-}
-
-/// `record` (of the job that trained) as the record of `job`, at plan
-/// position `index`: the job's identity, the training's status and timings.
-fn as_job(record: &JobRecord, job: &Job, index: usize) -> JobRecord {
-    record.for_job(job, index)
 }
 
 /// Merges the per-job results of several folders (e.g. shards) into `into`;

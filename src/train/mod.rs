@@ -114,7 +114,7 @@ pub struct Outcome {
     pub train_seconds: f64,
 }
 
-/// EpochProgress report after each epoch.
+/// Progress of a job after each epoch.
 #[derive(Debug, Clone, Copy)]
 pub struct EpochProgress {
     /// The epoch just finished.
