@@ -197,6 +197,41 @@ fn a_missing_dataset_stops_the_run_before_any_job_starts() {
     // the same "not found" message and was recorded failed, and `report`
     // then failed on the metrics they never wrote.
     let base = tempfile::tempdir().unwrap();
+    let run_in = |cmd: &str| {
+        run_with_env(
+            base.path(),
+            &[cmd, "sweep.toml", "--jobs", "1", "--no-bar"],
+            "ACTSWEEP_DATA",
+            &base.path().join("nothing"),
+        )
+    };
+    // An earlier run's results, which the refused runs must leave alone.
+    write_sweep(base.path(), FAILING);
+    assert_eq!(run_in("run").0, 1);
+    let folder = base.path().join("results/missing");
+    let files = || {
+        let mut all: Vec<(String, Vec<u8>)> = std::fs::read_dir(folder.join("jobs"))
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        all.sort();
+        all.push((
+            "sweep.toml".into(),
+            std::fs::read(folder.join("sweep.toml")).unwrap(),
+        ));
+        all.push((
+            "plan.json".into(),
+            std::fs::read(folder.join("plan.json")).unwrap(),
+        ));
+        all
+    };
+    let before = files();
     write_sweep(
         base.path(),
         &format!(
@@ -204,12 +239,7 @@ fn a_missing_dataset_stops_the_run_before_any_job_starts() {
         ),
     );
     for cmd in ["run", "sweep"] {
-        let (code, err) = run_with_env(
-            base.path(),
-            &[cmd, "sweep.toml", "--jobs", "1", "--no-bar"],
-            "ACTSWEEP_DATA",
-            &base.path().join("nothing"),
-        );
+        let (code, err) = run_in(cmd);
         assert_eq!(code, 2, "{cmd}: {err}");
         assert!(
             err.contains("dataset `mnist` does not load, so no job was started"),
@@ -221,9 +251,9 @@ fn a_missing_dataset_stops_the_run_before_any_job_starts() {
             "{cmd}: one message\n{err}"
         );
         assert!(!err.contains("Report"), "{cmd}: {err}");
-        let jobs = base.path().join("results/missing/jobs");
-        let written = std::fs::read_dir(&jobs).map_or(0, |d| d.count());
-        assert_eq!(written, 0, "{cmd}: a job ran");
+        // No job ran (the failed xor job would have been retried), and the
+        // folder's sweep copy and plan are still the earlier run's.
+        assert!(files() == before, "{cmd}: the results folder changed");
     }
 }
 

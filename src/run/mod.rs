@@ -188,15 +188,6 @@ pub fn run(
         tracing::info!("removed {stale} temporary files left by killed runs");
     }
 
-    results::atomic_write(&dir.sweep_copy(), |f| {
-        std::io::Write::write_all(f, sweep.text.as_bytes())
-    })?;
-    let all: Vec<&Job> = plan.jobs.iter().collect();
-    let plan_json = render::json(plan, &all);
-    results::atomic_write(&dir.plan_file(), |f| {
-        std::io::Write::write_all(f, plan_json.as_bytes())
-    })?;
-
     let position: HashMap<&str, usize> = plan
         .jobs
         .iter()
@@ -228,6 +219,10 @@ pub fn run(
         );
     }
     let work = group_work(&dir, &todo, &mates, opts.force);
+    // Nothing is written until the datasets load: a run that cannot train
+    // leaves the folder's sweep copy, plan and jobs as they were.
+    load_datasets(&work)?;
+    write_inputs(&dir, sweep, plan)?;
     let (copied, to_train) = copy_done(&dir, work, &position);
     tracing::info!(
         "{} trainings for {} jobs; {} jobs copied from done jobs with the same config",
@@ -236,7 +231,6 @@ pub fn run(
         copied.len()
     );
 
-    load_datasets(&to_train)?;
     let trained = train_groups(&dir, &to_train, &position, opts)?;
     let merged = match opts.shard {
         // Shards leave the merge to `collect`: N shards merging every job
@@ -275,18 +269,33 @@ pub fn run(
     })
 }
 
-/// Loads every dataset the trainings need before any starts: a missing or
-/// corrupt dataset is one error, not one failed job per job. `data::load`
-/// caches each dataset (and each failure), so a dataset shared by many
-/// trainings loads once and the trainings reuse it.
-fn load_datasets(groups: &[Vec<&Job>]) -> Result<(), RunError> {
-    for jobs in groups {
-        let dataset = &jobs[0].config.dataset;
+/// Loads every dataset the trainings need (the groups without a done job
+/// to copy) before any starts: a missing or corrupt dataset is one error,
+/// not one failed job per job. `data::load` caches each dataset (and each
+/// failure), so a dataset shared by many trainings loads once and the
+/// trainings reuse it.
+fn load_datasets(work: &[Work]) -> Result<(), RunError> {
+    for w in work.iter().filter(|w| w.done.is_none()) {
+        let dataset = &w.jobs[0].config.dataset;
         data::load(dataset).map_err(|source| RunError::Dataset {
             dataset: dataset.name(),
             source,
         })?;
     }
+    Ok(())
+}
+
+/// Writes the run's inputs into its folder: the sweep file as given and the
+/// expanded plan.
+fn write_inputs(dir: &ResultsDir, sweep: &Sweep, plan: &Plan) -> Result<(), RunError> {
+    results::atomic_write(&dir.sweep_copy(), |f| {
+        std::io::Write::write_all(f, sweep.text.as_bytes())
+    })?;
+    let all: Vec<&Job> = plan.jobs.iter().collect();
+    let plan_json = render::json(plan, &all);
+    results::atomic_write(&dir.plan_file(), |f| {
+        std::io::Write::write_all(f, plan_json.as_bytes())
+    })?;
     Ok(())
 }
 
