@@ -43,6 +43,38 @@ use super::device::{EngineDevice, Mat, Vector};
 use super::network::Param;
 use crate::activation::Compiled;
 
+/// One hidden layer's activations `f(z)` and derivatives `f'(z)` on some
+/// rows, row-major (the probe set's statistics are computed from them).
+pub type ProbeLayer = (Vec<f32>, Vec<f32>);
+
+/// Rows of a batch whose activations and derivatives a fused layer copies
+/// out as it computes them (see [`super::network::Trace::keep`]).
+pub struct Keep<'a> {
+    /// Batch rows, in the order wanted.
+    pub rows: &'a [usize],
+    /// Where the layer's copy goes.
+    pub into: &'a mut Vec<ProbeLayer>,
+}
+
+impl Keep<'_> {
+    /// Copies the kept rows of `a = f(z)` and `d = f'(z)` (`None`: the
+    /// identity's, 1) for a layer of `units`.
+    fn take(self, a: &[f32], d: Option<&[f32]>, units: usize) {
+        let rows = |v: &[f32]| -> Vec<f32> {
+            let mut out = Vec::with_capacity(self.rows.len() * units);
+            for &r in self.rows {
+                out.extend_from_slice(&v[r * units..(r + 1) * units]);
+            }
+            out
+        };
+        let d = match d {
+            Some(d) => rows(d),
+            None => vec![1.0; self.rows.len() * units],
+        };
+        self.into.push((rows(a), d));
+    }
+}
+
 /// The parameters of one dense layer and its activation.
 pub struct Dense<'a, D: EngineDevice> {
     /// Weights, `fan_in × fan_out`.
@@ -449,8 +481,14 @@ struct Saved {
 }
 
 /// `act(x·W + b)` as one op on the CPU (see the [module docs](self));
-/// `input_grad` says whether `x` needs a gradient.
-pub fn fused<T>(x: Mat<Cpu, T>, p: &Dense<'_, Cpu>, input_grad: bool) -> Mat<Cpu, T>
+/// `input_grad` says whether `x` needs a gradient; with a tape, `keep`
+/// receives the activations and derivatives of its rows.
+pub fn fused<T>(
+    x: Mat<Cpu, T>,
+    p: &Dense<'_, Cpu>,
+    input_grad: bool,
+    keep: Option<Keep<'_>>,
+) -> Mat<Cpu, T>
 where
     T: Tape<f32, Cpu>,
 {
@@ -482,6 +520,9 @@ where
             (Some(dx), dps)
         }
     };
+    if let Some(keep) = keep {
+        keep.take(&z, dx.as_deref(), fan_out);
+    }
     let saved = Saved {
         rows,
         fan_in,

@@ -12,7 +12,7 @@ use dfdx::shapes::{Axis, HasShape};
 use dfdx::tensor::{Cpu, Gradients, Merge, NoneTape, PutTape, SplitTape, Tape, Tensor};
 use dfdx::tensor_ops::{BroadcastTo, Device};
 
-use super::dense::{self, Dense};
+use super::dense::{self, Dense, Keep};
 use super::TrainError;
 use crate::activation::Compiled;
 use crate::config::job::Device as DeviceChoice;
@@ -41,12 +41,20 @@ pub trait EngineDevice: Device<f32> + Clone + 'static {
     const DENSE_READS_HOST: bool = false;
 
     /// One dense layer `act(x·W + b)`; `input_grad` says whether `x` needs a
-    /// gradient (not for the first layer). Default: dfdx's composition.
-    fn dense<T>(x: Mat<Self, T>, p: &Dense<'_, Self>, input_grad: bool) -> Mat<Self, T>
+    /// gradient (not for the first layer); `keep`, rows whose activations
+    /// and derivatives to copy out, where the device's op can (the fused
+    /// CPU op; a caller checks [`EngineDevice::DENSE_READS_HOST`]).
+    /// Default: dfdx's composition, which keeps nothing.
+    fn dense<T>(
+        x: Mat<Self, T>,
+        p: &Dense<'_, Self>,
+        input_grad: bool,
+        keep: Option<Keep<'_>>,
+    ) -> Mat<Self, T>
     where
         T: Tape<f32, Self> + Merge<T> + Merge<NoneTape>,
     {
-        let _ = input_grad;
+        let _ = (input_grad, keep);
         dense::unfused(x, p)
     }
 
@@ -80,11 +88,16 @@ impl EngineDevice for Cpu {
         act.apply_with::<T, T>(x, params)
     }
 
-    fn dense<T>(x: Mat<Cpu, T>, p: &Dense<'_, Cpu>, input_grad: bool) -> Mat<Cpu, T>
+    fn dense<T>(
+        x: Mat<Cpu, T>,
+        p: &Dense<'_, Cpu>,
+        input_grad: bool,
+        keep: Option<Keep<'_>>,
+    ) -> Mat<Cpu, T>
     where
         T: Tape<f32, Cpu> + Merge<T> + Merge<NoneTape>,
     {
-        dense::fused(x, p, input_grad)
+        dense::fused(x, p, input_grad, keep)
     }
 
     fn with_grad<S: dfdx::shapes::Shape, R>(

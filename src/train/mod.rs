@@ -7,6 +7,11 @@
 //! every `eval_every` epochs and after the last. It returns tidy [`Metric`] rows: one per epoch, split,
 //! layer and metric.
 //!
+//! No pass is run twice: in full-batch training an evaluation takes the
+//! training split's outputs and the probe rows' activations from the next
+//! step's forward pass, which runs at the same weights ([`Pending`]); the
+//! tests in `tests.rs` hold that equal, bit for bit, to passes of its own.
+//!
 //! Determinism: initial weights depend only on the seed, the layer shapes
 //! and the init scheme ([`init`]); the data order only on the seed; a job
 //! runs on one thread (a one-thread rayon pool, so dfdx's matrix products do
@@ -29,7 +34,8 @@ pub mod loss;
 pub mod network;
 pub mod optim;
 
-use std::time::Instant;
+use std::borrow::Cow;
+use std::time::{Duration, Instant};
 
 use dfdx::tensor::{Gradients, NoneTape, Trace as _};
 use dfdx::tensor_ops::Backward;
@@ -40,6 +46,7 @@ use crate::config::job::{JobConfig, LossConfig, Norm, Record, Task};
 use crate::data::{Dataset, SplitData};
 pub use crate::results::{BoundaryPoint, Metric};
 use crate::results::{MetricKind, Split};
+use dense::ProbeLayer;
 use device::{Chosen, EngineDevice, Mat};
 use network::{Network, Trace};
 use optim::Optimizer;
@@ -154,9 +161,9 @@ pub fn train(
     // A plain thread enters the one-thread pool (see [`on_plain_thread`]).
     on_plain_thread(|| {
         pool.install(|| match chosen {
-            Chosen::Cpu => run::<dfdx::tensor::Cpu>(job, data, progress),
+            Chosen::Cpu => run::<dfdx::tensor::Cpu>(job, data, progress, Sharing::Allowed),
             #[cfg(feature = "cuda")]
-            Chosen::Cuda => run::<dfdx::tensor::Cuda>(job, data, progress),
+            Chosen::Cuda => run::<dfdx::tensor::Cuda>(job, data, progress, Sharing::Allowed),
             #[cfg(not(feature = "cuda"))]
             Chosen::Cuda => Err(TrainError::CudaNotBuilt),
         })
@@ -247,10 +254,152 @@ impl Recorder {
     }
 }
 
+/// Whether an evaluation may take the training split's outputs from the
+/// next step's forward pass (see [`Pending`]); tests turn it off to hold
+/// the two ways equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sharing {
+    Allowed,
+    #[cfg_attr(not(test), allow(dead_code))]
+    Off,
+}
+
+/// An evaluation waiting for the next step's forward pass.
+///
+/// With full-batch training (one step per epoch over every training row),
+/// no dropout and no normalisation, the forward pass of epoch `e + 1` runs
+/// the whole training split through the very weights that the evaluation
+/// after epoch `e` measures, with the same kernels: its outputs, put back
+/// in row order, are that evaluation's training-split outputs bit for bit.
+/// So that evaluation waits for the forward pass and skips its own pass
+/// over the training split, which was a third of an XOR job's time. It is
+/// recorded before the step's own metrics, so the metric rows come in the
+/// same order; the last epoch's evaluation has no next step and runs as
+/// usual.
+#[derive(Debug)]
+struct Pending {
+    /// Whether this job's steps can serve evaluations at all.
+    possible: bool,
+    /// Whether an evaluation waits now.
+    waiting: bool,
+}
+
+impl Pending {
+    fn new<D: EngineDevice>(
+        job: &JobConfig,
+        data: &Dataset,
+        net: &Network<D>,
+        sharing: Sharing,
+    ) -> Pending {
+        let n = data.train.len();
+        Pending {
+            possible: sharing == Sharing::Allowed
+                && n > 0
+                && job.batch_size >= n
+                && net.trains_as_it_evaluates(),
+            waiting: false,
+        }
+    }
+
+    /// The evaluation due after `epoch`: deferred to the next step where
+    /// one comes and can serve it, else run now.
+    fn due<D: EngineDevice>(
+        &mut self,
+        epoch: usize,
+        ev: &Eval<'_>,
+        net: &Network<D>,
+        rec: &mut Recorder,
+    ) -> Result<(), TrainError> {
+        if self.possible && epoch < ev.job.epochs {
+            self.waiting = true;
+            return Ok(());
+        }
+        evaluate(ev, net, rec, None)
+    }
+}
+
+impl Pending {
+    /// The batch rows (of training rows `rows`) whose activations a step
+    /// keeps for the waiting evaluation: the probe rows, where it probes.
+    fn rows_to_keep<D: EngineDevice>(
+        &self,
+        ev: &Eval<'_>,
+        net: &Network<D>,
+        rows: &[usize],
+    ) -> Vec<usize> {
+        if self.waiting && probing(ev.job, net, ev.probe) {
+            positions_of_first(rows, ev.probe)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Runs the waiting evaluation, if any, from a step's forward pass
+    /// (`out` for the training rows `rows`, `trace` with the kept rows);
+    /// returns the time it took.
+    fn serve<D: EngineDevice, T: dfdx::tensor::Tape<f32, D>>(
+        &mut self,
+        ev: &Eval<'_>,
+        net: &Network<D>,
+        rec: &mut Recorder,
+        rows: &[usize],
+        out: &Mat<D, T>,
+        trace: &mut Trace,
+    ) -> Result<Duration, TrainError> {
+        if !self.waiting {
+            return Ok(Duration::ZERO);
+        }
+        let t = Instant::now();
+        let pass = StepPass {
+            out: in_row_order(&out.retaped::<NoneTape>().as_vec(), rows, ev.out_dim),
+            probe: std::mem::take(&mut trace.kept),
+        };
+        evaluate(ev, net, rec, Some(pass))?;
+        self.waiting = false;
+        Ok(t.elapsed())
+    }
+}
+
+/// Each layer's update ratio over the epoch: the change of its weights
+/// since `start`, relative to their norm then.
+fn record_update_ratios<D: EngineDevice>(
+    net: &Network<D>,
+    start: &[std::sync::Arc<Vec<f32>>],
+    rec: &mut Recorder,
+) {
+    for (k, (l, s)) in net.layers.iter().zip(start).enumerate() {
+        let d: f64 =
+            l.w.host
+                .iter()
+                .zip(s.iter())
+                .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
+                .sum();
+        let n: f64 = s.iter().map(|v| (*v as f64).powi(2)).sum();
+        rec.put(
+            None,
+            Some(k + 1),
+            MetricKind::UpdateRatio,
+            d.sqrt() / n.sqrt().max(1e-30),
+        );
+    }
+}
+
+/// What every evaluation of a job reads.
+#[derive(Clone, Copy)]
+struct Eval<'a> {
+    job: &'a JobConfig,
+    data: &'a Dataset,
+    /// Rows in the probe set (the training split's first).
+    probe: usize,
+    /// The network's outputs per row.
+    out_dim: usize,
+}
+
 fn run<D: EngineDevice>(
     job: &JobConfig,
     data: &Dataset,
     progress: &mut (dyn FnMut(EpochProgress) + Send),
+    sharing: Sharing,
 ) -> Result<Outcome, TrainError> {
     let dev = D::build(init::derive_seed(job.seed, init::Stream::Dropout))?;
     let mut net = Network::<D>::new(&dev, job)?;
@@ -264,7 +413,14 @@ fn run<D: EngineDevice>(
     let n_train = data.train.len();
     let probe = job.probe_samples.min(n_train);
 
-    evaluate(job, data, &net, probe, out_dim, &mut rec)?;
+    let ev = Eval {
+        job,
+        data,
+        probe,
+        out_dim,
+    };
+    let mut pending = Pending::new(job, data, &net, sharing);
+    pending.due(0, &ev, &net, &mut rec)?;
     if job.record.contains(&Record::DecisionBoundary) {
         decision_boundary(job, data, &net, 0, &mut boundary);
     }
@@ -288,14 +444,19 @@ fn run<D: EngineDevice>(
         let mut grad_log = GradLog::new(net.layers.len());
         let (mut loss_sum, mut seen, mut steps) = (0.0f64, 0usize, 0usize);
         let t0 = Instant::now();
+        let mut evaluating = Duration::ZERO;
         let mut diverged = false;
         for idx in order.chunks(bs) {
             let xb = gather_rows(&data.train, idx);
             loss::targets(&data.train.targets, idx, out_dim, &mut tbuf);
             let x: Mat<D, NoneTape> = dev.tensor_from_vec(xb, (idx.len(), in_dim));
             let t: Mat<D, NoneTape> = dev.tensor_from_vec(tbuf.clone(), (idx.len(), out_dim));
-            let mut trace = Trace::default();
+            let mut trace = Trace {
+                keep: pending.rows_to_keep(&ev, &net, idx),
+                ..Trace::default()
+            };
             let out = net.forward(x.trace(Gradients::leaky()), true, &mut trace);
+            evaluating += pending.serve(&ev, &net, &mut rec, idx, &out, &mut trace)?;
             let l = loss::train_loss(job.loss, out, t);
             let lv = l.as_vec().first().copied().unwrap_or(f32::NAN);
             if !lv.is_finite() {
@@ -314,7 +475,7 @@ fn run<D: EngineDevice>(
             seen += idx.len();
             steps += 1;
         }
-        let secs = t0.elapsed().as_secs_f64();
+        let secs = t0.elapsed().saturating_sub(evaluating).as_secs_f64();
         train_seconds += secs;
         if diverged {
             status = Status::Diverged { epoch };
@@ -334,24 +495,10 @@ fn run<D: EngineDevice>(
             grad_log.record(&mut rec);
         }
         if job.record.contains(&Record::UpdateRatio) {
-            for (k, (l, s)) in net.layers.iter().zip(&start).enumerate() {
-                let d: f64 =
-                    l.w.host
-                        .iter()
-                        .zip(s.iter())
-                        .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
-                        .sum();
-                let n: f64 = s.iter().map(|v| (*v as f64).powi(2)).sum();
-                rec.put(
-                    None,
-                    Some(k + 1),
-                    MetricKind::UpdateRatio,
-                    d.sqrt() / n.sqrt().max(1e-30),
-                );
-            }
+            record_update_ratios(&net, &start, &mut rec);
         }
         if epoch % job.eval_every == 0 || epoch == job.epochs {
-            evaluate(job, data, &net, probe, out_dim, &mut rec)?;
+            pending.due(epoch, &ev, &net, &mut rec)?;
         }
         completed = epoch;
         progress(EpochProgress {
@@ -441,34 +588,85 @@ impl GradLog {
     }
 }
 
+/// The training split as a full-batch step's forward pass saw it (see
+/// [`Pending`]).
+struct StepPass {
+    /// The network's outputs, in training-split row order.
+    out: Vec<f32>,
+    /// Each hidden layer's activations and derivatives on the probe rows
+    /// (empty where the evaluation does not probe).
+    probe: Vec<ProbeLayer>,
+}
+
+/// Where the training rows `0..n` sit in a batch of rows `rows` (which
+/// holds each of them once), in row order.
+fn positions_of_first(rows: &[usize], n: usize) -> Vec<usize> {
+    let mut at = vec![0; n];
+    for (j, &r) in rows.iter().enumerate() {
+        if r < n {
+            at[r] = j;
+        }
+    }
+    at
+}
+
+/// Whether an evaluation computes the probe set's statistics.
+fn probing<D: EngineDevice>(job: &JobConfig, net: &Network<D>, probe: usize) -> bool {
+    let wanted =
+        job.record.contains(&Record::ActivationStats) || job.record.contains(&Record::DeadUnits);
+    wanted && probe > 0 && net.layers.len() > 1
+}
+
+/// A full batch's outputs (`rows[j]` is the training row of batch row `j`)
+/// put back in training-split order.
+fn in_row_order(y: &[f32], rows: &[usize], out_dim: usize) -> Vec<f32> {
+    let mut ordered = vec![0.0f32; y.len()];
+    for (j, &r) in rows.iter().enumerate() {
+        ordered[r * out_dim..(r + 1) * out_dim].copy_from_slice(&y[j * out_dim..(j + 1) * out_dim]);
+    }
+    ordered
+}
+
 /// The metrics of the current state: loss and accuracy on both splits,
-/// weight norms, probe statistics, singular values.
+/// weight norms, probe statistics, singular values. `step`, when given,
+/// is the training split as a step's forward pass at these weights saw it
+/// (see [`Pending`]), used instead of passes of its own.
 fn evaluate<D: EngineDevice>(
-    job: &JobConfig,
-    data: &Dataset,
+    ev: &Eval<'_>,
     net: &Network<D>,
-    probe: usize,
-    out_dim: usize,
     rec: &mut Recorder,
+    step: Option<StepPass>,
 ) -> Result<(), TrainError> {
+    let Eval {
+        job,
+        data,
+        probe,
+        out_dim,
+    } = *ev;
     let want_stats = job.record.contains(&Record::ActivationStats);
     let want_dead = job.record.contains(&Record::DeadUnits);
-    let probing = (want_stats || want_dead) && probe > 0 && net.layers.len() > 1;
+    let probing = probing(job, net, probe);
     // The probe rows are the training split's first rows: where the network
     // runs on the host, that split's first chunk keeps their activations,
     // and one forward pass serves both.
-    let keep = if probing && net.runs_on_host() && probe <= EVAL_CHUNK {
+    let keep = if probing && net.runs_on_host() && probe <= EVAL_CHUNK && step.is_none() {
         probe
     } else {
         0
     };
-    let mut probed = None;
+    let (train_out, mut probed) = match step {
+        Some(s) => (Some(s.out), probing.then_some(s.probe)),
+        None => (None, None),
+    };
     for (name, split) in [(Split::Train, &data.train), (Split::Test, &data.test)] {
         if split.is_empty() {
             continue;
         }
-        let keep = if name == Split::Train { keep } else { 0 };
-        let (tot, kept) = split_totals(job, net, split, out_dim, keep);
+        let (keep, given) = match name {
+            Split::Train => (keep, train_out.as_deref()),
+            _ => (0, None),
+        };
+        let (tot, kept) = split_totals(job, net, split, out_dim, keep, given);
         if keep > 0 {
             probed = Some(kept);
         }
@@ -520,25 +718,29 @@ fn evaluate<D: EngineDevice>(
 
 /// Loss, accuracy and error sums over a whole split, in chunks; with
 /// `keep > 0` (a network that runs on the host) also each hidden layer's
-/// activations and derivatives on the split's first `keep` rows.
+/// activations and derivatives on the split's first `keep` rows. `given`
+/// is the network's output on the split in row order, where it is known.
 fn split_totals<D: EngineDevice>(
     job: &JobConfig,
     net: &Network<D>,
     split: &SplitData,
     out_dim: usize,
     keep: usize,
+    given: Option<&[f32]>,
 ) -> (loss::Totals, Vec<ProbeLayer>) {
     let mut tot = loss::Totals::default();
     let mut kept = Vec::new();
     let mut tbuf = Vec::new();
     let idx: Vec<usize> = (0..split.len()).collect();
     for (i, chunk) in idx.chunks(EVAL_CHUNK).enumerate() {
-        let out = if i == 0 && keep > 0 {
+        let out: Cow<[f32]> = if let Some(y) = given {
+            Cow::Borrowed(&y[chunk[0] * out_dim..(chunk[0] + chunk.len()) * out_dim])
+        } else if i == 0 && keep > 0 {
             let (out, layers) = host_forward(net, gather_rows(split, chunk), keep.min(chunk.len()));
             kept = layers;
-            out
+            Cow::Owned(out)
         } else {
-            forward_rows(net, split, chunk, &mut Trace::default())
+            Cow::Owned(forward_rows(net, split, chunk, &mut Trace::default()))
         };
         loss::targets(&split.targets, chunk, out_dim, &mut tbuf);
         let classes = split
@@ -572,9 +774,6 @@ fn gather_rows(split: &SplitData, idx: &[usize]) -> Vec<f32> {
     }
     xb
 }
-
-/// One hidden layer's activations and derivatives on the probe rows.
-type ProbeLayer = (Vec<f32>, Vec<f32>);
 
 /// Activation statistics and dead/saturated units of every hidden layer
 /// from its activations and derivatives on the probe set.
@@ -714,3 +913,6 @@ fn decision_boundary<D: EngineDevice>(
         });
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -17,7 +17,7 @@ use dfdx::shapes::{Axis, HasShape, Shape};
 use dfdx::tensor::{Gradients, Merge, NoneTape, Tape, Tensor};
 use dfdx::tensor_ops::{BroadcastTo, MeanTo, VarTo};
 
-use super::dense::{self, Dense};
+use super::dense::{self, Dense, Keep, ProbeLayer};
 use super::device::{EngineDevice, Mat, Vector};
 use super::init;
 use super::optim::{self, Optimizer, State};
@@ -165,6 +165,12 @@ pub struct Trace {
     pub batch_stats: Vec<(Vec<f32>, Vec<f32>)>,
     /// Rows of the last batch passed forward.
     pub rows: usize,
+    /// Batch rows whose activations and derivatives each hidden layer
+    /// copies into [`Trace::kept`] as it computes them, in this order
+    /// (empty: none). Only the fused CPU layers with a tape keep rows.
+    pub keep: Vec<usize>,
+    /// The kept rows, one entry per hidden layer.
+    pub kept: Vec<ProbeLayer>,
 }
 
 /// The MLP.
@@ -262,6 +268,14 @@ impl<D: EngineDevice> Network<D> {
         self.weights_on_host() && self.layers.iter().all(|l| l.norm.is_none())
     }
 
+    /// Whether a training forward pass gives, row for row and bit for bit,
+    /// the outputs an evaluation pass would at the same weights: the layers
+    /// run on the host (no normalisation, whose batch statistics differ
+    /// between the two) and there is no dropout.
+    pub fn trains_as_it_evaluates(&self) -> bool {
+        self.runs_on_host() && self.dropout == 0.0
+    }
+
     /// The device.
     pub fn device(&self) -> &D {
         &self.dev
@@ -285,7 +299,11 @@ impl<D: EngineDevice> Network<D> {
                 act_params: if split { &[] } else { &l.act_params },
             };
             let mut z = if self.fused {
-                D::dense(h, &p, i > 0)
+                let keep = (i < last && !trace.keep.is_empty()).then(|| Keep {
+                    rows: &trace.keep,
+                    into: &mut trace.kept,
+                });
+                D::dense(h, &p, i > 0, keep)
             } else {
                 dense::unfused(h, &p)
             };

@@ -1,0 +1,160 @@
+//! The training engine's private paths held to the plain ones: an
+//! evaluation served by the next step's forward pass ([`super::Pending`])
+//! must record exactly what its own passes would.
+
+use super::*;
+use crate::plan::Plan;
+
+/// The one job of a sweep file given as text.
+fn job(text: &str) -> JobConfig {
+    let sweep = crate::config::parse("sweep.toml", "sweep", text).expect("sweep parses");
+    let plan = Plan::new(&sweep).expect("sweep plans");
+    assert_eq!(plan.jobs.len(), 1, "one job expected");
+    plan.jobs[0].config.clone()
+}
+
+/// A small full-batch job (`batch_size` covers the training split), with
+/// `changes` replacing or adding keys of its defaults.
+fn full_batch(changes: &[(&str, &str)]) -> String {
+    let mut keys = vec![
+        ("dataset", r#"{ name = "xor", samples = 300, noise = 0.1 }"#),
+        ("depth", "4"),
+        ("width", "8"),
+        ("activation", r#""tanh""#),
+        ("loss", r#""bce""#),
+        ("optimizer", r#"{ name = "sgd", lr = 0.1 }"#),
+        ("batch_size", "1000"),
+        ("epochs", "7"),
+        ("seeds", "[3]"),
+        ("probe_samples", "100"),
+        (
+            "record",
+            r#"["grad_norms", "activation_stats", "dead_units", "weight_norms", "update_ratio", "output_zeros"]"#,
+        ),
+    ];
+    for &(k, v) in changes {
+        match keys.iter_mut().find(|(key, _)| *key == k) {
+            Some(kv) => kv.1 = v,
+            None => keys.push((k, v)),
+        }
+    }
+    let defaults: Vec<String> = keys.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+    format!(
+        "name = \"t\"\n[defaults]\n{}\n[experiments.e]\n",
+        defaults.join("\n")
+    )
+}
+
+type Row = (u32, Option<Split>, Option<u32>, String, u64);
+
+/// The job's metrics (timings left out, values as bits) and status, with
+/// sharing allowed or off.
+fn metrics(job: &JobConfig, sharing: Sharing) -> (Vec<Row>, Status) {
+    let data = crate::data::load(&job.dataset).expect("dataset loads");
+    let o = run::<dfdx::tensor::Cpu>(job, &data, &mut |_| {}, sharing).expect("job trains");
+    let rows = o
+        .metrics
+        .into_iter()
+        .filter(|m| {
+            m.metric != MetricKind::EpochSeconds.name()
+                && m.metric != MetricKind::SamplesPerSecond.name()
+        })
+        .map(|m| (m.epoch, m.split, m.layer, m.metric, m.value.to_bits()))
+        .collect();
+    (rows, o.status)
+}
+
+/// Whether the job's steps serve its evaluations.
+fn shares(job: &JobConfig) -> bool {
+    let data = crate::data::load(&job.dataset).expect("dataset loads");
+    let dev = <dfdx::tensor::Cpu as EngineDevice>::build(0).expect("device");
+    let net = Network::<dfdx::tensor::Cpu>::new(&dev, job).expect("network");
+    Pending::new(job, &data, &net, Sharing::Allowed).possible
+}
+
+/// Trains `text`'s job both ways and asserts the same metric rows, in the
+/// same order, bit for bit.
+fn same_both_ways(text: &str) -> (Vec<Row>, Status) {
+    let j = job(text);
+    assert!(shares(&j), "the job should share its passes:\n{text}");
+    let (shared, s1) = metrics(&j, Sharing::Allowed);
+    let (own, s2) = metrics(&j, Sharing::Off);
+    assert_eq!(s1, s2, "{text}");
+    assert_eq!(shared.len(), own.len(), "{text}");
+    for (a, b) in shared.iter().zip(&own) {
+        assert_eq!(a, b, "{text}");
+    }
+    (shared, s1)
+}
+
+#[test]
+fn a_step_serves_the_evaluation_bit_for_bit_for_every_builtin() {
+    let lib = crate::activation::Library::builtin();
+    for name in lib.names() {
+        let (rows, status) = same_both_ways(&full_batch(&[("activation", &format!("\"{name}\""))]));
+        assert_eq!(status, Status::Ok, "{name}");
+        let probed = rows
+            .iter()
+            .filter(|r| r.1 == Some(Split::Probe) && r.3 == MetricKind::DeadFraction.name())
+            .count();
+        assert_eq!(probed, 8 * 3, "{name}: 8 evaluations × 3 hidden layers");
+    }
+}
+
+#[test]
+fn a_step_serves_wide_layers_regression_and_every_eval_every() {
+    // Width 80: products beyond the small-product kernel (gemm's path).
+    same_both_ways(&full_batch(&[
+        ("dataset", r#"{ name = "identity", samples = 300 }"#),
+        ("loss", r#""mse""#),
+        ("activation", r#""relu""#),
+        ("width", "80"),
+        ("eval_every", "3"),
+    ]));
+    // More probe rows than training rows; linear hidden layers (no
+    // activation op) with singular values; a learnable activation.
+    same_both_ways(&full_batch(&[
+        ("activation", r#""linear""#),
+        ("probe_samples", "5000"),
+        ("record", r#"["dead_units", "singular_values"]"#),
+    ]));
+    same_both_ways(&full_batch(&[
+        ("activation", r#""prelu""#),
+        ("epochs", "1"),
+    ]));
+}
+
+#[test]
+fn a_diverging_full_batch_job_records_the_same_epochs_both_ways() {
+    let (rows, status) = same_both_ways(&full_batch(&[
+        ("activation", r#""relu""#),
+        ("optimizer", r#"{ name = "sgd", lr = 1e12 }"#),
+        ("epochs", "20"),
+    ]));
+    assert!(matches!(status, Status::Diverged { .. }), "{status:?}");
+    assert!(rows.iter().any(|r| r.0 == 0));
+}
+
+#[test]
+fn only_full_batch_jobs_without_dropout_or_normalisation_share() {
+    assert!(shares(&job(&full_batch(&[]))));
+    for change in [
+        ("batch_size", "100"),
+        ("dropout", "0.2"),
+        ("norm", r#""batch""#),
+        ("norm", r#""layer""#),
+    ] {
+        assert!(!shares(&job(&full_batch(&[change]))), "{change:?}");
+    }
+}
+
+#[test]
+fn a_full_batch_is_put_back_in_row_order() {
+    let rows = [2, 0, 3, 1];
+    let y = [20.0, 21.0, 0.0, 1.0, 30.0, 31.0, 10.0, 11.0];
+    assert_eq!(
+        in_row_order(&y, &rows, 2),
+        [0.0, 1.0, 10.0, 11.0, 20.0, 21.0, 30.0, 31.0]
+    );
+    assert_eq!(positions_of_first(&rows, 2), [1, 3]);
+}
