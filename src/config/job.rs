@@ -498,6 +498,20 @@ impl JobConfig {
         1 + self.epochs / k + last_extra
     }
 
+    /// Whether each step's forward pass is, row for row, the evaluation
+    /// pass over the training split at the same weights: one step per epoch
+    /// over all `train_rows` (`batch_size` at least that), no dropout and no
+    /// normalisation (whose training and evaluation passes differ). Where
+    /// the device's layers can also keep the probe rows (the CPU's fused
+    /// layers), every evaluation but the last takes the training split from
+    /// the next step (see `train::Pending`).
+    pub fn steps_pass_the_training_split(&self, train_rows: usize) -> bool {
+        train_rows > 0
+            && self.batch_size >= train_rows
+            && self.dropout == 0.0
+            && self.norm == Norm::None
+    }
+
     /// Layer sizes from input to output: `[in, w1, ..., out]`.
     pub fn layer_sizes(&self) -> Vec<usize> {
         let mut sizes = Vec::with_capacity(self.depth + 1);

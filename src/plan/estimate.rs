@@ -5,7 +5,10 @@
 //! backward pass about twice the forward's multiply-adds), and every
 //! evaluation (epoch 0, every `eval_every` epochs and the last, see
 //! [`JobConfig::evaluations`](crate::config::job::JobConfig::evaluations))
-//! passes the train and test sets forward once.
+//! passes the train and test sets forward once, except that full-batch
+//! training on the CPU takes the training split of every evaluation but the
+//! last from the next step's forward pass ([`JobConfig::steps_pass_the_training_split`](crate::config::job::JobConfig::steps_pass_the_training_split)),
+//! which the estimate assumes (it does not know which device `auto` finds).
 //! Jobs that share a training (identical configs, see [`super::Job::training`])
 //! count once: the estimate is the work the runner actually does.
 
@@ -53,7 +56,13 @@ impl Estimate {
             e.sample_epochs += train as u64 * epochs;
             e.steps += (train as u64).div_ceil(c.batch_size as u64) * epochs;
             e.train_flops += 3.0 * fwd * (train as f64) * (epochs as f64);
-            e.eval_flops += fwd * ((train + test) as f64) * (c.evaluations() as f64);
+            let evals = c.evaluations() as f64;
+            let own_train_passes = if c.steps_pass_the_training_split(train) {
+                1.0
+            } else {
+                evals
+            };
+            e.eval_flops += fwd * (train as f64 * own_train_passes + test as f64 * evals);
             e.parameters += c.parameter_count();
         }
         e

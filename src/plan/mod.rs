@@ -1186,4 +1186,14 @@ exclude = [{ dataset = "xor", optimizer = { lr = 0.05 } }]
         assert_eq!(e.train_flops, 3.0 * 32.0 * 80.0);
         assert_eq!(e.eval_flops, 32.0 * 100.0 * 2.0);
     }
+
+    #[test]
+    fn estimate_counts_one_own_training_split_pass_for_full_batch_jobs() {
+        let full = "[experiments.a]\ndataset = { name = 'xor', samples = 100 }\ndepth = 2\nwidth = 4\nepochs = 3\nbatch_size = 80\n";
+        // Four evaluations; the test split (20) each time, the training
+        // split (80) only in the last, which no step follows.
+        assert_eq!(plan(full).estimate().eval_flops, 32.0 * (20.0 * 4.0 + 80.0));
+        let dropout = full.replace("epochs = 3", "epochs = 3\ndropout = 0.1");
+        assert_eq!(plan(&dropout).estimate().eval_flops, 32.0 * 100.0 * 4.0);
+    }
 }

@@ -291,12 +291,10 @@ impl Pending {
         net: &Network<D>,
         sharing: Sharing,
     ) -> Pending {
-        let n = data.train.len();
         Pending {
             possible: sharing == Sharing::Allowed
-                && n > 0
-                && job.batch_size >= n
-                && net.trains_as_it_evaluates(),
+                && job.steps_pass_the_training_split(data.train.len())
+                && net.runs_on_host(),
             waiting: false,
         }
     }

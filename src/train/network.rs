@@ -268,14 +268,6 @@ impl<D: EngineDevice> Network<D> {
         self.weights_on_host() && self.layers.iter().all(|l| l.norm.is_none())
     }
 
-    /// Whether a training forward pass gives, row for row and bit for bit,
-    /// the outputs an evaluation pass would at the same weights: the layers
-    /// run on the host (no normalisation, whose batch statistics differ
-    /// between the two) and there is no dropout.
-    pub fn trains_as_it_evaluates(&self) -> bool {
-        self.runs_on_host() && self.dropout == 0.0
-    }
-
     /// The device.
     pub fn device(&self) -> &D {
         &self.dev
