@@ -399,104 +399,29 @@ fn run<D: EngineDevice>(
     progress: &mut (dyn FnMut(EpochProgress) + Send),
     sharing: Sharing,
 ) -> Result<Outcome, TrainError> {
-    let dev = D::build(init::derive_seed(job.seed, init::Stream::Dropout))?;
-    let mut net = Network::<D>::new(&dev, job)?;
-    let mut opt = Optimizer::new(job.optimizer);
-    let mut rec = Recorder {
-        metrics: Vec::new(),
-        epoch: 0,
-    };
+    let mut tr = Training::<D>::new(job, data, sharing)?;
     let mut boundary = Vec::new();
-    let out_dim = *job.layer_sizes().last().unwrap_or(&1);
-    let n_train = data.train.len();
-    let probe = job.probe_samples.min(n_train);
-
-    let ev = Eval {
-        job,
-        data,
-        probe,
-        out_dim,
-    };
-    let mut pending = Pending::new(job, data, &net, sharing);
-    pending.due(0, &ev, &net, &mut rec)?;
+    tr.evaluation_due(0)?;
     if job.record.contains(&Record::DecisionBoundary) {
-        decision_boundary(job, data, &net, 0, &mut boundary);
+        decision_boundary(job, data, &tr.net, 0, &mut boundary);
     }
-
-    let mut order: Vec<usize> = (0..n_train).collect();
+    let mut order: Vec<usize> = (0..data.train.len()).collect();
     let mut rng = init::rng(job.seed, init::Stream::Order);
-    let bs = job.batch_size.max(1);
-    let in_dim = data.input_dim;
     let mut status = Status::Ok;
     let mut completed = 0;
     let mut train_seconds = 0.0;
-    let mut tbuf = Vec::new();
     for epoch in 1..=job.epochs {
         order.shuffle(&mut rng);
-        // Copy-on-write snapshots: the first update of the epoch copies.
-        let start: Vec<std::sync::Arc<Vec<f32>>> = if job.record.contains(&Record::UpdateRatio) {
-            net.layers.iter().map(|l| l.w.host.clone()).collect()
-        } else {
-            Vec::new()
-        };
-        let mut grad_log = GradLog::new(net.layers.len());
-        let (mut loss_sum, mut seen, mut steps) = (0.0f64, 0usize, 0usize);
-        let t0 = Instant::now();
-        let mut evaluating = Duration::ZERO;
-        let mut diverged = false;
-        for idx in order.chunks(bs) {
-            let xb = gather_rows(&data.train, idx);
-            loss::targets(&data.train.targets, idx, out_dim, &mut tbuf);
-            let x: Mat<D, NoneTape> = dev.tensor_from_vec(xb, (idx.len(), in_dim));
-            let t: Mat<D, NoneTape> = dev.tensor_from_vec(tbuf.clone(), (idx.len(), out_dim));
-            let mut trace = Trace {
-                keep: pending.rows_to_keep(&ev, &net, idx),
-                ..Trace::default()
-            };
-            let out = net.forward(x.trace(Gradients::leaky()), true, &mut trace);
-            evaluating += pending.serve(&ev, &net, &mut rec, idx, &out, &mut trace)?;
-            let l = loss::train_loss(job.loss, out, t);
-            let lv = l.as_vec().first().copied().unwrap_or(f32::NAN);
-            if !lv.is_finite() {
-                diverged = true;
-                break;
-            }
-            let mut grads = l.backward();
-            opt.begin_step();
-            let layer_grads = net.step(&mut grads, &opt, &trace)?;
-            if epoch == 1 && steps == 0 && job.record.contains(&Record::GradNorms) {
-                // The first step's gradient is the network's at initialisation.
-                GradLog::record_initial(&layer_grads, &mut rec);
-            }
-            grad_log.add(&layer_grads);
-            loss_sum += lv as f64 * idx.len() as f64;
-            seen += idx.len();
-            steps += 1;
-        }
-        let secs = t0.elapsed().saturating_sub(evaluating).as_secs_f64();
-        train_seconds += secs;
-        if diverged {
+        let start = tr.weights_for_update_ratios();
+        let steps = tr.epoch_steps(epoch, &order)?;
+        train_seconds += steps.seconds;
+        if steps.diverged {
             status = Status::Diverged { epoch };
             break;
         }
-        rec.epoch = epoch as u32;
-        let batch_loss = loss_sum / seen.max(1) as f64;
-        rec.put(Some(Split::Train), None, MetricKind::BatchLoss, batch_loss);
-        rec.put(Some(Split::Train), None, MetricKind::EpochSeconds, secs);
-        rec.put(
-            Some(Split::Train),
-            None,
-            MetricKind::SamplesPerSecond,
-            seen as f64 / secs.max(1e-12),
-        );
-        if job.record.contains(&Record::GradNorms) {
-            grad_log.record(&mut rec);
-        }
-        if job.record.contains(&Record::UpdateRatio) {
-            record_update_ratios(&net, &start, &mut rec);
-        }
+        let batch_loss = tr.record_epoch(epoch, &steps, &start);
         if epoch % job.eval_every == 0 || epoch == job.epochs {
-            pending.due(epoch, &ev, &net, &mut rec)?;
+            tr.evaluation_due(epoch)?;
         }
         completed = epoch;
         progress(EpochProgress {
@@ -506,16 +431,187 @@ fn run<D: EngineDevice>(
         });
     }
     if job.record.contains(&Record::DecisionBoundary) && completed > 0 {
-        decision_boundary(job, data, &net, completed as u32, &mut boundary);
+        decision_boundary(job, data, &tr.net, completed as u32, &mut boundary);
     }
     Ok(Outcome {
         status,
-        metrics: rec.metrics,
+        metrics: tr.rec.metrics,
         boundary,
         device: D::label(),
         epochs_completed: completed,
         train_seconds,
     })
+}
+
+/// One job's training in progress: its network and optimizer, the metrics
+/// so far, and an evaluation that may wait for the next step.
+struct Training<'a, D: EngineDevice> {
+    ev: Eval<'a>,
+    dev: D,
+    net: Network<D>,
+    opt: Optimizer,
+    rec: Recorder,
+    pending: Pending,
+    /// The current batch's targets (one buffer for the whole job).
+    targets: Vec<f32>,
+}
+
+/// What one epoch's steps did.
+struct EpochSteps {
+    /// Each step's mean loss times its rows, summed.
+    loss_sum: f64,
+    /// Rows trained on.
+    seen: usize,
+    /// Seconds spent in the steps (an evaluation served on the way excluded).
+    seconds: f64,
+    /// Whether a step's loss was NaN or infinite (the epoch stopped there).
+    diverged: bool,
+    grads: GradLog,
+}
+
+impl<'a, D: EngineDevice> Training<'a, D> {
+    fn new(
+        job: &'a JobConfig,
+        data: &'a Dataset,
+        sharing: Sharing,
+    ) -> Result<Training<'a, D>, TrainError> {
+        let dev = D::build(init::derive_seed(job.seed, init::Stream::Dropout))?;
+        let net = Network::<D>::new(&dev, job)?;
+        let pending = Pending::new(job, data, &net, sharing);
+        Ok(Training {
+            ev: Eval {
+                job,
+                data,
+                probe: job.probe_samples.min(data.train.len()),
+                out_dim: *job.layer_sizes().last().unwrap_or(&1),
+            },
+            dev,
+            net,
+            opt: Optimizer::new(job.optimizer),
+            rec: Recorder {
+                metrics: Vec::new(),
+                epoch: 0,
+            },
+            pending,
+            targets: Vec::new(),
+        })
+    }
+
+    /// The evaluation due after `epoch` (see [`Pending::due`]).
+    fn evaluation_due(&mut self, epoch: usize) -> Result<(), TrainError> {
+        self.pending.due(epoch, &self.ev, &self.net, &mut self.rec)
+    }
+
+    /// The weights at the start of an epoch, where update ratios are
+    /// recorded (copy-on-write: the epoch's first update copies).
+    fn weights_for_update_ratios(&self) -> Vec<std::sync::Arc<Vec<f32>>> {
+        if self.ev.job.record.contains(&Record::UpdateRatio) {
+            self.net.layers.iter().map(|l| l.w.host.clone()).collect()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// One epoch's steps over the training rows in `order`.
+    fn epoch_steps(&mut self, epoch: usize, order: &[usize]) -> Result<EpochSteps, TrainError> {
+        let mut e = EpochSteps {
+            loss_sum: 0.0,
+            seen: 0,
+            seconds: 0.0,
+            diverged: false,
+            grads: GradLog::new(self.net.layers.len()),
+        };
+        let t0 = Instant::now();
+        let mut evaluating = Duration::ZERO;
+        for idx in order.chunks(self.ev.job.batch_size.max(1)) {
+            let Some(loss) = self.step(epoch, idx, &mut e.grads, &mut evaluating)? else {
+                e.diverged = true;
+                break;
+            };
+            e.loss_sum += loss as f64 * idx.len() as f64;
+            e.seen += idx.len();
+        }
+        e.seconds = t0.elapsed().saturating_sub(evaluating).as_secs_f64();
+        Ok(e)
+    }
+
+    /// One optimizer step on the training rows `idx`: its loss, or `None`
+    /// for a NaN or infinite one (then nothing is updated). A waiting
+    /// evaluation is served by its forward pass; `evaluating` gets the
+    /// time that took.
+    fn step(
+        &mut self,
+        epoch: usize,
+        idx: &[usize],
+        grads: &mut GradLog,
+        evaluating: &mut Duration,
+    ) -> Result<Option<f32>, TrainError> {
+        let Eval {
+            job, data, out_dim, ..
+        } = self.ev;
+        let xb = gather_rows(&data.train, idx);
+        loss::targets(&data.train.targets, idx, out_dim, &mut self.targets);
+        let x: Mat<D, NoneTape> = self.dev.tensor_from_vec(xb, (idx.len(), data.input_dim));
+        let t: Mat<D, NoneTape> = self
+            .dev
+            .tensor_from_vec(self.targets.clone(), (idx.len(), out_dim));
+        let mut trace = Trace {
+            keep: self.pending.rows_to_keep(&self.ev, &self.net, idx),
+            ..Trace::default()
+        };
+        let out = self
+            .net
+            .forward(x.trace(Gradients::leaky()), true, &mut trace);
+        *evaluating +=
+            self.pending
+                .serve(&self.ev, &self.net, &mut self.rec, idx, &out, &mut trace)?;
+        let l = loss::train_loss(job.loss, out, t);
+        let lv = l.as_vec().first().copied().unwrap_or(f32::NAN);
+        if !lv.is_finite() {
+            return Ok(None);
+        }
+        let mut g = l.backward();
+        self.opt.begin_step();
+        let layer_grads = self.net.step(&mut g, &self.opt, &trace)?;
+        if epoch == 1 && grads.steps == 0 && job.record.contains(&Record::GradNorms) {
+            // The first step's gradient is the network's at initialisation.
+            GradLog::record_initial(&layer_grads, &mut self.rec);
+        }
+        grads.add(&layer_grads);
+        Ok(Some(lv))
+    }
+
+    /// Records the epoch's training figures; returns its mean batch loss.
+    fn record_epoch(
+        &mut self,
+        epoch: usize,
+        e: &EpochSteps,
+        start: &[std::sync::Arc<Vec<f32>>],
+    ) -> f64 {
+        let rec = &mut self.rec;
+        rec.epoch = epoch as u32;
+        let batch_loss = e.loss_sum / e.seen.max(1) as f64;
+        rec.put(Some(Split::Train), None, MetricKind::BatchLoss, batch_loss);
+        rec.put(
+            Some(Split::Train),
+            None,
+            MetricKind::EpochSeconds,
+            e.seconds,
+        );
+        rec.put(
+            Some(Split::Train),
+            None,
+            MetricKind::SamplesPerSecond,
+            e.seen as f64 / e.seconds.max(1e-12),
+        );
+        if self.ev.job.record.contains(&Record::GradNorms) {
+            e.grads.record(rec);
+        }
+        if self.ev.job.record.contains(&Record::UpdateRatio) {
+            record_update_ratios(&self.net, start, rec);
+        }
+        batch_loss
+    }
 }
 
 /// Per-layer gradient statistics over one epoch's steps.
