@@ -9,7 +9,7 @@
 //!
 //! No pass is run twice: in full-batch training an evaluation takes the
 //! training split's outputs and the probe rows' activations from the next
-//! step's forward pass, which runs at the same weights ([`Pending`]); the
+//! step's forward pass, which runs at the same weights (`Pending`); the
 //! tests in `tests.rs` hold that equal, bit for bit, to passes of its own.
 //!
 //! Determinism: initial weights depend only on the seed, the layer shapes
