@@ -829,9 +829,13 @@ fn split_totals<D: EngineDevice>(
     for (i, chunk) in idx.chunks(EVAL_CHUNK).enumerate() {
         let out: Cow<[f32]> = if let Some(y) = given {
             Cow::Borrowed(&y[chunk[0] * out_dim..(chunk[0] + chunk.len()) * out_dim])
-        } else if i == 0 && keep > 0 {
-            let (out, layers) = host_forward(net, gather_rows(split, chunk), keep.min(chunk.len()));
-            kept = layers;
+        } else if net.runs_on_host() {
+            // On the host copies directly: no tensors to fill and copy out.
+            let keep = if i == 0 { keep.min(chunk.len()) } else { 0 };
+            let (out, layers) = host_forward(net, gather_rows(split, chunk), keep);
+            if keep > 0 {
+                kept = layers;
+            }
             Cow::Owned(out)
         } else {
             Cow::Owned(forward_rows(net, split, chunk, &mut Trace::default()))
