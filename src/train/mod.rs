@@ -314,9 +314,7 @@ impl Pending {
         }
         evaluate(ev, net, rec, None)
     }
-}
 
-impl Pending {
     /// The batch rows (of training rows `rows`) whose activations a step
     /// keeps for the waiting evaluation: the probe rows, where it probes.
     fn rows_to_keep<D: EngineDevice>(
@@ -355,30 +353,6 @@ impl Pending {
         evaluate(ev, net, rec, Some(pass))?;
         self.waiting = false;
         Ok(t.elapsed())
-    }
-}
-
-/// Each layer's update ratio over the epoch: the change of its weights
-/// since `start`, relative to their norm then.
-fn record_update_ratios<D: EngineDevice>(
-    net: &Network<D>,
-    start: &[std::sync::Arc<Vec<f32>>],
-    rec: &mut Recorder,
-) {
-    for (k, (l, s)) in net.layers.iter().zip(start).enumerate() {
-        let d: f64 =
-            l.w.host
-                .iter()
-                .zip(s.iter())
-                .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
-                .sum();
-        let n: f64 = s.iter().map(|v| (*v as f64).powi(2)).sum();
-        rec.put(
-            None,
-            Some(k + 1),
-            MetricKind::UpdateRatio,
-            d.sqrt() / n.sqrt().max(1e-30),
-        );
     }
 }
 
@@ -614,6 +588,30 @@ impl<'a, D: EngineDevice> Training<'a, D> {
     }
 }
 
+/// Each layer's update ratio over the epoch: the change of its weights
+/// since `start`, relative to their norm then.
+fn record_update_ratios<D: EngineDevice>(
+    net: &Network<D>,
+    start: &[std::sync::Arc<Vec<f32>>],
+    rec: &mut Recorder,
+) {
+    for (k, (l, s)) in net.layers.iter().zip(start).enumerate() {
+        let d: f64 =
+            l.w.host
+                .iter()
+                .zip(s.iter())
+                .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
+                .sum();
+        let n: f64 = s.iter().map(|v| (*v as f64).powi(2)).sum();
+        rec.put(
+            None,
+            Some(k + 1),
+            MetricKind::UpdateRatio,
+            d.sqrt() / n.sqrt().max(1e-30),
+        );
+    }
+}
+
 /// Per-layer gradient statistics over one epoch's steps.
 struct GradLog {
     /// Per layer: sums over steps of the weight gradient's L2 norm, RMS and
@@ -749,7 +747,15 @@ fn evaluate<D: EngineDevice>(
         0
     };
     let (train_out, mut probed) = match step {
-        Some(s) => (Some(s.out), probing.then_some(s.probe)),
+        Some(s) => {
+            debug_assert!(
+                !probing || s.probe.len() == net.layers.len() - 1,
+                "a step kept {} of {} hidden layers",
+                s.probe.len(),
+                net.layers.len() - 1
+            );
+            (Some(s.out), probing.then_some(s.probe))
+        }
         None => (None, None),
     };
     for (name, split) in [(Split::Train, &data.train), (Split::Test, &data.test)] {

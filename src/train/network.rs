@@ -167,7 +167,9 @@ pub struct Trace {
     pub rows: usize,
     /// Batch rows whose activations and derivatives each hidden layer
     /// copies into [`Trace::kept`] as it computes them, in this order
-    /// (empty: none). Only the fused CPU layers with a tape keep rows.
+    /// (empty: none). Only the fused CPU layers with a tape keep rows, and
+    /// only where the activation is inside the layer op (no normalisation
+    /// between, no capture).
     pub keep: Vec<usize>,
     /// The kept rows, one entry per hidden layer.
     pub kept: Vec<ProbeLayer>,
@@ -291,7 +293,8 @@ impl<D: EngineDevice> Network<D> {
                 act_params: if split { &[] } else { &l.act_params },
             };
             let mut z = if self.fused {
-                let keep = (i < last && !trace.keep.is_empty()).then(|| Keep {
+                // Only a layer that applies its activation itself knows f'(z).
+                let keep = (i < last && !split && !trace.keep.is_empty()).then(|| Keep {
                     rows: &trace.keep,
                     into: &mut trace.kept,
                 });
