@@ -51,8 +51,7 @@ record = []
 }
 
 fn run(job: &JobConfig) -> train::Outcome {
-    let d =
-        data::load(&job.dataset).expect("dataset (set ACTSWEEP_DATA to the folder holding mnist/)");
+    let d = data::load(&job.dataset).unwrap_or_else(|e| panic!("{e}"));
     train::train(job, &d, &mut |_| {}).expect("job trains")
 }
 
@@ -228,7 +227,7 @@ fn run_sweep(sweep: &Sweep, plan: &Plan, jobs: usize) -> actsweep::run::RunSumma
         shard: None,
         progress: actsweep::run::ProgressMode::Quiet,
     };
-    let s = actsweep::run::run(sweep, plan, &all, &opts).expect("runner");
+    let s = actsweep::run::run_jobs(sweep, plan, &all, &opts).expect("runner");
     let _ = std::fs::remove_dir_all(&dir);
     s
 }
@@ -248,7 +247,7 @@ seeds = 8
 [experiments.m]
 "#;
     // Load MNIST first (once per process), so neither timing includes it.
-    let _ = data::load(&mnist_job(1, 0).dataset).expect("MNIST (set ACTSWEEP_DATA)");
+    let _ = data::load(&mnist_job(1, 0).dataset).unwrap_or_else(|e| panic!("{e}"));
     let (sweep, plan) = plan_of(mnist);
     let one = run_sweep(&sweep, &plan, 1);
     let two = run_sweep(&sweep, &plan, 2);

@@ -204,7 +204,7 @@ pub struct PlanArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
-    match run(cli) {
+    match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
             let mut err = std::io::stderr().lock();
@@ -215,7 +215,7 @@ pub fn main() -> ExitCode {
 }
 
 /// Runs a parsed command line.
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let quiet = cli.quiet > 0;
     match cli.command {
         Command::Plan(args) => plan(args),
@@ -247,7 +247,7 @@ fn report_cmd(args: ReportArgs) -> anyhow::Result<ExitCode> {
             dir.root().display()
         );
     }
-    let outcome = crate::report::run(&sweep, &plan, &opts).map_err(report_error)?;
+    let outcome = crate::report::generate(&sweep, &plan, &opts).map_err(report_error)?;
     let failed = outcome.failed();
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
@@ -344,7 +344,7 @@ fn run_sweep(args: &RunArgs, quiet: bool) -> anyhow::Result<bool> {
             ProgressMode::Auto
         },
     };
-    let s = run::run(&sweep, &plan, &jobs, &opts)
+    let s = run::run_jobs(&sweep, &plan, &jobs, &opts)
         .with_context(|| format!("cannot run {}", args.file.display()))?;
     let mut err = std::io::stderr().lock();
     if !quiet {

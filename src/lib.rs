@@ -5,9 +5,17 @@
 //!
 //! ```text
 //! sweep file ──config──▶ Sweep ──plan──▶ jobs ──train/run──▶ results ──report──▶ charts, tables
-//!                  ▲
-//!              activation (formula library, built-ins in TOML)
+//!                  ▲                 │                          │
+//!              activation            └─ report::check_specs ────┘
+//!   (formula library, built-ins in TOML)   (tables, charts, filters checked
+//!                                            before anything trains)
 //! ```
+//!
+//! [`cli::load_plan`] is where a command gets its plan: it parses the file,
+//! expands the plan and checks the report's tables and charts against it,
+//! so a typo in a table is reported before any job trains. While a command
+//! runs, [`logfile`] copies every log line into the results folder's
+//! `run.log`.
 //!
 //! - [`config`]: the TOML schema, two-step validation, error messages.
 //! - [`plan`]: grid expansion, job ids and labels, selection, work estimates.
@@ -17,6 +25,7 @@
 //! - [`run`]: the runner: parallel jobs, resume, shards, locks, progress.
 //! - [`results`]: the results store: atomic per-job files, merged Parquet tables.
 //! - [`report`]: aggregation over seeds, Markdown tables, charts, README block.
+//! - [`logfile`]: the run log, every line at `info` and above in `run.log`.
 //! - [`text`]: "did you mean" suggestions and number formatting, shared by all.
 //! - [`atomic`]: atomic file writes (temporary file, then rename).
 //! - [`cli`]: the command line; `main.rs` only calls [`cli::main`].

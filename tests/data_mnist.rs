@@ -2,8 +2,11 @@
 //! read alike, truncated files rejected, subsets and scaling, and the
 //! "not found" message.
 //!
-//! The files are found in `$ACTSWEEP_DATA/mnist`, else in
-//! `<repo>/../shared/data/mnist` (where CI puts them).
+//! The files are found where `actsweep run` finds them (`$ACTSWEEP_DATA/mnist`,
+//! then the project's `data/mnist`, else downloaded there): see
+//! `common::mnist_root`.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 
@@ -11,17 +14,10 @@ use actsweep::config::job::{DatasetConfig, PixelScale};
 use actsweep::data::mnist::{self, Candidate, FILES};
 use actsweep::data::{self, DataError};
 
+/// The folder holding the real files, found (or downloaded) by the tool's
+/// own lookup.
 fn mnist_dir() -> PathBuf {
-    let dir = match std::env::var_os("ACTSWEEP_DATA") {
-        Some(root) if !root.is_empty() => Path::new(&root).join("mnist"),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist"),
-    };
-    assert!(
-        dir.is_dir(),
-        "MNIST test files not found in {}: set ACTSWEEP_DATA to a directory holding mnist/",
-        dir.display()
-    );
-    dir
+    common::mnist_root().join("mnist")
 }
 
 fn only(dir: &Path) -> Vec<Candidate> {

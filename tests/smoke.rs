@@ -9,28 +9,13 @@ mod common;
 use common::root;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use actsweep::config;
 use actsweep::plan::Plan;
 
-/// The folder holding `mnist/`: `$ACTSWEEP_DATA`, else `../shared/data`.
-fn data_dir() -> PathBuf {
-    let dir = match std::env::var_os("ACTSWEEP_DATA") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => root().join("../shared/data"),
-    };
-    assert!(
-        dir.join("mnist").is_dir(),
-        "MNIST files not found in {}/mnist: set ACTSWEEP_DATA to the folder holding mnist/",
-        dir.display()
-    );
-    dir
-}
-
 fn actsweep() -> std::process::Command {
     let mut c = common::actsweep(&root());
-    c.env("ACTSWEEP_DATA", data_dir());
+    c.env("ACTSWEEP_DATA", common::mnist_root());
     c
 }
 

@@ -6,8 +6,9 @@ mod common;
 
 use actsweep::config::job::JobConfig;
 use actsweep::data;
+use actsweep::results::JobStatus;
 use actsweep::train::network::Network;
-use actsweep::train::{self, loss, Metric, Outcome, Status};
+use actsweep::train::{self, loss, Metric, Outcome};
 use dfdx::prelude::*;
 
 /// The jobs of a sweep file given as text (the real parser and planner).
@@ -270,7 +271,7 @@ fn xor_is_solved_by_tanh_and_not_by_a_linear_net() {
             .unwrap()
             .1;
         let o = run(j);
-        assert_eq!(o.status, Status::Ok);
+        assert_eq!(o.status(), JobStatus::Ok);
         last(&o.metrics, "accuracy", Some("test"))
     };
     let tanh = acc("tanh");
@@ -340,15 +341,16 @@ fn a_huge_learning_rate_diverges_and_keeps_earlier_epochs() {
     };
     j.epochs = 20;
     let o = run(&j);
-    match o.status {
-        Status::Diverged { epoch } => {
+    assert_eq!(o.status(), JobStatus::Diverged);
+    match o.diverged_in {
+        Some(epoch) => {
             assert!((1..=20).contains(&epoch));
             assert_eq!(o.epochs_completed, epoch - 1);
             // Epoch 0 (initialisation) is kept.
             assert!(o.metrics.iter().any(|m| m.epoch == 0 && m.metric == "loss"));
             assert!(o.metrics.iter().all(|m| (m.epoch as usize) < epoch));
         }
-        s => panic!("expected divergence, got {s:?}"),
+        None => panic!("expected divergence"),
     }
 }
 

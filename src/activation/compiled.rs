@@ -136,7 +136,7 @@ impl Compiled {
     /// If the slices' lengths differ.
     pub fn forward(&self, x: &[f32], out: &mut [f32]) {
         self.value
-            .run(Some(x), Params::Scalar(&self.initial), &mut [out]);
+            .eval(Some(x), Params::Scalar(&self.initial), &mut [out]);
     }
 
     /// `out = f(x)`, `dx = f'(x)` in one pass; learnable parameters take their initial values.
@@ -145,7 +145,7 @@ impl Compiled {
     /// If the slices' lengths differ.
     pub fn forward_grad(&self, x: &[f32], out: &mut [f32], dx: &mut [f32]) {
         self.value_dx
-            .run(Some(x), Params::Scalar(&self.initial), &mut [out, dx]);
+            .eval(Some(x), Params::Scalar(&self.initial), &mut [out, dx]);
     }
 
     /// `out = f(x)` for a row-major `(batch, units)` matrix `x`, with one value
@@ -154,7 +154,7 @@ impl Compiled {
     /// # Panics
     /// If the lengths do not fit together.
     pub fn forward_units(&self, x: &[f32], params: &[&[f32]], out: &mut [f32]) {
-        self.value.run(Some(x), self.per_unit(params), &mut [out]);
+        self.value.eval(Some(x), self.per_unit(params), &mut [out]);
     }
 
     /// Like [`Compiled::forward_units`], also writing `dx = df/dx` and, per
@@ -177,7 +177,7 @@ impl Compiled {
         );
         let mut outs: Vec<&mut [f32]> = vec![out, dx];
         outs.extend(dparams.iter_mut().map(|d| &mut **d));
-        self.all.run(Some(x), self.per_unit(params), &mut outs);
+        self.all.eval(Some(x), self.per_unit(params), &mut outs);
     }
 
     /// In place: `io` holds `x` and receives `f(x)`; derivatives as in
@@ -191,15 +191,15 @@ impl Compiled {
     ) {
         let p = self.per_unit(params);
         match derivs {
-            None => self.value.run(None, p, &mut [io]),
+            None => self.value.eval(None, p, &mut [io]),
             Some((dx, dps)) => {
                 let value_dx_only = dps.is_empty();
                 let mut outs: Vec<&mut [f32]> = vec![io, dx];
                 outs.extend(dps.iter_mut().map(|d| &mut **d));
                 if value_dx_only {
-                    self.value_dx.run(None, p, &mut outs);
+                    self.value_dx.eval(None, p, &mut outs);
                 } else {
-                    self.all.run(None, p, &mut outs);
+                    self.all.eval(None, p, &mut outs);
                 }
             }
         }

@@ -18,9 +18,17 @@
 //! - tests: every declared key is resolved (its example changes the job),
 //!   documents its default, and appears in the README's sweep-file reference.
 //!
-//! Adding a key is therefore one entry in `raw.rs` plus the line in
-//! [`crate::config::resolve`] that checks its value; a key that is declared but
-//! not resolved fails `every_declared_key_changes_the_resolved_job`.
+//! Adding a *job field* or a key of one of its tables is therefore one entry
+//! in `raw.rs` plus the line in [`crate::config::resolve`] that checks its
+//! value; a key that is declared but not resolved fails
+//! `every_declared_job_field_changes_the_resolved_job`.
+//!
+//! The report's `[[tables]]` and `[[charts]]` keys are not job fields and do
+//! not go through this machinery: they are plain serde fields of
+//! [`RawTable`](super::raw::RawTable) and [`RawChart`](super::raw::RawChart)
+//! (with their doc comments), read by the report's spec resolution
+//! ([`crate::report::check_specs`] at plan time). Adding one of those is a
+//! field there plus its handling in [`crate::report`].
 
 use std::ops::Range;
 

@@ -206,10 +206,19 @@ pub fn load(config: &DatasetConfig) -> Result<Dataset, DataError> {
             reason: "not an MNIST dataset".into(),
         });
     };
-    let env = std::env::var_os("ACTSWEEP_DATA");
-    let places = candidates(path.as_deref(), env.as_deref());
-    let (dir, raw) = locate(&places, mirrors, true)?;
+    let (dir, raw) = find(path.as_deref(), mirrors)?;
     build(config, &raw, dir.display().to_string())
+}
+
+/// Finds (or downloads) and reads the four files the way an `mnist` dataset
+/// with this `path` and these `mirrors` does: the [`candidates`] for `path`
+/// and `$ACTSWEEP_DATA`, relative ones against the current directory. The
+/// one lookup, used by [`load`] and by the project's own tests (which
+/// therefore find MNIST exactly where `actsweep run` does, and download it
+/// there when it is missing).
+pub fn find(path: Option<&str>, mirrors: &[String]) -> Result<(PathBuf, RawMnist), DataError> {
+    let env = std::env::var_os("ACTSWEEP_DATA");
+    locate(&candidates(path, env.as_deref()), mirrors, true)
 }
 
 /// Finds the four files in the first candidate directory that has them all,

@@ -347,8 +347,9 @@ impl Plan {
     }
 }
 
-/// One dimension of the product: a lone axis or a zipped group (indices into axes).
-struct Dim {
+/// One factor of the grid's product: a lone axis or a zipped group (indices
+/// into axes). Not a table dimension (`report::cells::Dim`).
+struct Factor {
     axes: Vec<usize>,
     len: usize,
 }
@@ -358,8 +359,8 @@ struct Grid {
     axes: Vec<Axis>,
     /// Zipped groups (indices into `axes`).
     zip_groups: Vec<Vec<usize>>,
-    /// The dimensions of the product, lone axes and zipped groups in axis order.
-    dims: Vec<Dim>,
+    /// The factors of the product, lone axes and zipped groups in axis order.
+    factors: Vec<Factor>,
     /// Excluded partial assignments: (axis index, value index) pairs.
     excludes: Vec<Vec<(usize, usize)>>,
 }
@@ -367,7 +368,7 @@ struct Grid {
 impl Grid {
     /// Cells of the product before exclusion (`u64::MAX` on overflow).
     fn cells(&self) -> u64 {
-        self.dims
+        self.factors
             .iter()
             .map(|d| d.len as u64)
             .try_fold(1u64, |a, l| a.checked_mul(l))
@@ -375,17 +376,17 @@ impl Grid {
     }
 
     /// The value index of every axis in cell number `cell` (mixed radix,
-    /// last dimension fastest).
+    /// last factor fastest).
     fn assignment(&self, cell: usize) -> Vec<usize> {
-        let mut idx = vec![0usize; self.dims.len()];
+        let mut idx = vec![0usize; self.factors.len()];
         let mut rem = cell;
-        for (d, dim) in self.dims.iter().enumerate().rev() {
-            idx[d] = rem % dim.len;
-            rem /= dim.len;
+        for (d, factor) in self.factors.iter().enumerate().rev() {
+            idx[d] = rem % factor.len;
+            rem /= factor.len;
         }
         let mut assign = vec![0; self.axes.len()];
-        for (d, dim) in self.dims.iter().enumerate() {
-            for &a in &dim.axes {
+        for (d, factor) in self.factors.iter().enumerate() {
+            for &a in &factor.axes {
                 assign[a] = idx[d];
             }
         }
@@ -481,12 +482,12 @@ impl<'a> Expansion<'a> {
     fn grid(&self, b: &mut Builder) -> Grid {
         let axes = self.axes(b);
         let zip_groups = self.zip_groups(b, &axes);
-        let dims = dimensions(&axes, &zip_groups);
+        let factors = factors_of(&axes, &zip_groups);
         let excludes = self.excludes(b, &axes);
         Grid {
             axes,
             zip_groups,
-            dims,
+            factors,
             excludes,
         }
     }
@@ -930,20 +931,20 @@ impl<'a> Expansion<'a> {
     }
 }
 
-/// The dimensions of the product: each lone axis, and each zipped group at
+/// The factors of the product: each lone axis, and each zipped group at
 /// the place of its first axis.
-fn dimensions(axes: &[Axis], zip_groups: &[Vec<usize>]) -> Vec<Dim> {
-    let mut dims: Vec<Dim> = Vec::new();
+fn factors_of(axes: &[Axis], zip_groups: &[Vec<usize>]) -> Vec<Factor> {
+    let mut factors: Vec<Factor> = Vec::new();
     let mut seen_group = vec![false; zip_groups.len()];
     for (i, axis) in axes.iter().enumerate() {
         match zip_groups.iter().position(|g| g.contains(&i)) {
-            None => dims.push(Dim {
+            None => factors.push(Factor {
                 axes: vec![i],
                 len: axis.values.len(),
             }),
             Some(g) if !seen_group[g] => {
                 seen_group[g] = true;
-                dims.push(Dim {
+                factors.push(Factor {
                     axes: zip_groups[g].clone(),
                     len: axis.values.len(),
                 });
@@ -951,7 +952,7 @@ fn dimensions(axes: &[Axis], zip_groups: &[Vec<usize>]) -> Vec<Dim> {
             Some(_) => {}
         }
     }
-    dims
+    factors
 }
 
 /// The seeds `seeds = N` or `seeds = [...]` stands for; problems reported.

@@ -133,7 +133,7 @@ impl Written {
 }
 
 /// Reads the results of `sweep` and writes its report.
-pub fn run(sweep: &Sweep, plan: &Plan, opts: &ReportOptions) -> Result<Written, ReportError> {
+pub fn generate(sweep: &Sweep, plan: &Plan, opts: &ReportOptions) -> Result<Written, ReportError> {
     let dir = ResultsDir::new(opts.out.join(&sweep.name));
     let results = Tables::read(dir.root())?;
     write(

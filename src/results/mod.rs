@@ -7,7 +7,8 @@
 //! `jobs/`, the three tables, `report/`, `slurm/`), [`rows`] declares the
 //! columns and the row types with the one reader of the merged tables
 //! ([`Tables`], which the report uses), [`metric`] is the catalogue of every
-//! metric a job records, and [`JobStatus`] is how a job ended, everywhere.
+//! metric a job records, and [`JobStatus`] is how a job ended, everywhere: the
+//! trainer reports it too ([`crate::train::Outcome::status`]).
 //!
 //! The layout and every column are documented in `docs/results.md`. Three
 //! rules shape this module:

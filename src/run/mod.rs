@@ -66,7 +66,7 @@ pub enum RunError {
 
 /// `--shard I/N`: this run takes jobs `I-1, I-1+N, I-1+2N, ...` of the plan
 /// (0-based), except that a job sharing its training with an earlier one
-/// goes to that one's shard (see [`run`]).
+/// goes to that one's shard (see [`run_jobs`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
     /// 1-based part number.
@@ -167,7 +167,7 @@ struct Work<'a> {
 /// Runs the selected jobs of a plan into `<out>/<plan name>/`, then
 /// (unless it is a shard) merges the tidy tables of every done job of the
 /// plan. Every dataset the trainings need is loaded before the first starts.
-pub fn run(
+pub fn run_jobs(
     sweep: &Sweep,
     plan: &Plan,
     selected: &[&Job],
@@ -565,8 +565,8 @@ fn run_job(
             record.epochs_completed = o.epochs_completed as u32;
             record.train_seconds = o.train_seconds;
             record.samples_per_second = mean_of(&o.metrics, MetricKind::SamplesPerSecond);
-            if let train::Status::Diverged { epoch } = o.status {
-                record.status = JobStatus::Diverged;
+            record.status = o.status();
+            if let Some(epoch) = o.diverged_in {
                 record.diverged_epoch = Some(epoch as u32);
                 record.error = Some(format!("loss became NaN or infinite in epoch {epoch}"));
                 tracing::warn!("diverged in epoch {epoch}");

@@ -35,7 +35,7 @@ struct Running {
 }
 
 #[derive(Default)]
-struct State {
+struct Tally {
     running: HashMap<String, Running>,
     /// Trainings finished.
     finished: usize,
@@ -43,7 +43,7 @@ struct State {
     finished_work: f64,
 }
 
-impl State {
+impl Tally {
     fn work_done(&self) -> f64 {
         self.finished_work + self.running.values().map(|r| r.work * r.done).sum::<f64>()
     }
@@ -76,7 +76,7 @@ pub struct Progress {
     lines: bool,
     total: usize,
     total_work: f64,
-    state: Mutex<State>,
+    state: Mutex<Tally>,
     start: Instant,
     last_line: Mutex<Instant>,
 }
@@ -102,7 +102,7 @@ impl Progress {
             bar,
             total,
             total_work,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(Tally::default()),
             start: Instant::now(),
             last_line: Mutex::new(Instant::now()),
         };
@@ -110,18 +110,18 @@ impl Progress {
         p
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tally> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The time left as text: `2m 05s`, or `?` before any work is done.
-    fn eta_text(&self, st: &State) -> String {
+    fn eta_text(&self, st: &Tally) -> String {
         eta(self.start.elapsed(), st.work_done(), self.total_work)
             .map_or_else(|| "?".to_string(), duration_text)
     }
 
     /// `3/10 trainings, eta 2m 05s`.
-    fn summary(&self, st: &State) -> String {
+    fn summary(&self, st: &Tally) -> String {
         format!(
             "{}/{} trainings, eta {}",
             st.finished,
@@ -130,7 +130,7 @@ impl Progress {
         )
     }
 
-    fn redraw(&self, st: &State) {
+    fn redraw(&self, st: &Tally) {
         if let Some(b) = &self.bar {
             b.set_position((st.work_done() / FLOPS_PER_UNIT) as u64);
             b.set_message(self.summary(st));
@@ -180,7 +180,7 @@ impl Progress {
 
     /// Long runs without a terminal: a line at most every 30 s, naming
     /// every training going on.
-    fn maybe_line(&self, st: &State) {
+    fn maybe_line(&self, st: &Tally) {
         let mut last = self.last_line.lock().unwrap_or_else(|e| e.into_inner());
         if last.elapsed().as_secs() < 30 {
             return;
@@ -271,10 +271,10 @@ mod tests {
 
     #[test]
     fn running_trainings_count_with_their_share_of_epochs() {
-        let mut st = State {
+        let mut st = Tally {
             finished: 1,
             finished_work: 10.0,
-            ..State::default()
+            ..Tally::default()
         };
         st.running.insert(
             "a".into(),

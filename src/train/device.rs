@@ -1,10 +1,14 @@
 //! Devices: what the engine needs from a dfdx device beyond dfdx's own
 //! `Device` trait, and how a job's `device` setting picks one.
 //!
-//! The network and the epoch loop are generic over [`EngineDevice`]. Two
-//! things differ per device: how a formula activation runs (on the CPU, the
-//! fused op of [`crate::activation::op`]; elsewhere, through the host, see
-//! [`activate_via_host`]) and how a gradient is read (on the CPU, in place).
+//! The network and the epoch loop are generic over [`EngineDevice`]. Three
+//! things differ per device: how a formula activation runs
+//! ([`EngineDevice::activate`]: on the CPU, the fused op of
+//! [`crate::activation::op`]; elsewhere, through the host, see
+//! [`activate_via_host`]), how a dense layer runs ([`EngineDevice::dense`]:
+//! on the CPU, the fused product-bias-activation op of [`super::dense`],
+//! reading the weights' host copies; elsewhere, dfdx's composition), and how
+//! a gradient is read ([`EngineDevice::with_grad`]: on the CPU, in place).
 //! CUDA sits behind the `cuda` cargo feature; asking for it in a build
 //! without the feature is a clear error, not a silent fallback.
 

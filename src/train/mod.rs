@@ -17,7 +17,7 @@
 //! runs on one thread (a one-thread rayon pool, so dfdx's matrix products do
 //! not fan out), so running a job twice gives bit-identical metrics.
 //!
-//! A NaN or infinite loss ends the job as [`Status::Diverged`], keeping the
+//! A NaN or infinite loss ends the job as diverged ([`Outcome::diverged_in`]), keeping the
 //! metrics of the epochs before; the runner records it and goes on.
 //!
 //! What is measured (names, splits, per layer or not) is the metric
@@ -40,18 +40,17 @@ use std::time::{Duration, Instant};
 use dfdx::tensor::{Gradients, NoneTape, Trace as _};
 use dfdx::tensor_ops::Backward;
 use rand::seq::SliceRandom;
-use serde::Serialize;
 
 use crate::config::job::{JobConfig, LossConfig, Norm, Record, Task};
 use crate::data::{Dataset, SplitData};
 pub use crate::results::{BoundaryPoint, Metric};
-use crate::results::{MetricKind, Split};
+use crate::results::{JobStatus, MetricKind, Split};
 use dense::ProbeLayer;
 use device::{Chosen, EngineDevice, Mat};
 use network::{Network, Trace};
 use optim::Optimizer;
 
-/// Why a job could not train (a diverging job is not an error: see [`Status`]).
+/// Why a job could not train (a diverging job is not an error: see [`Outcome::diverged_in`]).
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     /// `device = "cuda"` in a build without the `cuda` feature.
@@ -91,24 +90,12 @@ impl TrainError {
     }
 }
 
-/// How a job ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum Status {
-    /// Every epoch ran.
-    Ok,
-    /// The loss became NaN or infinite during `epoch` (1-based).
-    Diverged {
-        /// The epoch in which it happened.
-        epoch: usize,
-    },
-}
-
 /// Everything a job produced.
 #[derive(Debug, Clone)]
 pub struct Outcome {
-    /// How it ended.
-    pub status: Status,
+    /// The epoch (1-based) in which the loss became NaN or infinite, for a
+    /// job that diverged; `None` when every epoch ran.
+    pub diverged_in: Option<usize>,
     /// Tidy metrics.
     pub metrics: Vec<Metric>,
     /// Decision-boundary grids, when recorded.
@@ -119,6 +106,18 @@ pub struct Outcome {
     pub epochs_completed: usize,
     /// Seconds spent in training steps (not evaluation).
     pub train_seconds: f64,
+}
+
+impl Outcome {
+    /// How the training ended, as the results record it: `ok` or
+    /// `diverged` (a training that could not run is an error, not an
+    /// outcome, and its job is recorded as `failed`).
+    pub fn status(&self) -> JobStatus {
+        match self.diverged_in {
+            None => JobStatus::Ok,
+            Some(_) => JobStatus::Diverged,
+        }
+    }
 }
 
 /// Progress of a job after each epoch.
@@ -161,9 +160,9 @@ pub fn train(
     // A plain thread enters the one-thread pool (see [`on_plain_thread`]).
     on_plain_thread(|| {
         pool.install(|| match chosen {
-            Chosen::Cpu => run::<dfdx::tensor::Cpu>(job, data, progress, Sharing::Allowed),
+            Chosen::Cpu => train_on::<dfdx::tensor::Cpu>(job, data, progress, Sharing::Allowed),
             #[cfg(feature = "cuda")]
-            Chosen::Cuda => run::<dfdx::tensor::Cuda>(job, data, progress, Sharing::Allowed),
+            Chosen::Cuda => train_on::<dfdx::tensor::Cuda>(job, data, progress, Sharing::Allowed),
             #[cfg(not(feature = "cuda"))]
             Chosen::Cuda => Err(TrainError::CudaNotBuilt),
         })
@@ -367,7 +366,7 @@ struct Eval<'a> {
     out_dim: usize,
 }
 
-fn run<D: EngineDevice>(
+fn train_on<D: EngineDevice>(
     job: &JobConfig,
     data: &Dataset,
     progress: &mut (dyn FnMut(EpochProgress) + Send),
@@ -381,7 +380,7 @@ fn run<D: EngineDevice>(
     }
     let mut order: Vec<usize> = (0..data.train.len()).collect();
     let mut rng = init::rng(job.seed, init::Stream::Order);
-    let mut status = Status::Ok;
+    let mut diverged_in = None;
     let mut completed = 0;
     let mut train_seconds = 0.0;
     for epoch in 1..=job.epochs {
@@ -390,7 +389,7 @@ fn run<D: EngineDevice>(
         let steps = tr.epoch_steps(epoch, &order)?;
         train_seconds += steps.seconds;
         if steps.diverged {
-            status = Status::Diverged { epoch };
+            diverged_in = Some(epoch);
             break;
         }
         let batch_loss = tr.record_epoch(epoch, &steps, &start);
@@ -408,7 +407,7 @@ fn run<D: EngineDevice>(
         decision_boundary(job, data, &tr.net, completed as u32, &mut boundary);
     }
     Ok(Outcome {
-        status,
+        diverged_in,
         metrics: tr.rec.metrics,
         boundary,
         device: D::label(),

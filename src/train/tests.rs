@@ -49,9 +49,9 @@ type Row = (u32, Option<Split>, Option<u32>, String, u64);
 
 /// The job's metrics (timings left out, values as bits) and status, with
 /// sharing allowed or off.
-fn metrics(job: &JobConfig, sharing: Sharing) -> (Vec<Row>, Status) {
+fn metrics(job: &JobConfig, sharing: Sharing) -> (Vec<Row>, Option<usize>) {
     let data = crate::data::load(&job.dataset).expect("dataset loads");
-    let o = run::<dfdx::tensor::Cpu>(job, &data, &mut |_| {}, sharing).expect("job trains");
+    let o = train_on::<dfdx::tensor::Cpu>(job, &data, &mut |_| {}, sharing).expect("job trains");
     let rows = o
         .metrics
         .into_iter()
@@ -61,7 +61,7 @@ fn metrics(job: &JobConfig, sharing: Sharing) -> (Vec<Row>, Status) {
         })
         .map(|m| (m.epoch, m.split, m.layer, m.metric, m.value.to_bits()))
         .collect();
-    (rows, o.status)
+    (rows, o.diverged_in)
 }
 
 /// Whether the job's steps serve its evaluations.
@@ -74,7 +74,7 @@ fn shares(job: &JobConfig) -> bool {
 
 /// Trains `text`'s job both ways and asserts the same metric rows, in the
 /// same order, bit for bit.
-fn same_both_ways(text: &str) -> (Vec<Row>, Status) {
+fn same_both_ways(text: &str) -> (Vec<Row>, Option<usize>) {
     let j = job(text);
     assert!(shares(&j), "the job should share its passes:\n{text}");
     let (shared, s1) = metrics(&j, Sharing::Allowed);
@@ -92,7 +92,7 @@ fn a_step_serves_the_evaluation_bit_for_bit_for_every_builtin() {
     let lib = crate::activation::Library::builtin();
     for name in lib.names() {
         let (rows, status) = same_both_ways(&full_batch(&[("activation", &format!("\"{name}\""))]));
-        assert_eq!(status, Status::Ok, "{name}");
+        assert_eq!(status, None, "{name}");
         let probed = rows
             .iter()
             .filter(|r| r.1 == Some(Split::Probe) && r.3 == MetricKind::DeadFraction.name())
@@ -131,7 +131,7 @@ fn a_diverging_full_batch_job_records_the_same_epochs_both_ways() {
         ("optimizer", r#"{ name = "sgd", lr = 1e12 }"#),
         ("epochs", "20"),
     ]));
-    assert!(matches!(status, Status::Diverged { .. }), "{status:?}");
+    assert!(status.is_some(), "{status:?}");
     assert!(rows.iter().any(|r| r.0 == 0));
 }
 

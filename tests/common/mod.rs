@@ -124,3 +124,21 @@ pub fn record(
         ..JobRecord::new(job, index)
     }
 }
+
+/// The folder holding `mnist/`, for the MNIST tests and for `ACTSWEEP_DATA`
+/// of the binaries they run: MNIST is found by the tool's own lookup
+/// ([`actsweep::data::mnist::find`]: `$ACTSWEEP_DATA/mnist`, then the
+/// project's `data/mnist`, the tests' working directory being the project),
+/// and downloaded into `data/mnist` from the public mirrors when it is in
+/// neither. Without the files and without a network, every MNIST test fails
+/// with the tool's own message: every place looked, every download tried,
+/// and where to put the four files.
+pub fn mnist_root() -> PathBuf {
+    let mirrors = actsweep::config::resolve::default_mirrors();
+    let (dir, _) = actsweep::data::mnist::find(None, &mirrors)
+        .unwrap_or_else(|e| panic!("the MNIST tests need the four MNIST files.\n{e}"));
+    let dir = std::fs::canonicalize(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    dir.parent()
+        .unwrap_or_else(|| panic!("{} has no parent folder", dir.display()))
+        .to_path_buf()
+}

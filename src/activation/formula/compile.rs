@@ -160,7 +160,7 @@ impl Program {
     /// If the slices' lengths differ, if `outs` does not have one slice per
     /// output, or if the parameters do not match the program (programming
     /// errors, not input errors).
-    pub fn run(&self, x: Option<&[f32]>, params: Params<'_>, outs: &mut [&mut [f32]]) {
+    pub fn eval(&self, x: Option<&[f32]>, params: Params<'_>, outs: &mut [&mut [f32]]) {
         assert_eq!(
             outs.len(),
             self.outputs.len(),
@@ -223,7 +223,7 @@ impl Program {
     }
 
     /// Runs the program over the `n` elements chunk by chunk (the lengths
-    /// were checked by [`Program::run`]).
+    /// were checked by [`Program::eval`]).
     #[inline(always)]
     fn chunks(
         &self,
@@ -437,7 +437,7 @@ mod tests {
         let prog = Program::new(&g, &[root], 0);
         let xs: Vec<f32> = (0..3 * LANES + 5).map(|i| i as f32 * 0.05 - 5.0).collect();
         let mut out = vec![0.0; xs.len()];
-        prog.run(Some(&xs), Params::Scalar(&[]), &mut [&mut out]);
+        prog.eval(Some(&xs), Params::Scalar(&[]), &mut [&mut out]);
         for (x, y) in xs.iter().zip(&out) {
             let want = g.eval(&[root], *x as f64, &[])[0];
             assert!((*y as f64 - want).abs() < 1e-5, "at {x}: {y} vs {want}");
