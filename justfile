@@ -26,17 +26,21 @@ status FILE="experiments.toml" *ARGS:
 slurm FILE="experiments.toml" *ARGS:
     cargo run --release --locked --quiet -- slurm {{FILE}} {{ARGS}}
 
-# Trains each sweep file, writes its report, puts its tables into README.md
-# (between its actsweep markers) and copies the README's charts to
-# docs/img/. Goes on past failed jobs; exits 1 if any failed.
-# Reproduce every seed study: all sweeps, their reports, the README tables and charts.
+# Trains each sweep file, writes its report, puts its tables into its study
+# page docs/studies/<name>.md (and experiments.toml's also into README.md),
+# between its actsweep markers, and copies the pages' charts to docs/img/.
+# Goes on past failed jobs; exits 1 if any failed.
+# Reproduce every seed study: all sweeps, their reports, the study pages, README and charts.
 reproduce:
     cargo build --release --locked --quiet
     status=0; \
     for f in experiments.toml sweeps/xor_gradient_flow.toml sweeps/identity_dead_relu.toml \
              sweeps/activation_zoo.toml sweeps/dead_neurons.toml; do \
+        name=$(sed -n 's/^name *= *"\(.*\)".*/\1/p' "$f" | head -n 1); \
+        readmes="--readme docs/studies/$name.md"; \
+        if [ "$f" = experiments.toml ]; then readmes="$readmes --readme README.md"; fi; \
         ./target/release/actsweep run "$f" || status=1; \
-        ./target/release/actsweep report "$f" --readme README.md || status=1; \
+        ./target/release/actsweep report "$f" $readmes || status=1; \
     done; \
     mkdir -p docs/img; \
     for c in relu-experiment/depth_sweep_line relu-experiment/gradient_norms_layers \
@@ -47,7 +51,7 @@ reproduce:
     done; \
     exit $status
 
-# Write the report of a sweep's results: results/<name>/report/ (add --check, --readme README.md).
+# Write the report of a sweep's results: results/<name>/report/ (add --check, --readme FILE...).
 report FILE="experiments.toml" *ARGS:
     cargo run --release --locked --quiet -- report {{FILE}} {{ARGS}}
 

@@ -71,9 +71,12 @@ pub struct ReportArgs {
     #[arg(long)]
     pub check: bool,
     /// Rewrite the tables block between `<!-- actsweep:begin NAME -->` and
-    /// `<!-- actsweep:end NAME -->` in this file.
+    /// `<!-- actsweep:end NAME -->` in this file (NAME: the sweep name).
+    /// Repeat for several files (`--readme README.md --readme
+    /// docs/studies/NAME.md`): each gets the same block; when any of them
+    /// lacks the markers none is written.
     #[arg(long, value_name = "README")]
-    pub readme: Option<PathBuf>,
+    pub readme: Vec<PathBuf>,
 }
 
 /// `actsweep run`.
@@ -257,7 +260,7 @@ fn report_cmd(args: ReportArgs) -> anyhow::Result<ExitCode> {
         outcome.tables,
         outcome.charts.len()
     );
-    if let Some(r) = &args.readme {
+    for r in &args.readme {
         let _ = writeln!(out, "updated the tables block of {}", r.display());
     }
     if !outcome.checks.is_empty() {
@@ -292,7 +295,7 @@ fn sweep(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         file: args.file.clone(),
         out: args.out.clone(),
         check: false,
-        readme: None,
+        readme: Vec::new(),
     });
     match report {
         Ok(_) => Ok(exit(failed)),

@@ -1,5 +1,5 @@
-//! The README's sweep-file reference documents every key a sweep section
-//! accepts, taken from the one declaration in `config::raw`: each job field
+//! The sweep-file reference (docs/reference.md) documents every key a sweep
+//! section accepts, taken from the one declaration in `config::raw`: each job field
 //! has a row in the job-field table, each key of a table-valued field a row
 //! in that field's table ("Dataset tables", "Loss tables", ...), and each
 //! other section key is named in the `[experiments.NAME]` row.
@@ -9,26 +9,26 @@ mod common;
 use actsweep::config::raw::{JOB_FIELDS, SECTION_FIELDS};
 use actsweep::config::schema::Keys;
 
-/// The README from `## Sweep-file reference` to the next `## ` heading.
+/// docs/reference.md, whose sections (`## Top level`, `## Job fields`, ...)
+/// are the reference's parts.
 fn reference() -> String {
-    let path = common::root().join("README.md");
+    let path = common::root().join("docs/reference.md");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    let start = text
-        .find("\n## Sweep-file reference\n")
-        .expect("README.md has a `## Sweep-file reference` section");
-    let rest = &text[start + 1..];
-    let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3);
-    rest[..end].to_string()
+    assert!(
+        text.starts_with("# Sweep-file reference\n"),
+        "docs/reference.md starts with `# Sweep-file reference`"
+    );
+    text
 }
 
-/// The text of the `### NAME` subsection of the reference.
+/// The text of the `## NAME` section of the reference.
 fn subsection(reference: &str, name: &str) -> String {
-    let heading = format!("\n### {name}\n");
+    let heading = format!("\n## {name}\n");
     let start = reference
         .find(&heading)
-        .unwrap_or_else(|| panic!("the sweep-file reference has no `### {name}`"));
+        .unwrap_or_else(|| panic!("docs/reference.md has no `## {name}`"));
     let rest = &reference[start + heading.len()..];
-    rest[..rest.find("\n### ").unwrap_or(rest.len())].to_string()
+    rest[..rest.find("\n## ").unwrap_or(rest.len())].to_string()
 }
 
 /// A Markdown table: the paragraph line just before it, and the keys
@@ -78,7 +78,7 @@ fn every_job_field_has_a_row_in_the_reference() {
     for f in JOB_FIELDS {
         assert!(
             fields.keys.iter().any(|k| k == f.name),
-            "README.md's sweep-file reference (### Job fields) has no row for the job field `{}`",
+            "docs/reference.md (## Job fields) has no row for the job field `{}`",
             f.name
         );
     }
@@ -96,13 +96,11 @@ fn every_key_of_a_table_valued_field_has_a_row_in_its_table() {
         let table = all
             .iter()
             .find(|t| t.intro.starts_with(&title))
-            .unwrap_or_else(|| {
-                panic!("README.md's sweep-file reference has no table introduced by `{title}`")
-            });
+            .unwrap_or_else(|| panic!("docs/reference.md has no table introduced by `{title}`"));
         for k in schema.keys {
             assert!(
                 table.keys.iter().any(|key| key == k.name),
-                "README.md's sweep-file reference has no row for `{}.{}` in `{title}`",
+                "docs/reference.md has no row for `{}.{}` in `{title}`",
                 f.name,
                 k.name
             );
@@ -120,7 +118,7 @@ fn every_other_section_key_is_named_in_the_experiments_row() {
     for k in SECTION_FIELDS {
         assert!(
             row.contains(&format!("`{}`", k.name)),
-            "README.md's `[experiments.NAME]` row does not name the section key `{}`",
+            "docs/reference.md's `[experiments.NAME]` row does not name the section key `{}`",
             k.name
         );
     }

@@ -907,3 +907,54 @@ fn panels_share_one_vertical_scale_unless_told_not_to() {
     assert_eq!(shared.0, shared.1, "shared scale");
     assert_ne!(fitted.0, fitted.1, "fitted scales");
 }
+
+#[test]
+fn repeated_readme_flags_update_every_file_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    fixture(dir.path(), &format!("{BASE}{}", expect_block(0.947)));
+    let (begin, end) = (
+        "<!-- actsweep:begin fixture -->",
+        "<!-- actsweep:end fixture -->",
+    );
+    let stale = format!("{begin}\nstale table\n{end}\n");
+    let readme = dir.path().join("README.md");
+    let study = dir.path().join("docs/study.md");
+    std::fs::create_dir_all(dir.path().join("docs")).unwrap();
+    std::fs::write(&readme, format!("# A\n\n{stale}")).unwrap();
+    std::fs::write(&study, format!("# B\n\n{stale}\ntail\n")).unwrap();
+    actsweep(dir.path())
+        .args(["report", "sweep.toml", "--readme", "README.md"])
+        .args(["--readme", "docs/study.md"])
+        .assert()
+        .success();
+    let block = |path: &std::path::Path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let inner = text.split_once(begin).unwrap().1.split_once(end).unwrap().0;
+        inner.to_string()
+    };
+    assert!(
+        block(&readme).contains("\n#### Checked\n"),
+        "{}",
+        block(&readme)
+    );
+    assert_eq!(block(&readme), block(&study));
+    assert!(std::fs::read_to_string(&study)
+        .unwrap()
+        .ends_with(&format!("{end}\n\ntail\n")));
+
+    // One file without the markers: a user error, and no file is written.
+    std::fs::write(&readme, format!("# A\n\n{stale}")).unwrap();
+    std::fs::write(dir.path().join("other.md"), "# no markers\n").unwrap();
+    let out = actsweep(dir.path())
+        .args(["report", "sweep.toml", "--readme", "README.md"])
+        .args(["--readme", "other.md"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("other.md"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&readme).unwrap(),
+        format!("# A\n\n{stale}")
+    );
+}

@@ -12,7 +12,7 @@
 //! `declare_section!` and `declare_table!` (see [`super::schema`]): the
 //! structs, the layer merge and the key lists all come from that declaration.
 //! The documentation of each key (with its default) lives on the declaration
-//! and in the README's sweep-file reference (a test keeps the two in step).
+//! and in the sweep-file reference, docs/reference.md (a test keeps the two in step).
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -16,7 +16,7 @@
 //!   names and their resolved keys), the table-valued fields with their keys,
 //!   and which keys apply to which dataset or optimizer ([`TableSchema::keys_for`]);
 //! - tests: every declared key is resolved (its example changes the job),
-//!   documents its default, and appears in the README's sweep-file reference.
+//!   documents its default, and appears in the sweep-file reference (docs/reference.md).
 //!
 //! Adding a *job field* or a key of one of its tables is therefore one entry
 //! in `raw.rs` plus the line in [`crate::config::resolve`] that checks its

@@ -72,10 +72,10 @@ pub enum ReportError {
         #[source]
         source: std::io::Error,
     },
-    /// The README has no block for this sweep.
+    /// A file given to `--readme` has no block for this sweep.
     #[error("{}: {source}", path.display())]
     Readme {
-        /// The README.
+        /// The file (a README or a study page).
         path: PathBuf,
         /// Why.
         #[source]
@@ -108,8 +108,8 @@ impl ReportError {
 pub struct ReportOptions {
     /// The results root (`results`): reads `<out>/<name>/`, writes `<out>/<name>/report/`.
     pub out: PathBuf,
-    /// A README whose marked block receives the tables.
-    pub readme: Option<PathBuf>,
+    /// Files (READMEs) whose marked block receives the tables.
+    pub readme: Vec<PathBuf>,
 }
 
 /// What a report run produced.
@@ -141,7 +141,7 @@ pub fn generate(sweep: &Sweep, plan: &Plan, opts: &ReportOptions) -> Result<Writ
         plan,
         &results,
         &dir.report_dir(),
-        opts.readme.as_deref(),
+        opts.readme.iter().map(PathBuf::as_path),
     )
 }
 
@@ -363,13 +363,14 @@ pub fn render_tables(
         .collect()
 }
 
-/// Writes the report of `results` into `dir` (and the README block).
-pub fn write(
+/// Writes the report of `results` into `dir` (and the marked block of each
+/// of `readmes`: `None`, one path, or several).
+pub fn write<'a>(
     sweep: &Sweep,
     plan: &Plan,
     results: &Tables,
     dir: &Path,
-    readme: Option<&Path>,
+    readmes: impl IntoIterator<Item = &'a Path>,
 ) -> Result<Written, ReportError> {
     let ctx = Context::new(plan, results);
     let tables = render_tables(sweep, plan, results)?;
@@ -382,9 +383,7 @@ pub fn write(
     let checks: Vec<Check> = tables.iter().flat_map(|t| t.checks.clone()).collect();
     let md = report_markdown(sweep, &ctx, &tables, &checks, &chart_md);
     write_file(&dir.join(crate::results::REPORT_FILE), &md)?;
-    if let Some(readme) = readme {
-        update_readme(sweep, &tables, readme)?;
-    }
+    update_readmes(sweep, &tables, readmes)?;
     Ok(Written {
         dir: dir.to_path_buf(),
         tables: tables.len(),
@@ -478,12 +477,14 @@ fn draw_activations(
     Ok(())
 }
 
-/// Replaces the sweep's marked block of `readme` with its tables.
-fn update_readme(sweep: &Sweep, tables: &[Rendered], readme: &Path) -> Result<(), ReportError> {
-    let text = std::fs::read_to_string(readme).map_err(|source| ReportError::Io {
-        path: readme.to_path_buf(),
-        source,
-    })?;
+/// Replaces the sweep's marked block of each of `readmes` with its tables.
+/// Every file is read and its block found before any is written, so a file
+/// without the markers leaves all of them as they were.
+fn update_readmes<'a>(
+    sweep: &Sweep,
+    tables: &[Rendered],
+    readmes: impl IntoIterator<Item = &'a Path>,
+) -> Result<(), ReportError> {
     // One heading level down from REPORT.md: in a README the tables sit
     // under the section that introduces the study.
     let body: Vec<String> = tables
@@ -501,12 +502,23 @@ fn update_readme(sweep: &Sweep, tables: &[Rendered], readme: &Path) -> Result<()
         sweep.file,
         body.join("\n\n")
     );
-    let new =
-        readme::replace_block(&text, &sweep.name, &body).map_err(|source| ReportError::Readme {
+    let mut updates = Vec::new();
+    for readme in readmes {
+        let text = std::fs::read_to_string(readme).map_err(|source| ReportError::Io {
             path: readme.to_path_buf(),
             source,
         })?;
-    if new != text {
+        let new = readme::replace_block(&text, &sweep.name, &body).map_err(|source| {
+            ReportError::Readme {
+                path: readme.to_path_buf(),
+                source,
+            }
+        })?;
+        if new != text {
+            updates.push((readme, new));
+        }
+    }
+    for (readme, new) in updates {
         write_file(readme, &new)?;
     }
     Ok(())
