@@ -48,8 +48,7 @@ impl Optimizer {
     pub fn update(&self, w: &mut [f32], g: &[f32], state: &mut State) -> f64 {
         assert_eq!(w.len(), g.len(), "parameter and gradient differ in length");
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if crate::simd::has_avx2_fma() {
             // SAFETY: the processor has AVX2 and FMA (checked just above).
             return unsafe { self.update_avx2(w, g, state) };
         }
