@@ -3,7 +3,7 @@
 //! files plan cleanly; `--json`, `--jobs` and `--only` do what they say.
 
 mod common;
-use common::root;
+use common::{root, succeed};
 
 use std::path::{Path, PathBuf};
 
@@ -52,15 +52,13 @@ fn every_bad_file_is_a_located_user_error() {
 }
 
 fn plan_ok(file: &Path, extra: &[&str]) -> String {
-    let out = actsweep()
-        .current_dir(root())
-        .arg("plan")
-        .arg(file)
-        .args(extra)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{}: {stderr}", file.display());
+    let out = succeed(
+        actsweep()
+            .current_dir(root())
+            .arg("plan")
+            .arg(file)
+            .args(extra),
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
