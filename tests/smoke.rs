@@ -199,8 +199,8 @@ baseline = "relu"
     .unwrap();
     let dir = out.path().to_str().unwrap();
     let sweep = sweep.to_str().unwrap();
-    succeed(&["run", sweep, "--out", dir, "--no-bar", "-q"]);
-    succeed(&["report", sweep, "--out", dir]);
+    succeed(actsweep().args(["run", sweep, "--out", dir, "--no-bar", "-q"]));
+    succeed(actsweep().args(["report", sweep, "--out", dir]));
     let md = std::fs::read_to_string(out.path().join("paired/report/REPORT.md")).unwrap();
     let row = |name: &str| {
         md.lines()
