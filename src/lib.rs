@@ -28,6 +28,8 @@
 //! - [`logfile`]: the run log, every line at `info` and above in `run.log`.
 //! - [`text`]: "did you mean" suggestions and number formatting, shared by all.
 //! - [`atomic`]: atomic file writes (temporary file, then rename).
+//! - `simd` (crate-private): the one run-time check for AVX2 and FMA that the
+//!   fast paths of the dense layers, activations and optimizer share.
 //! - [`cli`]: the command line; `main.rs` only calls [`cli::main`].
 
 pub mod activation;
@@ -40,5 +42,6 @@ pub mod plan;
 pub mod report;
 pub mod results;
 pub mod run;
+mod simd;
 pub mod text;
 pub mod train;

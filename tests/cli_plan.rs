@@ -3,29 +3,24 @@
 //! files plan cleanly; `--json`, `--jobs` and `--only` do what they say.
 
 mod common;
-use common::root;
+use common::{root, succeed};
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn actsweep() -> std::process::Command {
     common::actsweep(&root())
 }
 
-fn bad_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/bad"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    files
-}
-
+/// Each bad fixture is its own snapshot (`cli_plan__bad@NAME.toml.snap`),
+/// and a failing one does not hide the others: insta's `glob!` goes on past a
+/// snapshot mismatch, and the other checks are gathered and asserted together
+/// once every file has run.
 #[test]
 fn every_bad_file_is_a_located_user_error() {
-    let files = bad_files();
-    assert!(files.len() >= 15, "only {} bad fixtures", files.len());
-    for path in files {
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    insta::glob!("fixtures/bad", "*.toml", |path| {
+        checked += 1;
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let out = actsweep()
             .current_dir(path.parent().unwrap())
@@ -33,34 +28,46 @@ fn every_bad_file_is_a_located_user_error() {
             .output()
             .unwrap();
         let stderr = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(out.status.code(), Some(2), "{name}: exit code\n{stderr}");
-        assert!(out.stdout.is_empty(), "{name}: printed to stdout");
-        assert!(!stderr.contains("panicked"), "{name}: panic\n{stderr}");
-        let file = format!("{name}.toml");
-        assert!(
-            stderr.contains(&file),
-            "{name}: message does not name the file\n{stderr}"
-        );
-        if name != "no_experiments" {
-            assert!(
-                stderr.contains(&format!("{file}:")),
-                "{name}: message has no line:column\n{stderr}"
-            );
+        let mut problem = |what: &str| {
+            let p = format!("{name}: {what}\n{stderr}");
+            eprintln!("{p}");
+            problems.push(p);
+        };
+        if out.status.code() != Some(2) {
+            problem(&format!("exit code {:?}, not 2", out.status.code()));
         }
-        insta::assert_snapshot!(format!("bad_{name}"), stderr);
-    }
+        if !out.stdout.is_empty() {
+            problem("printed to stdout");
+        }
+        if stderr.contains("panicked") {
+            problem("panic");
+        }
+        let file = format!("{name}.toml");
+        if !stderr.contains(&file) {
+            problem("message does not name the file");
+        }
+        if name != "no_experiments" && !stderr.contains(&format!("{file}:")) {
+            problem("message has no line:column");
+        }
+        insta::assert_snapshot!("bad", stderr);
+    });
+    assert!(checked >= 15, "only {checked} bad fixtures");
+    assert!(
+        problems.is_empty(),
+        "{} of {checked} bad fixtures failed:\n\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 fn plan_ok(file: &Path, extra: &[&str]) -> String {
-    let out = actsweep()
-        .current_dir(root())
-        .arg("plan")
-        .arg(file)
-        .args(extra)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{}: {stderr}", file.display());
+    let out = succeed(
+        actsweep()
+            .current_dir(root())
+            .arg("plan")
+            .arg(file)
+            .args(extra),
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use polars::prelude::*;
 
 mod common;
-use common::{actsweep, comparable, counts, read, write_sweep};
+use common::{actsweep, comparable, counts, read, succeed, write_sweep};
 
 const SWEEP: &str = r#"
 name = "tiny"
@@ -316,22 +316,14 @@ fn shards_collect_to_the_full_run_and_edits_retrain_only_what_changed() {
         // tables; the merge is `collect`'s.
         assert!(!base.path().join(&out).join("tiny/runs.parquet").exists());
     }
-    let out = actsweep(base.path())
-        .args([
-            "collect",
-            "shard1/tiny",
-            "shard2/tiny",
-            "shard3/tiny",
-            "--into",
-            "merged",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeed(actsweep(base.path()).args([
+        "collect",
+        "shard1/tiny",
+        "shard2/tiny",
+        "shard3/tiny",
+        "--into",
+        "merged",
+    ]));
     let a = comparable(&base.path().join("full/tiny"));
     let b = comparable(&base.path().join("merged"));
     assert_eq!(
@@ -657,21 +649,13 @@ fn shards_never_train_one_config_twice() {
         trained += t;
     }
     assert_eq!((selected, trained), (9, 6));
-    let out = actsweep(base.path())
-        .args([
-            "collect",
-            "shard1/shared",
-            "shard2/shared",
-            "--into",
-            "merged",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeed(actsweep(base.path()).args([
+        "collect",
+        "shard1/shared",
+        "shard2/shared",
+        "--into",
+        "merged",
+    ]));
     let a = comparable(&base.path().join("full/shared"));
     let b = comparable(&base.path().join("merged"));
     assert_eq!(
@@ -717,29 +701,12 @@ fn sweep_writes_the_report_even_when_a_job_fails_and_exits_with_runs_code() {
     // A sweep whose jobs all finish exits 0, with its report.
     let fine = FAILING.split("[experiments.nocuda]").next().unwrap();
     write_sweep(base.path(), fine);
-    let out = actsweep(base.path())
-        .args(["sweep", "sweep.toml", "--no-bar"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeed(actsweep(base.path()).args(["sweep", "sweep.toml", "--no-bar"]));
 }
 
 /// `actsweep status FILE --json` in `dir`.
 fn status_json(dir: &Path) -> serde_json::Value {
-    let out = actsweep(dir)
-        .args(["status", "sweep.toml", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeed(actsweep(dir).args(["status", "sweep.toml", "--json"]));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -811,17 +778,12 @@ fn slurm_dry_run_writes_the_scripts_and_submits_nothing() {
     // No sbatch on PATH: a dry run does not need one, a submission does.
     let empty = base.path().join("bin");
     std::fs::create_dir(&empty).unwrap();
-    let out = actsweep(base.path())
-        .args(["slurm", "sweep.toml", "--dry-run", "--partition", "short"])
-        .env("PATH", &empty)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeed(
+        actsweep(base.path())
+            .args(["slurm", "sweep.toml", "--dry-run", "--partition", "short"])
+            .env("PATH", &empty),
     );
+    let stdout = String::from_utf8_lossy(&out.stdout);
     let dir = base.path().join("results/tiny/slurm");
     let array = std::fs::read_to_string(dir.join("array.sbatch")).unwrap();
     assert!(stdout.contains(&array), "{stdout}");
@@ -948,12 +910,9 @@ fn collect_leaves_out_and_lists_a_corrupt_job_of_a_shard() {
     let n = bytes.len();
     bytes[n - 40..n - 8].fill(0xff);
     std::fs::write(&table, bytes).unwrap();
-    let out = actsweep(base.path())
-        .args(["collect", "a/tiny", "b/tiny", "--into", "merged"])
-        .output()
-        .unwrap();
+    let out =
+        succeed(actsweep(base.path()).args(["collect", "a/tiny", "b/tiny", "--into", "merged"]));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
     let name = table.file_name().unwrap().to_string_lossy().into_owned();
     let id = name.trim_end_matches(".metrics.parquet");
     assert!(err.contains("left out 1 job(s)"), "{err}");

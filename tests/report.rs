@@ -6,7 +6,7 @@
 //! and failing, and the README block replaced with nothing outside changed.
 
 mod common;
-use common::{actsweep, root};
+use common::{actsweep, root, succeed};
 
 use std::path::Path;
 
@@ -431,17 +431,8 @@ fn check_passes_on_a_passing_fixture() {
     let dir = tempfile::tempdir().unwrap();
     // relu depth 2, last epoch: 0.97 - 0.025 + mean seed shift 0.002 = 0.947.
     fixture(dir.path(), &format!("{BASE}{}", expect_block(0.947)));
-    let out = actsweep(dir.path())
-        .args(["report", "sweep.toml", "--check"])
-        .output()
-        .unwrap();
+    let out = succeed(actsweep(dir.path()).args(["report", "sweep.toml", "--check"]));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(stdout.contains("expectations: 2 of 2 pass"), "{stdout}");
     let md = std::fs::read_to_string(dir.path().join("results/fixture/report/REPORT.md")).unwrap();
     assert!(
@@ -465,11 +456,7 @@ fn check_fails_on_a_failing_fixture() {
         "{stdout}"
     );
     // Without --check the report is written and the exit code is 0.
-    let out = actsweep(dir.path())
-        .args(["report", "sweep.toml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    succeed(actsweep(dir.path()).args(["report", "sweep.toml"]));
     let md = std::fs::read_to_string(dir.path().join("results/fixture/report/REPORT.md")).unwrap();
     assert!(
         md.contains("| relu | test_acc | 94.70% | 50.00% | ± 0.5% | **FAIL** | fixture |"),
@@ -484,16 +471,7 @@ fn readme_block_is_replaced_and_nothing_else_changes() {
     let before = "# Title\n\nIntro text.\n\n<!-- actsweep:begin fixture -->\nstale table\n<!-- actsweep:end fixture -->\n\n## After\n\ntrailing text, no newline";
     let readme = dir.path().join("README.md");
     std::fs::write(&readme, before).unwrap();
-    let out = actsweep(dir.path())
-        .args(["report", "sweep.toml", "--readme", "README.md"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeed(actsweep(dir.path()).args(["report", "sweep.toml", "--readme", "README.md"]));
     let after = std::fs::read_to_string(&readme).unwrap();
     let begin = "<!-- actsweep:begin fixture -->";
     let end = "<!-- actsweep:end fixture -->";
@@ -702,12 +680,7 @@ fn a_report_in_the_middle_of_a_run_skips_boundaries_not_yet_trained() {
     jobs.retain(|j| j.record.experiment != "moons");
     assert!(jobs.iter().all(|j| j.boundary.is_empty()));
     write_results(&dir.path().join("results/fixture"), &jobs);
-    let out = actsweep(dir.path())
-        .args(["report", "sweep.toml"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    succeed(actsweep(dir.path()).args(["report", "sweep.toml"]));
     let md = std::fs::read_to_string(dir.path().join("results/fixture/report/REPORT.md")).unwrap();
     assert!(
         md.contains("_Not drawn: no run of this experiment has finished yet._"),

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{comparable, counts, root};
+use common::{comparable, counts, root, succeed};
 
 const SWEEP: &str = r#"
 name = "tiny"
@@ -136,15 +136,13 @@ fn text(o: &Output) -> String {
 }
 
 fn actsweep(cluster: &Cluster, dir: &Path, args: &[&str]) -> Output {
-    let out = cluster
-        .command(env!("CARGO_BIN_EXE_actsweep"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "actsweep {args:?}:\n{}", text(&out));
-    out
+    succeed(
+        cluster
+            .command(env!("CARGO_BIN_EXE_actsweep"))
+            .current_dir(dir)
+            .args(args)
+            .env_remove("RUST_LOG"),
+    )
 }
 
 /// The two job ids `actsweep slurm` printed: (array, collect).

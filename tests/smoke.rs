@@ -6,7 +6,7 @@
 //! uses: the same experiments, axes, networks, tables and charts.
 
 mod common;
-use common::root;
+use common::{root, succeed};
 
 use std::collections::BTreeSet;
 
@@ -19,33 +19,13 @@ fn actsweep() -> std::process::Command {
     c
 }
 
-/// Runs `actsweep ARGS`, which must succeed.
-fn succeed(args: &[&str]) {
-    let out = actsweep().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn quick_sweep_runs_and_passes_its_expectations() {
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().to_str().unwrap();
-    succeed(&["run", "sweeps/quick.toml", "--out", dir, "--no-bar", "-q"]);
-
-    let report = actsweep()
-        .args(["report", "sweeps/quick.toml", "--out", dir, "--check"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&report.stdout);
-    let stderr = String::from_utf8_lossy(&report.stderr);
+    succeed(actsweep().args(["run", "sweeps/quick.toml", "--out", dir, "--no-bar", "-q"]));
+    succeed(actsweep().args(["report", "sweeps/quick.toml", "--out", dir, "--check"]));
     let md = std::fs::read_to_string(out.path().join("quick/report/REPORT.md")).unwrap_or_default();
-    assert!(
-        report.status.success(),
-        "report --check failed:\n{stdout}\n{stderr}\n{md}"
-    );
     // Every table came out with cells, and every chart was drawn.
     assert!(md.contains("21 jobs planned, 21 ok"), "{md}");
     assert!(!md.contains("No results for this table"), "{md}");
@@ -204,8 +184,8 @@ baseline = "relu"
     .unwrap();
     let dir = out.path().to_str().unwrap();
     let sweep = sweep.to_str().unwrap();
-    succeed(&["run", sweep, "--out", dir, "--no-bar", "-q"]);
-    succeed(&["report", sweep, "--out", dir]);
+    succeed(actsweep().args(["run", sweep, "--out", dir, "--no-bar", "-q"]));
+    succeed(actsweep().args(["report", sweep, "--out", dir]));
     let md = std::fs::read_to_string(out.path().join("paired/report/REPORT.md")).unwrap();
     let row = |name: &str| {
         md.lines()

@@ -100,44 +100,32 @@ impl Compiled {
         drop(x);
         tape.add_backward_op(move |grads| {
             grads.try_alloc_for(&x_ghost)?;
-            grads.try_alloc_for(&out_ghost)?;
-            let (go_ptr, go_len) = {
-                let go = grads.get_or_alloc_mut(&out_ghost)?;
-                (go.as_ptr(), go.len())
-            };
-            // Per-unit parameter gradients are summed here and added below,
-            // once the borrow of the output gradient has ended.
-            let mut sums: Vec<Vec<f32>> = Vec::new();
-            {
-                let gx = grads.get_or_alloc_mut(&x_ghost)?;
-                // SAFETY: both gradients were allocated above, so the second
-                // `get_or_alloc_mut` inserts nothing and does not touch the
-                // output gradient's heap buffer; `out` is a fresh tensor, so
-                // its id differs from `x`'s and the two buffers are distinct.
-                // `go` is only read, and only while `gx` is alive.
-                let go = unsafe { std::slice::from_raw_parts(go_ptr, go_len) };
-                assert_eq!(gx.len(), go.len());
-                for ((g, &o), &d) in gx.iter_mut().zip(go).zip(&dx) {
-                    *g += o * d;
-                }
-                if learn {
-                    for dp in &dps {
-                        let mut s = vec![0.0f32; units];
-                        for (grow, drow) in go.chunks_exact(units).zip(dp.chunks_exact(units)) {
-                            for ((acc, &o), &d) in s.iter_mut().zip(grow).zip(drow) {
-                                *acc += o * d;
-                            }
+            // The output's gradient is complete here (every op that read
+            // `out` ran its backward first). It is taken out while the input's
+            // and the parameters' gradients are written, and put back
+            // unchanged.
+            let go: Vec<f32> = std::mem::take(&mut **grads.get_or_alloc_mut(&out_ghost)?);
+            let gx = grads.get_or_alloc_mut(&x_ghost)?;
+            assert_eq!(gx.len(), go.len());
+            for ((g, &o), &d) in gx.iter_mut().zip(&go).zip(&dx) {
+                *g += o * d;
+            }
+            if learn {
+                // Per-unit parameter gradients: summed from zero, then added.
+                for (ghost, dp) in ghosts.iter().zip(&dps) {
+                    let mut s = vec![0.0f32; units];
+                    for (grow, drow) in go.chunks_exact(units).zip(dp.chunks_exact(units)) {
+                        for ((acc, &o), &d) in s.iter_mut().zip(grow).zip(drow) {
+                            *acc += o * d;
                         }
-                        sums.push(s);
+                    }
+                    let gp = grads.get_or_alloc_mut(ghost)?;
+                    for (a, b) in gp.iter_mut().zip(&s) {
+                        *a += b;
                     }
                 }
             }
-            for (g, s) in ghosts.iter().zip(&sums) {
-                let gp = grads.get_or_alloc_mut(g)?;
-                for (a, b) in gp.iter_mut().zip(s) {
-                    *a += b;
-                }
-            }
+            **grads.get_or_alloc_mut(&out_ghost)? = go;
             pool.give(dx);
             for d in dps {
                 pool.give(d);

@@ -42,6 +42,8 @@ use dfdx::tensor_ops::{BroadcastTo, ReshapeTo, TryMatMul};
 use super::device::{EngineDevice, Mat, Vector};
 use super::network::Param;
 use crate::activation::Compiled;
+#[cfg(target_arch = "x86_64")]
+use crate::simd::has_avx2_fma;
 
 /// One hidden layer's activations `f(z)` and derivatives `f'(z)` on some
 /// rows, row-major (the probe set's statistics are computed from them).
@@ -111,7 +113,7 @@ pub fn gemm(
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if accumulate && small_product((m, k, n), a_t) && has_fma() {
+    if accumulate && small_product((m, k, n), a_t) && has_avx2_fma() {
         // SAFETY: the processor has AVX2 and FMA (checked just above), and
         // the lengths match the shapes (asserted above).
         unsafe { small_product_fma((m, k, n), a, a_t, b, b_t, c.as_mut_ptr(), None) };
@@ -196,12 +198,6 @@ const SMALL_MAX: usize = 64;
 /// The inner-dimension block of `gemm` for outputs of at most 64 × 64:
 /// each block is summed from zero, then added to the output.
 const GEMM_KC: usize = 512;
-
-/// Whether this processor has AVX2 and FMA (checked once, then cached by std).
-#[cfg(target_arch = "x86_64")]
-fn has_fma() -> bool {
-    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-}
 
 /// `c += op(a)·op(b)` for a small product (see [`small_product`]), or `c =
 /// bias + a·op(b)` in every row with `bias` (then `c` is only written),
@@ -412,7 +408,7 @@ unsafe fn small_rows<const R: usize>(
 pub fn affine(x: &[f32], (rows, fan_in): (usize, usize), w: &[f32], b: &[f32]) -> Vec<f32> {
     let fan_out = b.len();
     #[cfg(target_arch = "x86_64")]
-    if small_product((rows, fan_in, fan_out), false) && has_fma() {
+    if small_product((rows, fan_in, fan_out), false) && has_avx2_fma() {
         assert_eq!(x.len(), rows * fan_in, "input length");
         assert_eq!(w.len(), fan_in * fan_out, "weights length");
         let mut z: Vec<f32> = Vec::with_capacity(rows * fan_out);

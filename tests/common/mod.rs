@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests and the benches: the binary
-//! under test, sweep files from text, reading the tidy tables, comparing two
-//! results folders on everything but clock times, and job records for
-//! fixtures written through the runner's writer.
+//! under test and running a command that must succeed (one place that says
+//! what failed: command, exit status, stdout, stderr), sweep files from
+//! text, reading the tidy tables, comparing two results folders on
+//! everything but clock times, and job records for fixtures written through
+//! the runner's writer.
 
 #![allow(dead_code)]
 
@@ -12,7 +14,7 @@ use actsweep::plan::{Job, Plan};
 use actsweep::results::{JobRecord, JobStatus};
 use assert_cmd::cargo::CommandCargoExt;
 use polars::prelude::*;
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -29,6 +31,24 @@ pub fn actsweep(dir: &Path) -> Command {
         .env("NO_COLOR", "1")
         .env_remove("RUST_LOG");
     c
+}
+
+/// Runs `cmd` to completion and returns its output, or panics if it could
+/// not start or did not exit with status 0, with the command line, the exit
+/// status, stdout and stderr.
+pub fn succeed(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    if !out.status.success() {
+        panic!(
+            "{cmd:?} failed ({})\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
 }
 
 /// Writes `text` as `dir/sweep.toml`; returns its path.

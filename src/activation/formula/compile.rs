@@ -23,6 +23,8 @@
 
 use super::vecmath;
 use super::{Cmp, Fn1, Fn2, Graph, Id, Node};
+#[cfg(target_arch = "x86_64")]
+use crate::simd::has_avx2_fma;
 
 /// Values per register; a chunk of a slice is evaluated at once.
 pub const LANES: usize = 256;
@@ -289,12 +291,6 @@ impl Program {
             outs[k][start..start + len].copy_from_slice(&regs[o as usize][..len]);
         }
     }
-}
-
-/// Whether this processor has AVX2 and FMA (checked once, then cached by std).
-#[cfg(target_arch = "x86_64")]
-fn has_avx2_fma() -> bool {
-    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
 #[inline(always)]
