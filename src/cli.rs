@@ -39,6 +39,9 @@ pub enum Command {
     /// List every activation (built-in and the file's) with formula,
     /// parameters and description; `--plot` draws them with their derivatives.
     Activations(ActivationsArgs),
+    /// List every dataset kind with its keys, defaults and sizes; with a
+    /// sweep file, also the datasets its jobs use and their sizes.
+    Datasets(DatasetsArgs),
     /// Train a sweep file's jobs, then write its report (even when some jobs
     /// failed; the exit code is then 1): `run` followed by `report`.
     Sweep(RunArgs),
@@ -185,6 +188,13 @@ pub struct ActivationsArgs {
     pub plot: Option<PathBuf>,
 }
 
+/// `actsweep datasets`.
+#[derive(Debug, Args)]
+pub struct DatasetsArgs {
+    /// A sweep file whose jobs' datasets are listed after the kinds.
+    pub file: Option<PathBuf>,
+}
+
 /// `actsweep plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -223,6 +233,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Plan(args) => plan(args),
         Command::Activations(args) => activations(args),
+        Command::Datasets(args) => datasets(args),
         Command::Sweep(args) => sweep(args, quiet),
         Command::Run(args) => Ok(exit(run_sweep(&args, quiet)?)),
         Command::Status(args) => status(args),
@@ -594,6 +605,32 @@ fn activations(args: ActivationsArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot plot activations to {}", path.display()))?;
         tracing::info!("wrote {}", path.display());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn datasets(args: DatasetsArgs) -> anyhow::Result<ExitCode> {
+    let mut text = crate::data::kind::catalogue();
+    if let Some(file) = &args.file {
+        let (_, plan) = load_plan(file)?;
+        text.push_str(&format!("datasets of {}:\n", file.display()));
+        let mut seen: Vec<&crate::data::DatasetConfig> = Vec::new();
+        for job in &plan.jobs {
+            let d = &job.config.dataset;
+            if seen.contains(&d) {
+                continue;
+            }
+            seen.push(d);
+            let settings = serde_json::to_string(d).unwrap_or_default();
+            text.push_str(&format!(
+                "  {}: {}\n    {settings}\n",
+                d.name(),
+                crate::data::kind::shape_text(&d.shape())
+            ));
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{}", text.trim_end());
+    let _ = writeln!(out);
     Ok(ExitCode::SUCCESS)
 }
 

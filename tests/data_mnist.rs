@@ -10,8 +10,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use actsweep::config::job::{DatasetConfig, PixelScale};
 use actsweep::data::mnist::{self, Candidate, FILES};
+use actsweep::data::mnist::{Mnist, PixelScale};
+use actsweep::data::DatasetConfig;
 use actsweep::data::{self, DataError};
 
 /// The folder holding the real files, found (or downloaded) by the tool's
@@ -33,13 +34,13 @@ fn config(
     test_limit: Option<usize>,
     scale: PixelScale,
 ) -> DatasetConfig {
-    DatasetConfig::Mnist {
+    DatasetConfig::Mnist(Mnist {
         path: Some(path.display().to_string()),
         train_limit,
         test_limit,
         scale,
         mirrors: vec![],
-    }
+    })
 }
 
 /// A directory holding decompressed copies of the four files.

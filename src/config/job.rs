@@ -15,6 +15,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use crate::activation::ActivationConfig;
+pub use crate::data::DatasetConfig;
 pub use crate::text::fmt_num;
 
 /// One fully resolved training run.
@@ -75,58 +76,6 @@ fn is_default_eval_every(n: &usize) -> bool {
     *n == DEFAULT_EVAL_EVERY
 }
 
-/// A dataset with all its parameters resolved.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "name", rename_all = "snake_case")]
-pub enum DatasetConfig {
-    /// Handwritten digits, 28x28, 10 classes.
-    Mnist {
-        /// Directory given in the file, if any (not resolved, so ids are machine-independent).
-        path: Option<String>,
-        /// First N training images only.
-        train_limit: Option<usize>,
-        /// First N test images only.
-        test_limit: Option<usize>,
-        /// Pixel scaling.
-        scale: PixelScale,
-        /// Download mirrors, tried in order.
-        mirrors: Vec<String>,
-    },
-    /// Binary XOR in 2-D.
-    Xor {
-        /// Total samples (train + test).
-        samples: usize,
-        /// Gaussian noise standard deviation.
-        noise: f64,
-        /// Clusters or the four points.
-        variant: XorVariant,
-        /// Seed of the data.
-        data_seed: u64,
-        /// Held-out fraction.
-        test_fraction: f64,
-    },
-    /// Two interleaving half circles (scikit-learn's make_moons).
-    TwoMoons {
-        /// Total samples (train + test).
-        samples: usize,
-        /// Gaussian noise standard deviation.
-        noise: f64,
-        /// Seed of the data.
-        data_seed: u64,
-        /// Held-out fraction.
-        test_fraction: f64,
-    },
-    /// Regression of y = x on x ~ U(0, 1).
-    Identity {
-        /// Total samples (train + test).
-        samples: usize,
-        /// Seed of the data.
-        data_seed: u64,
-        /// Held-out fraction.
-        test_fraction: f64,
-    },
-}
-
 /// What kind of prediction a dataset asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Task {
@@ -137,69 +86,20 @@ pub enum Task {
 }
 
 impl DatasetConfig {
-    /// Known dataset names.
-    pub const NAMES: &'static [&'static str] = &["mnist", "xor", "two_moons", "identity"];
-
-    /// The dataset's name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            DatasetConfig::Mnist { .. } => "mnist",
-            DatasetConfig::Xor { .. } => "xor",
-            DatasetConfig::TwoMoons { .. } => "two_moons",
-            DatasetConfig::Identity { .. } => "identity",
-        }
-    }
-
     /// Input features per sample.
     pub fn input_dim(&self) -> usize {
-        match self {
-            DatasetConfig::Mnist { .. } => 784,
-            DatasetConfig::Xor { .. } | DatasetConfig::TwoMoons { .. } => 2,
-            DatasetConfig::Identity { .. } => 1,
-        }
+        self.shape().input_dim
     }
 
     /// Classification (with the class count) or regression.
     pub fn task(&self) -> Task {
-        match self {
-            DatasetConfig::Mnist { .. } => Task::Classification(10),
-            DatasetConfig::Xor { .. } | DatasetConfig::TwoMoons { .. } => Task::Classification(2),
-            DatasetConfig::Identity { .. } => Task::Regression,
-        }
+        self.shape().task
     }
 
     /// Training and test sample counts, known without loading the data.
     pub fn sizes(&self) -> (usize, usize) {
-        match self {
-            DatasetConfig::Mnist {
-                train_limit,
-                test_limit,
-                ..
-            } => (
-                train_limit.unwrap_or(60_000).min(60_000),
-                test_limit.unwrap_or(10_000).min(10_000),
-            ),
-            DatasetConfig::Xor {
-                samples,
-                variant: XorVariant::FourPoints,
-                ..
-            } => (*samples, *samples),
-            DatasetConfig::Xor {
-                samples,
-                test_fraction,
-                ..
-            }
-            | DatasetConfig::TwoMoons {
-                samples,
-                test_fraction,
-                ..
-            }
-            | DatasetConfig::Identity {
-                samples,
-                test_fraction,
-                ..
-            } => split_sizes(*samples, *test_fraction),
-        }
+        let s = self.shape();
+        (s.train, s.test)
     }
 }
 
@@ -209,26 +109,6 @@ pub fn split_sizes(samples: usize, test_fraction: f64) -> (usize, usize) {
     let test = ((samples as f64) * test_fraction).ceil() as usize;
     let test = test.min(samples);
     (samples - test, test)
-}
-
-/// MNIST pixel scaling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PixelScale {
-    /// Pixels divided by 255, in [0, 1].
-    Unit,
-    /// Pixels standardised with the training set's mean and std.
-    Standard,
-}
-
-/// XOR dataset variant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum XorVariant {
-    /// Gaussian clusters around (±1, ±1), label = sign(x) xor sign(y).
-    Clusters,
-    /// The four corners of the unit square, repeated to `samples`.
-    FourPoints,
 }
 
 /// Weight initialisation schemes.

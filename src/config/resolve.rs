@@ -94,7 +94,7 @@ impl<'k> At<'k> {
 
 /// One end of a [`Bounds`].
 #[derive(Debug, Clone, Copy)]
-enum Bound {
+pub enum Bound {
     /// No limit (the value must still be finite).
     Unbounded,
     /// The limit is allowed.
@@ -105,7 +105,7 @@ enum Bound {
 
 /// The values a number field accepts; always finite.
 #[derive(Debug, Clone, Copy)]
-struct Bounds {
+pub struct Bounds {
     lo: Bound,
     hi: Bound,
 }
@@ -118,7 +118,7 @@ impl Bounds {
     };
 
     /// `lo` or more.
-    fn at_least(lo: f64) -> Bounds {
+    pub fn at_least(lo: f64) -> Bounds {
         Bounds {
             lo: Bound::Closed(lo),
             hi: Bound::Unbounded,
@@ -126,7 +126,7 @@ impl Bounds {
     }
 
     /// More than `lo`.
-    fn above(lo: f64) -> Bounds {
+    pub fn above(lo: f64) -> Bounds {
         Bounds {
             lo: Bound::Open(lo),
             hi: Bound::Unbounded,
@@ -134,7 +134,7 @@ impl Bounds {
     }
 
     /// These bounds, and less than `hi`.
-    fn below(self, hi: f64) -> Bounds {
+    pub fn below(self, hi: f64) -> Bounds {
         Bounds {
             hi: Bound::Open(hi),
             ..self
@@ -319,8 +319,6 @@ fn plural(kind: &str) -> String {
         format!("{kind}s")
     }
 }
-
-const MAX_COUNT: i64 = 1_000_000_000;
 
 /// Validates merged fields into a job config, or returns every problem found.
 pub fn resolve(layered: &Layered, library: &Library) -> Result<JobConfig, Vec<Diagnostic>> {
@@ -520,128 +518,95 @@ fn table_name<'v>(
     c.name(at, given, span, known, at.field)
 }
 
-fn default_dataset() -> DatasetConfig {
-    DatasetConfig::Mnist {
-        path: None,
-        train_limit: None,
-        test_limit: None,
-        scale: PixelScale::Unit,
-        mirrors: default_mirrors(),
-    }
-}
-
-/// The keys every synthetic dataset shares, checked whatever the dataset.
-struct Synthetic {
-    samples: usize,
-    noise: f64,
-    data_seed: u64,
-    test_fraction: f64,
-}
-
+/// The dataset a job trains on: the kind named in its table (`mnist` when
+/// there is no table), resolved by the kind itself ([`crate::data::kind`]).
 fn resolve_dataset(c: &mut FieldCheck, d: Option<&Spanned<RawDataset>>) -> DatasetConfig {
-    let Some(d) = d else {
-        return default_dataset();
+    let default = DatasetFields::default();
+    let (v, outer) = match d {
+        Some(d) => (&d.get_ref().0, d.span()),
+        None => (&default, 0..0),
     };
-    let outer = d.span();
-    let v = &d.get_ref().0;
     let schema = &DatasetFields::SCHEMA;
     let at_name = At::key("dataset", "name");
-    let Some(name) = table_name(c, at_name, &v.name, &outer, "mnist", schema.names) else {
-        return default_dataset();
+    let name = table_name(c, at_name, &v.name, &outer, DEFAULT_DATASET, schema.names);
+    if let Some(name) = name {
+        c.keys_apply("dataset", schema, name, v.present(), &outer);
+    }
+    let mut check = KeyCheck {
+        c,
+        field: "dataset",
     };
-    c.keys_apply("dataset", schema, name, v.present(), &outer);
-    let s = synthetic_keys(c, v, name);
-    match name {
-        "mnist" => resolve_mnist(c, v),
-        "xor" => DatasetConfig::Xor {
-            samples: s.samples,
-            noise: s.noise,
-            variant: c.choice(
-                At::key("dataset", "variant"),
-                v.variant.as_ref(),
-                &[
-                    ("clusters", XorVariant::Clusters),
-                    ("four_points", XorVariant::FourPoints),
-                ],
-                XorVariant::Clusters,
-            ),
-            data_seed: s.data_seed,
-            test_fraction: s.test_fraction,
-        },
-        "two_moons" => DatasetConfig::TwoMoons {
-            samples: s.samples,
-            noise: s.noise,
-            data_seed: s.data_seed,
-            test_fraction: s.test_fraction,
-        },
-        _ => DatasetConfig::Identity {
-            samples: s.samples,
-            data_seed: s.data_seed,
-            test_fraction: s.test_fraction,
-        },
-    }
+    // An unknown name is reported; the default kind stands in, unchecked.
+    let (name, v) = name.map_or((DEFAULT_DATASET, &default), |n| (n, v));
+    DatasetConfig::resolve(name, &mut check, v)
+        .expect("the names checked are the registered kinds' (DatasetConfig::NAMES)")
 }
 
-fn synthetic_keys(c: &mut FieldCheck, v: &DatasetFields, name: &str) -> Synthetic {
-    let default_samples = if name == "identity" { 2000 } else { 1000 };
-    let default_noise = if name == "xor" { 0.1 } else { 0.2 };
-    let at = |key| At::key("dataset", key);
-    Synthetic {
-        samples: c.int(
-            at("samples"),
-            v.samples.as_ref(),
-            default_samples,
-            2..=MAX_COUNT,
-        ) as usize,
-        noise: c.num(
-            at("noise"),
-            v.noise.as_ref(),
-            default_noise,
-            Bounds::at_least(0.0),
-        ),
-        data_seed: c.int(at("data_seed"), v.data_seed.as_ref(), 0, 0..=i64::MAX) as u64,
-        test_fraction: c.num(
-            at("test_fraction"),
-            v.test_fraction.as_ref(),
-            0.2,
-            Bounds::above(0.0).below(1.0),
-        ),
-    }
-}
+/// The dataset of a job whose file names none.
+pub const DEFAULT_DATASET: &str = "mnist";
 
-fn resolve_mnist(c: &mut FieldCheck, v: &DatasetFields) -> DatasetConfig {
-    let at = |key| At::key("dataset", key);
-    let limit = |c: &mut FieldCheck, key, n: &Option<Spanned<i64>>, all: i64| {
-        n.as_ref()
-            .map(|s| c.int(at(key), Some(s), all, 1..=all) as usize)
+/// The dataset kind `name` with every key at its default (`None`: no such kind).
+pub fn default_dataset(name: &str) -> Option<DatasetConfig> {
+    let layered = Layered {
+        fields: RawSection::default(),
+        origin: BTreeMap::new(),
     };
-    DatasetConfig::Mnist {
-        path: v.path.as_ref().map(|p| p.get_ref().clone()),
-        train_limit: limit(c, "train_limit", &v.train_limit, 60_000),
-        test_limit: limit(c, "test_limit", &v.test_limit, 10_000),
-        scale: c.choice(
-            at("scale"),
-            v.scale.as_ref(),
-            &[
-                ("unit", PixelScale::Unit),
-                ("standard", PixelScale::Standard),
-            ],
-            PixelScale::Unit,
-        ),
-        mirrors: v
-            .mirrors
-            .as_ref()
-            .map_or_else(default_mirrors, |m| m.get_ref().clone()),
+    let mut c = FieldCheck {
+        layered: &layered,
+        diags: Vec::new(),
+    };
+    let mut check = KeyCheck {
+        c: &mut c,
+        field: "dataset",
+    };
+    DatasetConfig::resolve(name, &mut check, &DatasetFields::default())
+}
+
+/// The checks a table-valued field's kind runs on its own keys (a dataset
+/// kind on `dataset.KEY`): each value checked and located, the default
+/// standing in for a bad one.
+pub struct KeyCheck<'c, 'a> {
+    c: &'c mut FieldCheck<'a>,
+    field: &'static str,
+}
+
+impl KeyCheck<'_, '_> {
+    /// An integer in `range`, or `default` when unset (or reported).
+    pub fn int(
+        &mut self,
+        key: &str,
+        v: Option<&Spanned<i64>>,
+        default: i64,
+        range: RangeInclusive<i64>,
+    ) -> i64 {
+        self.c.int(At::key(self.field, key), v, default, range)
+    }
+
+    /// A finite number within `bounds`, or `default` when unset (or reported).
+    pub fn num(
+        &mut self,
+        key: &str,
+        v: Option<&Spanned<Num>>,
+        default: f64,
+        bounds: Bounds,
+    ) -> f64 {
+        self.c.num(At::key(self.field, key), v, default, bounds)
+    }
+
+    /// The value of the option named by `v`, or `default` when unset (or reported).
+    pub fn choice<T: Copy>(
+        &mut self,
+        key: &str,
+        v: Option<&Spanned<String>>,
+        options: &[(&str, T)],
+        default: T,
+    ) -> T {
+        self.c.choice(At::key(self.field, key), v, options, default)
     }
 }
 
-/// Public mirrors of the MNIST files, tried in order.
-pub fn default_mirrors() -> Vec<String> {
-    vec![
-        "https://ossci-datasets.s3.amazonaws.com/mnist/".to_string(),
-        "https://storage.googleapis.com/cvdf-datasets/mnist/".to_string(),
-    ]
-}
+/// The largest count a sweep file may give (samples, limits).
+pub const MAX_COUNT: i64 = 1_000_000_000;
 
 /// The library's activation `default` as a job uses it, or linear when the
 /// library lacks it (only after an error has been reported).

@@ -1,7 +1,7 @@
 //! MNIST: finding, downloading, verifying and parsing the four IDX files.
 //!
 //! This module owns everything between "the sweep says `mnist`" and a
-//! [`Dataset`] of scaled pixels:
+//! [`Dataset`](super::Dataset) of scaled pixels:
 //!
 //! 1. **Where**: the directories looked in, in order ([`candidates`]): the
 //!    dataset's `path`, `$ACTSWEEP_DATA/mnist`, then `data/mnist` in the
@@ -33,8 +33,103 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::{DataError, Dataset, SplitData, Targets};
-use crate::config::job::{DatasetConfig, PixelScale};
+use serde::{Deserialize, Serialize};
+
+use super::kind::{DatasetKind, KeyCheck, Loaded, Shape};
+use super::{DataError, SplitData, Targets};
+use crate::config::job::Task;
+use crate::config::raw::DatasetFields;
+
+/// `mnist`: its settings as resolved (the job id hashes them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mnist {
+    /// Directory given in the file, if any (not resolved, so ids are machine-independent).
+    pub path: Option<String>,
+    /// First N training images only.
+    pub train_limit: Option<usize>,
+    /// First N test images only.
+    pub test_limit: Option<usize>,
+    /// Pixel scaling.
+    pub scale: PixelScale,
+    /// Download mirrors, tried in order.
+    pub mirrors: Vec<String>,
+}
+
+/// MNIST pixel scaling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PixelScale {
+    /// Pixels divided by 255, in [0, 1].
+    Unit,
+    /// Pixels standardised with the training set's mean and std.
+    Standard,
+}
+
+/// Images in the training file.
+const TRAIN_COUNT: usize = 60_000;
+/// Images in the test file.
+const TEST_COUNT: usize = 10_000;
+
+impl DatasetKind for Mnist {
+    const NAME: &'static str = "mnist";
+    const ABOUT: &'static str =
+        "handwritten digits, 28x28 grey pixels, 10 classes, 60,000 training and 10,000 test images";
+
+    fn resolve(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> Mnist {
+        let mut limit = |key, n: &Option<toml::Spanned<i64>>, all: usize| {
+            let all = all as i64;
+            n.as_ref()
+                .map(|s| check.int(key, Some(s), all, 1..=all) as usize)
+        };
+        let train_limit = limit("train_limit", &v.train_limit, TRAIN_COUNT);
+        let test_limit = limit("test_limit", &v.test_limit, TEST_COUNT);
+        Mnist {
+            path: v.path.as_ref().map(|p| p.get_ref().clone()),
+            train_limit,
+            test_limit,
+            scale: check.choice(
+                "scale",
+                v.scale.as_ref(),
+                &[
+                    ("unit", PixelScale::Unit),
+                    ("standard", PixelScale::Standard),
+                ],
+                PixelScale::Unit,
+            ),
+            mirrors: v
+                .mirrors
+                .as_ref()
+                .map_or_else(default_mirrors, |m| m.get_ref().clone()),
+        }
+    }
+
+    fn shape(&self) -> Shape {
+        Shape {
+            input_dim: SIDE * SIDE,
+            task: Task::Classification(10),
+            train: self.train_limit.unwrap_or(TRAIN_COUNT).min(TRAIN_COUNT),
+            test: self.test_limit.unwrap_or(TEST_COUNT).min(TEST_COUNT),
+        }
+    }
+
+    fn load(&self) -> Result<Loaded, DataError> {
+        let (dir, raw) = find(self.path.as_deref(), &self.mirrors)?;
+        let (train, test) = build(self, &raw);
+        Ok(Loaded {
+            train,
+            test,
+            origin: dir.display().to_string(),
+        })
+    }
+}
+
+/// Public mirrors of the MNIST files, tried in order.
+pub fn default_mirrors() -> Vec<String> {
+    vec![
+        "https://ossci-datasets.s3.amazonaws.com/mnist/".to_string(),
+        "https://storage.googleapis.com/cvdf-datasets/mnist/".to_string(),
+    ]
+}
 
 /// Images or labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,28 +157,28 @@ pub struct MnistFile {
 pub const TRAIN_IMAGES: MnistFile = MnistFile {
     name: "train-images-idx3-ubyte",
     kind: Kind::Images,
-    count: 60_000,
+    count: TRAIN_COUNT,
     sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
 };
 /// Training labels.
 pub const TRAIN_LABELS: MnistFile = MnistFile {
     name: "train-labels-idx1-ubyte",
     kind: Kind::Labels,
-    count: 60_000,
+    count: TRAIN_COUNT,
     sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
 };
 /// Test images.
 pub const TEST_IMAGES: MnistFile = MnistFile {
     name: "t10k-images-idx3-ubyte",
     kind: Kind::Images,
-    count: 10_000,
+    count: TEST_COUNT,
     sha256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
 };
 /// Test labels.
 pub const TEST_LABELS: MnistFile = MnistFile {
     name: "t10k-labels-idx1-ubyte",
     kind: Kind::Labels,
-    count: 10_000,
+    count: TEST_COUNT,
     sha256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 };
 
@@ -164,7 +259,7 @@ impl fmt::Display for NotFound {
             "to fix: download the four files (for example from {}<name>.gz) and put them, \
              gzipped or not, in one of the directories above; or point `path` under [dataset] \
              (or ACTSWEEP_DATA, which holds mnist/) at a directory that has them",
-            crate::config::resolve::default_mirrors()
+            default_mirrors()
                 .first()
                 .map_or("a public MNIST mirror ", String::as_str),
         )
@@ -197,25 +292,14 @@ pub struct RawMnist {
     pub test_labels: Vec<u8>,
 }
 
-/// Loads MNIST for a `DatasetConfig::Mnist`: locate (or download), verify,
-/// parse, subset and scale.
-pub fn load(config: &DatasetConfig) -> Result<Dataset, DataError> {
-    let DatasetConfig::Mnist { path, mirrors, .. } = config else {
-        return Err(DataError::InvalidParameter {
-            dataset: config.name(),
-            reason: "not an MNIST dataset".into(),
-        });
-    };
-    let (dir, raw) = find(path.as_deref(), mirrors)?;
-    build(config, &raw, dir.display().to_string())
-}
-
 /// Finds (or downloads) and reads the four files the way an `mnist` dataset
 /// with this `path` and these `mirrors` does: the [`candidates`] for `path`
 /// and `$ACTSWEEP_DATA`, relative ones against the current directory. The
 /// one lookup, used by [`load`] and by the project's own tests (which
 /// therefore find MNIST exactly where `actsweep run` does, and download it
 /// there when it is missing).
+///
+/// [`load`]: DatasetKind::load
 pub fn find(path: Option<&str>, mirrors: &[String]) -> Result<(PathBuf, RawMnist), DataError> {
     let env = std::env::var_os("ACTSWEEP_DATA");
     locate(&candidates(path, env.as_deref()), mirrors, true)
@@ -560,17 +644,15 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, reqwest::
     Ok(resp.bytes().await?.to_vec())
 }
 
-/// Subsets and scales parsed MNIST as `config` asks.
-pub fn build(config: &DatasetConfig, raw: &RawMnist, origin: String) -> Result<Dataset, DataError> {
-    let DatasetConfig::Mnist { scale, .. } = config else {
-        return Err(DataError::InvalidParameter {
-            dataset: config.name(),
-            reason: "not an MNIST dataset".into(),
-        });
-    };
-    // `sizes()` is the contract: the first `train_limit` / `test_limit` images.
-    let (n_train, n_test) = config.sizes();
-    let (shift, div) = match scale {
+/// Subsets and scales parsed MNIST as `config` asks: the training and test splits.
+pub fn build(config: &Mnist, raw: &RawMnist) -> (SplitData, SplitData) {
+    // The shape is the contract: the first `train_limit` / `test_limit` images.
+    let Shape {
+        train: n_train,
+        test: n_test,
+        ..
+    } = config.shape();
+    let (shift, div) = match config.scale {
         PixelScale::Unit => (0.0, 255.0),
         PixelScale::Standard => {
             let (mean, std) = pixel_mean_std(&raw.train_images.pixels);
@@ -596,7 +678,7 @@ pub fn build(config: &DatasetConfig, raw: &RawMnist, origin: String) -> Result<D
     };
     let train = split(&raw.train_images, &raw.train_labels, n_train);
     let test = split(&raw.test_images, &raw.test_labels, n_test);
-    Ok(Dataset::new(config, train, test, origin))
+    (train, test)
 }
 
 /// Mean and standard deviation of the pixels scaled to [0, 1].

@@ -6,18 +6,38 @@
 //! `Arc<Dataset>`, loaded (or generated) once, read-only, from as many rayon
 //! threads as want it. The first caller loads; the others wait and share.
 //!
+//! Each kind of dataset is one file behind one trait ([`kind::DatasetKind`]),
+//! and the list below ([`dataset_kinds!`](kind::dataset_kinds)) is the one
+//! place that names them all; [`DatasetConfig`] is generated from it.
+//!
 //! - [`mnist`]: the IDX files, where they are looked for, their download.
-//! - [`synthetic`]: `xor`, `two_moons` and `identity`, each generated from its
-//!   own `data_seed` so that every job of a sweep sees the same data.
+//! - [`xor`], [`two_moons`], [`identity`]: generated from their own
+//!   `data_seed` so that every job of a sweep sees the same data; what they
+//!   share is in [`synthetic`].
 
+pub mod identity;
+pub mod kind;
 pub mod mnist;
 pub mod synthetic;
+pub mod two_moons;
+pub mod xor;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::config::job::{DatasetConfig, Task};
+use crate::config::job::Task;
+
+kind::dataset_kinds! {
+    /// Handwritten digits, 28x28, 10 classes.
+    Mnist(mnist::Mnist),
+    /// Binary XOR in 2-D.
+    Xor(xor::Xor),
+    /// Two interleaving half circles (scikit-learn's make_moons).
+    TwoMoons(two_moons::TwoMoons),
+    /// Regression of y = x on x ~ U(0, 1).
+    Identity(identity::Identity),
+}
 
 /// What went wrong loading or generating a dataset.
 #[derive(Debug, thiserror::Error)]
@@ -260,27 +280,23 @@ pub fn load(config: &DatasetConfig) -> Result<Arc<Dataset>, DataError> {
 
 /// Loads or generates the dataset for `config`, bypassing the cache.
 pub fn load_uncached(config: &DatasetConfig) -> Result<Dataset, DataError> {
-    match config {
-        DatasetConfig::Mnist { .. } => mnist::load(config),
-        DatasetConfig::Xor { .. }
-        | DatasetConfig::TwoMoons { .. }
-        | DatasetConfig::Identity { .. } => synthetic::generate(config),
-    }
+    let rows = config.load_rows()?;
+    Ok(Dataset::new(config, rows.train, rows.test, rows.origin))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::job::XorVariant;
+    use xor::{Xor, XorVariant};
 
     fn xor(seed: u64) -> DatasetConfig {
-        DatasetConfig::Xor {
+        DatasetConfig::Xor(Xor {
             samples: 200,
             noise: 0.1,
             variant: XorVariant::Clusters,
             data_seed: seed,
             test_fraction: 0.2,
-        }
+        })
     }
 
     #[test]
@@ -300,17 +316,46 @@ mod tests {
 
     #[test]
     fn failures_are_shared_and_keep_their_message() {
-        let config = DatasetConfig::TwoMoons {
+        let config = DatasetConfig::TwoMoons(two_moons::TwoMoons {
             samples: 10,
             noise: -1.0,
             data_seed: 0,
             test_fraction: 0.2,
-        };
+        });
         let a = load(&config).unwrap_err();
         let b = load(&config).unwrap_err();
         assert_eq!(a.to_string(), b.to_string());
         assert!(a.to_string().contains("noise"), "{a}");
         assert!(matches!(b.root(), DataError::InvalidParameter { .. }));
+    }
+
+    #[test]
+    fn every_kind_plans_and_is_named_as_its_serialized_tag() {
+        // The enum's serde tag is the variant's snake_case name; the sweep
+        // file's name is the kind's NAME: they must be one.
+        for &name in DatasetConfig::NAMES {
+            let default = crate::config::resolve::default_dataset(name).expect("registered");
+            let loss = match default.task() {
+                Task::Classification(_) => "cross_entropy",
+                Task::Regression => "mse",
+            };
+            let text = format!(
+                "[experiments.e]\ndataset = \"{name}\"\nloss = \"{loss}\"\nepochs = 0\nseeds = [0]\n"
+            );
+            let sweep =
+                crate::config::parse("t.toml", "t", &text).unwrap_or_else(|e| panic!("{e}"));
+            let plan = crate::plan::Plan::new(&sweep).unwrap_or_else(|e| panic!("{e}"));
+            let job = &plan.jobs[0].config;
+            assert_eq!(job.dataset, default);
+            assert_eq!(job.dataset.name(), name);
+            let json = serde_json::to_value(&job.dataset).unwrap();
+            assert_eq!(json["name"], name, "{json}");
+            let back: DatasetConfig = serde_json::from_value(json).unwrap();
+            assert_eq!(back, job.dataset);
+            assert!(DatasetConfig::ABOUT
+                .iter()
+                .any(|(n, about)| *n == name && !about.is_empty()));
+        }
     }
 
     #[test]

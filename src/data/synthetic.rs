@@ -1,102 +1,83 @@
-//! Synthetic datasets: `xor` (study 001), `two_moons` (000), `identity` (002).
+//! What the generated datasets (`xor`, `two_moons`, `identity`) share: the
+//! keys every one of them takes, the noise and split checks, and the
+//! deterministic shuffle-and-split.
 //!
-//! Each one is a pure function of its [`DatasetConfig`]: the random numbers
-//! come from a generator seeded with the dataset's own `data_seed` (never the
-//! job's `seed`), so every job of a sweep trains and tests on identical data,
-//! and the train/test split is a deterministic shuffle of it. Sizes always
-//! agree with [`DatasetConfig::sizes`].
+//! Each one is a pure function of its settings: the random numbers come
+//! from a generator seeded with the dataset's own `data_seed` (never the
+//! job's `seed`), so every job of a sweep trains and tests on identical
+//! data, and the train/test split is a deterministic shuffle of it. Sizes
+//! always agree with the kind's [`Shape`](super::kind::Shape).
 //!
-//! Choices made here (also documented in `docs/datasets.md`):
-//!
-//! - `xor`, `clusters`: Gaussian clusters (std `noise`) around the four
-//!   centres (±1, ±1), in equal numbers; the label is 1 when the centre's
-//!   coordinates have different signs. The label is the cluster's, so at
-//!   large noise a point that crosses an axis acts as label noise.
-//! - `xor`, `four_points`: the corners of the unit square, {0, 1}², label
-//!   `x xor y`, repeated to `samples` in both splits. Training copies get the
-//!   Gaussian noise (none when `noise = 0`: the classic four-point problem);
-//!   the test split holds the exact corners, so test accuracy says whether
-//!   the network solves XOR itself.
-//! - `two_moons`: scikit-learn's `make_moons`: `samples / 2` points on the
-//!   outer half circle (cos t, sin t) with class 0 and the rest on the inner
-//!   one (1 - cos t, 1 - sin t - 0.5) with class 1, `t` evenly spaced on
-//!   [0, π], shuffled, plus Gaussian noise of std `noise`.
-//! - `identity`: x ~ U(0, 1), target y = x (regression).
+//! Choices made by each kind are in its own file and in `docs/datasets.md`.
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
-use rand_distr::{Distribution, Normal};
+use rand_distr::Normal;
 
-use super::{DataError, Dataset, SplitData, Targets};
-use crate::config::job::{split_sizes, DatasetConfig, XorVariant};
+use super::kind::KeyCheck;
+use super::{DataError, SplitData, Targets};
+use crate::config::job::split_sizes;
+use crate::config::raw::DatasetFields;
+use crate::config::resolve::{Bounds, MAX_COUNT};
 
-/// Generates a synthetic dataset (`xor`, `two_moons`, `identity`).
-///
-/// Returns [`DataError::InvalidParameter`] for a negative or non-finite
-/// `noise`, a `test_fraction` outside [0, 1], or a config that is not
-/// synthetic.
-pub fn generate(config: &DatasetConfig) -> Result<Dataset, DataError> {
-    let name = config.name();
-    let invalid = |reason: String| DataError::InvalidParameter {
+/// The keys every generated dataset takes, resolved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Common {
+    pub samples: usize,
+    pub noise: f64,
+    pub data_seed: u64,
+    pub test_fraction: f64,
+}
+
+impl Common {
+    /// `samples`, `noise`, `data_seed` and `test_fraction`, with this kind's
+    /// defaults for the first two (`noise` is checked even where the kind
+    /// has none, as the key is then reported as not applying anyway).
+    pub(super) fn resolve(
+        check: &mut KeyCheck<'_, '_>,
+        v: &DatasetFields,
+        default_samples: i64,
+        default_noise: f64,
+    ) -> Common {
+        Common {
+            samples: check.int(
+                "samples",
+                v.samples.as_ref(),
+                default_samples,
+                2..=MAX_COUNT,
+            ) as usize,
+            noise: check.num(
+                "noise",
+                v.noise.as_ref(),
+                default_noise,
+                Bounds::at_least(0.0),
+            ),
+            data_seed: check.int("data_seed", v.data_seed.as_ref(), 0, 0..=i64::MAX) as u64,
+            test_fraction: check.num(
+                "test_fraction",
+                v.test_fraction.as_ref(),
+                0.2,
+                Bounds::above(0.0).below(1.0),
+            ),
+        }
+    }
+}
+
+/// The error of a generated dataset `name` whose setting cannot be used.
+pub(super) fn invalid(name: &'static str) -> impl Fn(String) -> DataError {
+    move |reason| DataError::InvalidParameter {
         dataset: name,
         reason,
-    };
-    let (train, test, seed) = match *config {
-        DatasetConfig::Xor {
-            samples,
-            noise,
-            variant,
-            data_seed,
-            test_fraction,
-        } => {
-            let noise = normal(noise).map_err(invalid)?;
-            let mut rng = StdRng::seed_from_u64(data_seed);
-            let (train, test) = match variant {
-                XorVariant::Clusters => {
-                    let n_train = train_count(samples, test_fraction).map_err(invalid)?;
-                    let (x, y) = xor_clusters(samples, noise, &mut rng);
-                    shuffle_split(x, y, 2, n_train, &mut rng)
-                }
-                XorVariant::FourPoints => xor_four_points(samples, noise, &mut rng),
-            };
-            (train, test, data_seed)
-        }
-        DatasetConfig::TwoMoons {
-            samples,
-            noise,
-            data_seed,
-            test_fraction,
-        } => {
-            let noise = normal(noise).map_err(invalid)?;
-            let n_train = train_count(samples, test_fraction).map_err(invalid)?;
-            let mut rng = StdRng::seed_from_u64(data_seed);
-            let (x, y) = two_moons(samples, noise, &mut rng);
-            let (train, test) = shuffle_split(x, y, 2, n_train, &mut rng);
-            (train, test, data_seed)
-        }
-        DatasetConfig::Identity {
-            samples,
-            data_seed,
-            test_fraction,
-        } => {
-            let n_train = train_count(samples, test_fraction).map_err(invalid)?;
-            let mut rng = StdRng::seed_from_u64(data_seed);
-            let x: Vec<f32> = (0..samples).map(|_| rng.gen::<f32>()).collect();
-            let y = Targets::Values(x.clone());
-            let (train, test) = shuffle_split(x, y, 1, n_train, &mut rng);
-            (train, test, data_seed)
-        }
-        DatasetConfig::Mnist { .. } => {
-            return Err(invalid("MNIST is read from files, not generated".into()));
-        }
-    };
-    let origin = format!("generated (data_seed {seed})");
-    Ok(Dataset::new(config, train, test, origin))
+    }
+}
+
+/// Where generated rows come from, as [`Loaded::origin`](super::kind::Loaded::origin) says it.
+pub(super) fn origin(data_seed: u64) -> String {
+    format!("generated (data_seed {data_seed})")
 }
 
 /// The noise distribution, or why `noise` cannot be a standard deviation.
-fn normal(noise: f64) -> Result<Normal<f64>, String> {
+pub(super) fn normal(noise: f64) -> Result<Normal<f64>, String> {
     if !noise.is_finite() || noise < 0.0 {
         return Err(format!("noise must be a finite number >= 0, got {noise}"));
     }
@@ -104,7 +85,7 @@ fn normal(noise: f64) -> Result<Normal<f64>, String> {
 }
 
 /// Training samples for a synthetic split, as [`split_sizes`] defines it.
-fn train_count(samples: usize, test_fraction: f64) -> Result<usize, String> {
+pub(super) fn train_count(samples: usize, test_fraction: f64) -> Result<usize, String> {
     if !(0.0..=1.0).contains(&test_fraction) {
         return Err(format!(
             "test_fraction must be in [0, 1], got {test_fraction}"
@@ -113,79 +94,8 @@ fn train_count(samples: usize, test_fraction: f64) -> Result<usize, String> {
     Ok(split_sizes(samples, test_fraction).0)
 }
 
-/// The XOR clusters in generation order (cluster `i % 4`), unshuffled.
-fn xor_clusters(samples: usize, noise: Normal<f64>, rng: &mut StdRng) -> (Vec<f32>, Targets) {
-    const CENTRES: [(f64, f64); 4] = [(1.0, 1.0), (-1.0, 1.0), (-1.0, -1.0), (1.0, -1.0)];
-    let mut x = Vec::with_capacity(samples * 2);
-    let mut y = Vec::with_capacity(samples);
-    for i in 0..samples {
-        let (cx, cy) = CENTRES[i % 4];
-        x.push((cx + noise.sample(rng)) as f32);
-        x.push((cy + noise.sample(rng)) as f32);
-        y.push(u32::from((cx < 0.0) != (cy < 0.0)));
-    }
-    (x, Targets::Classes(y))
-}
-
-/// The four-point XOR: noisy shuffled training copies, exact test corners.
-fn xor_four_points(samples: usize, noise: Normal<f64>, rng: &mut StdRng) -> (SplitData, SplitData) {
-    const CORNERS: [(f64, f64); 4] = [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)];
-    let label = |(a, b): (f64, f64)| u32::from((a != 0.0) != (b != 0.0));
-    let mut x = Vec::with_capacity(samples * 2);
-    let mut y = Vec::with_capacity(samples);
-    for i in 0..samples {
-        let c = CORNERS[i % 4];
-        x.push((c.0 + noise.sample(rng)) as f32);
-        x.push((c.1 + noise.sample(rng)) as f32);
-        y.push(label(c));
-    }
-    let (train, _) = shuffle_split(x, Targets::Classes(y), 2, samples, rng);
-    let test = SplitData {
-        features: (0..samples)
-            .flat_map(|i| {
-                let c = CORNERS[i % 4];
-                [c.0 as f32, c.1 as f32]
-            })
-            .collect(),
-        targets: Targets::Classes((0..samples).map(|i| label(CORNERS[i % 4])).collect()),
-        input_dim: 2,
-    };
-    (train, test)
-}
-
-/// scikit-learn's `make_moons` in generation order (outer moon, then inner),
-/// noise included; the caller shuffles. scikit-learn adds the noise after
-/// shuffling: the distribution is the same, the numbers differ (as they
-/// would anyway with another random generator).
-fn two_moons(samples: usize, noise: Normal<f64>, rng: &mut StdRng) -> (Vec<f32>, Targets) {
-    let n_out = samples / 2;
-    let n_in = samples - n_out;
-    let linspace = |n: usize, i: usize| {
-        if n <= 1 {
-            0.0
-        } else {
-            std::f64::consts::PI * i as f64 / (n - 1) as f64
-        }
-    };
-    let mut x = Vec::with_capacity(samples * 2);
-    let mut y = Vec::with_capacity(samples);
-    for i in 0..n_out {
-        let t = linspace(n_out, i);
-        x.push((t.cos() + noise.sample(rng)) as f32);
-        x.push((t.sin() + noise.sample(rng)) as f32);
-        y.push(0);
-    }
-    for i in 0..n_in {
-        let t = linspace(n_in, i);
-        x.push((1.0 - t.cos() + noise.sample(rng)) as f32);
-        x.push((1.0 - t.sin() - 0.5 + noise.sample(rng)) as f32);
-        y.push(1);
-    }
-    (x, Targets::Classes(y))
-}
-
 /// Shuffles the rows with `rng` and puts the first `n_train` in training.
-fn shuffle_split(
+pub(super) fn shuffle_split(
     x: Vec<f32>,
     y: Targets,
     dim: usize,
@@ -216,33 +126,38 @@ fn shuffle_split(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    //! The three generated kinds through the one entry point every job uses.
+
+    use crate::data::identity::Identity;
+    use crate::data::two_moons::TwoMoons;
+    use crate::data::xor::{Xor, XorVariant};
+    use crate::data::{load_uncached as generate, DatasetConfig};
 
     fn xor(variant: XorVariant, samples: usize, noise: f64, seed: u64) -> DatasetConfig {
-        DatasetConfig::Xor {
+        DatasetConfig::Xor(Xor {
             samples,
             noise,
             variant,
             data_seed: seed,
             test_fraction: 0.2,
-        }
+        })
     }
 
     fn moons(samples: usize, seed: u64) -> DatasetConfig {
-        DatasetConfig::TwoMoons {
+        DatasetConfig::TwoMoons(TwoMoons {
             samples,
             noise: 0.2,
             data_seed: seed,
             test_fraction: 0.2,
-        }
+        })
     }
 
     fn identity(samples: usize, seed: u64, test_fraction: f64) -> DatasetConfig {
-        DatasetConfig::Identity {
+        DatasetConfig::Identity(Identity {
             samples,
             data_seed: seed,
             test_fraction,
-        }
+        })
     }
 
     fn all_configs() -> Vec<DatasetConfig> {
@@ -376,12 +291,12 @@ mod tests {
             assert_eq!(ones, n - n / 2);
         }
         // Without noise every point lies on its half circle.
-        let c = DatasetConfig::TwoMoons {
+        let c = DatasetConfig::TwoMoons(TwoMoons {
             samples: 200,
             noise: 0.0,
             data_seed: 0,
             test_fraction: 0.2,
-        };
+        });
         let d = generate(&c).unwrap();
         let labels = d.train.targets.classes().unwrap();
         for (i, &l) in labels.iter().enumerate() {

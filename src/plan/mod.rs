@@ -1076,7 +1076,7 @@ exclude = [{ dataset = "xor", optimizer = { lr = 0.05 } }]
                 weight_decay: 0.0
             }
         );
-        assert!(matches!(j.dataset, DatasetConfig::TwoMoons { noise, .. } if noise == 0.3));
+        assert!(matches!(&j.dataset, DatasetConfig::TwoMoons(m) if m.noise == 0.3));
         assert_eq!(j.activation.params["alpha"], 0.2);
         assert_eq!(j.activation.short(), "leaky_relu(alpha=0.2)");
     }

@@ -154,7 +154,7 @@ pub fn record(
 /// with the tool's own message: every place looked, every download tried,
 /// and where to put the four files.
 pub fn mnist_root() -> PathBuf {
-    let mirrors = actsweep::config::resolve::default_mirrors();
+    let mirrors = actsweep::data::mnist::default_mirrors();
     let (dir, _) = actsweep::data::mnist::find(None, &mirrors)
         .unwrap_or_else(|e| panic!("the MNIST tests need the four MNIST files.\n{e}"));
     let dir = std::fs::canonicalize(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));

@@ -1,0 +1,63 @@
+//! `actsweep datasets` through the real binary: every registered kind is
+//! listed with its description, its keys and the sizes of its default form
+//! (snapshot), and with a sweep file, the datasets its jobs use.
+
+mod common;
+
+use actsweep::config::raw::DatasetFields;
+use actsweep::data::DatasetConfig;
+use assert_cmd::prelude::*;
+use tempfile::TempDir;
+
+fn stdout(args: &[&str], dir: &std::path::Path) -> String {
+    let out = common::actsweep(dir).args(args).assert().success();
+    String::from_utf8(out.get_output().stdout.clone()).expect("UTF-8 output")
+}
+
+#[test]
+fn the_listing_shows_every_kind_with_its_keys() {
+    let dir = TempDir::new().expect("temp dir");
+    let text = stdout(&["datasets"], dir.path());
+    for &(name, about) in DatasetConfig::ABOUT {
+        let entry = text
+            .split("\n\n")
+            .find(|e| e.starts_with(&format!("{name}\n")))
+            .unwrap_or_else(|| panic!("no entry for `{name}` in:\n{text}"));
+        assert!(entry.contains(about), "{entry}");
+        assert!(entry.contains("by default: "), "{entry}");
+        for key in DatasetFields::SCHEMA
+            .keys
+            .iter()
+            .filter(|k| k.name != "name")
+        {
+            let listed = entry.contains(&format!("\n    {}: ", key.name));
+            assert_eq!(listed, key.applies_to(name), "`{}` in:\n{entry}", key.name);
+        }
+    }
+    insta::assert_snapshot!("datasets_listing", text);
+}
+
+#[test]
+fn a_sweep_files_datasets_are_listed_with_their_sizes() {
+    let dir = TempDir::new().expect("temp dir");
+    common::write_sweep(
+        dir.path(),
+        "name = \"d\"\n[defaults]\ndepth = 2\nwidth = 4\nepochs = 1\nseeds = [0, 1]\n\
+         [experiments.a]\ndataset = { name = \"xor\", samples = 100 }\n\
+         [experiments.b]\ndataset = { name = \"mnist\", train_limit = 500, test_limit = 50 }\n",
+    );
+    let text = stdout(&["datasets", "sweep.toml"], dir.path());
+    let own = &text[text
+        .find("datasets of sweep.toml:")
+        .expect("the file's part")..];
+    assert!(
+        own.contains("xor: 80 train / 20 test rows, 2 inputs, 2 classes"),
+        "{own}"
+    );
+    assert!(
+        own.contains("mnist: 500 train / 50 test rows, 784 inputs, 10 classes"),
+        "{own}"
+    );
+    // One line per distinct dataset, not per job.
+    assert_eq!(own.matches("xor: ").count(), 1, "{own}");
+}
