@@ -23,7 +23,7 @@ fn mnist_dir() -> PathBuf {
 
 fn only(dir: &Path) -> Vec<Candidate> {
     vec![Candidate {
-        source: "test",
+        source: "test".into(),
         dir: dir.to_path_buf(),
     }]
 }
@@ -197,11 +197,11 @@ fn not_found_lists_every_place_looked_and_every_attempt() {
     .unwrap();
     let places = vec![
         Candidate {
-            source: "dataset.path",
+            source: "dataset.path".into(),
             dir: absent.clone(),
         },
         Candidate {
-            source: "the project's data/mnist",
+            source: "the project's data/mnist".into(),
             dir: partial.clone(),
         },
     ];

@@ -351,19 +351,23 @@ declare_table! {
     /// The keys of a dataset table. Which keys apply depends on the dataset
     /// (`plan` rejects, say, `noise` on mnist); defaults are per dataset.
     pub struct DatasetFields for DatasetConfig::NAMES {
-        /// `mnist`, `xor`, `two_moons` or `identity`. Default: `"mnist"`.
+        /// The dataset kind: `mnist`, `fashion_mnist`, `kmnist`, `cifar10`, `xor`,
+        /// `two_moons` or `identity` (`actsweep datasets` lists them). Default: `"mnist"`.
         name: String = "name = 'two_moons'",
-        /// mnist: directory holding the IDX files (raw or `.gz`). Default: search
-        /// `$ACTSWEEP_DATA/mnist`, then `data/mnist`.
-        path: String => ["mnist"] = "path = 'elsewhere'",
-        /// mnist: use only the first N training images. Default: all 60,000.
-        train_limit: i64 => ["mnist"] = "train_limit = 500",
-        /// mnist: use only the first N test images. Default: all 10,000.
-        test_limit: i64 => ["mnist"] = "test_limit = 500",
-        /// mnist: pixel scaling, `"unit"` ([0, 1]) or `"standard"` (zero mean, unit variance). Default: `"unit"`.
-        scale: String => ["mnist"] = "scale = 'standard'",
-        /// mnist: download mirrors tried in order when the files are missing. Default: the built-in list.
-        mirrors: Vec<String> => ["mnist"] = "mirrors = ['https://example.org/']",
+        /// Image datasets: directory holding the files (MNIST family: the four IDX
+        /// files, raw or `.gz`; cifar10: the archive or its unpacked folder).
+        /// Default: search `$ACTSWEEP_DATA/NAME`, then `data/NAME`.
+        path: String => ["mnist", "fashion_mnist", "kmnist", "cifar10"] = "path = 'elsewhere'",
+        /// Image datasets: use only the first N training images. Default: all (60,000; cifar10: 50,000).
+        train_limit: i64 => ["mnist", "fashion_mnist", "kmnist", "cifar10"] = "train_limit = 500",
+        /// Image datasets: use only the first N test images. Default: all 10,000.
+        test_limit: i64 => ["mnist", "fashion_mnist", "kmnist", "cifar10"] = "test_limit = 500",
+        /// Image datasets: pixel scaling, `"unit"` ([0, 1]) or `"standard"` (zero mean, unit variance). Default: `"unit"`.
+        scale: String => ["mnist", "fashion_mnist", "kmnist", "cifar10"] = "scale = 'standard'",
+        /// cifar10: average the three colour channels (1,024 inputs instead of 3,072). Default: false.
+        grayscale: bool => ["cifar10"] = "grayscale = true",
+        /// Image datasets: download mirrors tried in order when the files are missing. Default: the built-in list.
+        mirrors: Vec<String> => ["mnist", "fashion_mnist", "kmnist", "cifar10"] = "mirrors = ['https://example.org/']",
         /// Synthetic datasets: number of samples (train + test). Default: 1000 (xor, two_moons), 2000 (identity).
         samples: i64 => ["xor", "two_moons", "identity"] = "samples = 500",
         /// Synthetic datasets: standard deviation of Gaussian noise. Default: 0.2 (two_moons), 0.1 (xor).

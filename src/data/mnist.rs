@@ -1,24 +1,22 @@
-//! MNIST: finding, downloading, verifying and parsing the four IDX files.
+//! MNIST and its drop-in replacements: the four IDX files, parsed and checked.
 //!
 //! This module owns everything between "the sweep says `mnist`" and a
-//! [`Dataset`](super::Dataset) of scaled pixels:
+//! [`Dataset`](super::Dataset) of scaled pixels, except where the files come
+//! from. It is the `mnist` kind's file, and its settings and loading serve
+//! the drop-in replacements too ([`super::fashion_mnist`], [`super::kmnist`]).
 //!
-//! 1. **Where**: the directories looked in, in order ([`candidates`]): the
-//!    dataset's `path`, `$ACTSWEEP_DATA/mnist`, then `data/mnist` in the
-//!    current directory (the project). The first one holding all four files
-//!    wins; each file may be raw or gzipped (detected by its magic bytes
-//!    `1f 8b`, whatever its name).
-//! 2. **Download**: when no directory has them, the missing files are fetched
-//!    from the configured mirrors, in order, into the first candidate
-//!    directory that can be written. Each download is decompressed and its
-//!    SHA-256 checked against the known digest *before* it is written, and it
-//!    is written atomically (temporary file in the same directory, then
-//!    rename), so a half-finished download never looks like a file.
-//! 3. **Parsing**: IDX headers (magic `0x00000803` images, `0x00000801`
+//! 1. **Where and download** are [`super::fetch`]'s, shared by every
+//!    downloadable dataset: `dataset.path`, `$ACTSWEEP_DATA/mnist`, then
+//!    `data/mnist` ([`candidates`]), each file raw or gzipped; missing files
+//!    downloaded from the mirrors, checked against the SHA-256 of their
+//!    decompressed bytes *before* being written atomically ([`fetch::MNIST`]).
+//!    [`locate_idx`] does the same for any IDX set (Fashion-MNIST and KMNIST
+//!    have the same four files, with their own digests and mirrors).
+//! 2. **Parsing**: IDX headers (magic `0x00000803` images, `0x00000801`
 //!    labels), dimensions checked against the file length, counts and labels
 //!    checked. A truncated or corrupt file is an error, never silent garbage;
-//!    local files are also checked against the SHA-256 digests.
-//! 4. **Shaping**: the deterministic subsets (`train_limit` / `test_limit`
+//!    local files are also checked against the digests.
+//! 3. **Shaping**: the deterministic subsets (`train_limit` / `test_limit`
 //!    keep the *first* N images) and pixel scaling (to [0, 1], or
 //!    standardised with the mean and std of all 60 000 training pixels).
 //!
@@ -26,21 +24,19 @@
 //! tried and how to place the files by hand.
 
 use std::ffi::OsStr;
-use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use sha2::{Digest, Sha256};
 
 use serde::{Deserialize, Serialize};
 
+use super::fetch::{self, FileSet};
+pub use super::fetch::{read_file, sha256_hex, Candidate, Looked, NotFound};
 use super::kind::{DatasetKind, KeyCheck, Loaded, Shape};
-use super::{DataError, SplitData, Targets};
+use super::{Counts, DataError, SplitData, Targets};
 use crate::config::job::Task;
 use crate::config::raw::DatasetFields;
 
-/// `mnist`: its settings as resolved (the job id hashes them).
+/// `mnist`: its settings as resolved (the job id hashes them); the IDX
+/// replacements (`fashion_mnist`, `kmnist`) take the same settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mnist {
     /// Directory given in the file, if any (not resolved, so ids are machine-independent).
@@ -55,7 +51,7 @@ pub struct Mnist {
     pub mirrors: Vec<String>,
 }
 
-/// MNIST pixel scaling.
+/// Pixel scaling of the image datasets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PixelScale {
@@ -65,55 +61,49 @@ pub enum PixelScale {
     Standard,
 }
 
-/// Images in the training file.
-const TRAIN_COUNT: usize = 60_000;
-/// Images in the test file.
-const TEST_COUNT: usize = 10_000;
-
-impl DatasetKind for Mnist {
-    const NAME: &'static str = "mnist";
-    const ABOUT: &'static str =
-        "handwritten digits, 28x28 grey pixels, 10 classes, 60,000 training and 10,000 test images";
-
-    fn resolve(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> Mnist {
+impl Mnist {
+    /// The settings of an IDX set (`set`: whose default mirrors), from the
+    /// dataset table's keys.
+    pub(super) fn resolve_for(
+        check: &mut KeyCheck<'_, '_>,
+        v: &DatasetFields,
+        set: &FileSet,
+    ) -> Mnist {
+        let counts = COUNTS;
         let mut limit = |key, n: &Option<toml::Spanned<i64>>, all: usize| {
             let all = all as i64;
             n.as_ref()
                 .map(|s| check.int(key, Some(s), all, 1..=all) as usize)
         };
-        let train_limit = limit("train_limit", &v.train_limit, TRAIN_COUNT);
-        let test_limit = limit("test_limit", &v.test_limit, TEST_COUNT);
+        let train_limit = limit("train_limit", &v.train_limit, counts.train);
+        let test_limit = limit("test_limit", &v.test_limit, counts.test);
         Mnist {
             path: v.path.as_ref().map(|p| p.get_ref().clone()),
             train_limit,
             test_limit,
-            scale: check.choice(
-                "scale",
-                v.scale.as_ref(),
-                &[
-                    ("unit", PixelScale::Unit),
-                    ("standard", PixelScale::Standard),
-                ],
-                PixelScale::Unit,
-            ),
+            scale: resolve_scale(check, v),
             mirrors: v
                 .mirrors
                 .as_ref()
-                .map_or_else(default_mirrors, |m| m.get_ref().clone()),
+                .map_or_else(|| set.default_mirrors(), |m| m.get_ref().clone()),
         }
     }
 
-    fn shape(&self) -> Shape {
+    /// 784 inputs, 10 classes, the first `train_limit` / `test_limit` images.
+    pub(super) fn idx_shape(&self) -> Shape {
         Shape {
             input_dim: SIDE * SIDE,
             task: Task::Classification(10),
-            train: self.train_limit.unwrap_or(TRAIN_COUNT).min(TRAIN_COUNT),
-            test: self.test_limit.unwrap_or(TEST_COUNT).min(TEST_COUNT),
+            train: self.train_limit.unwrap_or(COUNTS.train).min(COUNTS.train),
+            test: self.test_limit.unwrap_or(COUNTS.test).min(COUNTS.test),
         }
     }
 
-    fn load(&self) -> Result<Loaded, DataError> {
-        let (dir, raw) = find(self.path.as_deref(), &self.mirrors)?;
+    /// Finds (or downloads), verifies, parses, subsets and scales `set`.
+    pub(super) fn load_set(&self, set: &FileSet) -> Result<Loaded, DataError> {
+        let env = std::env::var_os("ACTSWEEP_DATA");
+        let places = fetch::candidates(set, self.path.as_deref(), env.as_deref());
+        let (dir, raw) = locate_idx(set, &places, &self.mirrors, true, COUNTS)?;
         let (train, test) = build(self, &raw);
         Ok(Loaded {
             train,
@@ -123,12 +113,51 @@ impl DatasetKind for Mnist {
     }
 }
 
+/// The `scale` key of the image datasets: `unit` (default) or `standard`.
+pub(super) fn resolve_scale(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> PixelScale {
+    check.choice(
+        "scale",
+        v.scale.as_ref(),
+        &[
+            ("unit", PixelScale::Unit),
+            ("standard", PixelScale::Standard),
+        ],
+        PixelScale::Unit,
+    )
+}
+
+impl DatasetKind for Mnist {
+    const NAME: &'static str = "mnist";
+    const ABOUT: &'static str =
+        "handwritten digits, 28x28 grey pixels, 10 classes, 60,000 training and 10,000 test images";
+
+    fn resolve(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> Mnist {
+        Mnist::resolve_for(check, v, &fetch::MNIST)
+    }
+
+    fn shape(&self) -> Shape {
+        self.idx_shape()
+    }
+
+    fn load(&self) -> Result<Loaded, DataError> {
+        self.load_set(&fetch::MNIST)
+    }
+}
+
 /// Public mirrors of the MNIST files, tried in order.
 pub fn default_mirrors() -> Vec<String> {
-    vec![
-        "https://ossci-datasets.s3.amazonaws.com/mnist/".to_string(),
-        "https://storage.googleapis.com/cvdf-datasets/mnist/".to_string(),
-    ]
+    fetch::MNIST.default_mirrors()
+}
+
+/// Finds (or downloads) and reads the four files the way an `mnist` dataset
+/// with this `path` and these `mirrors` does: the [`candidates`] for `path`
+/// and `$ACTSWEEP_DATA`, relative ones against the current directory. The
+/// one lookup, used by the kind's [`load`](DatasetKind::load) and by the
+/// project's own tests (which therefore find MNIST exactly where `actsweep
+/// run` does, and download it there when it is missing).
+pub fn find(path: Option<&str>, mirrors: &[String]) -> Result<(PathBuf, RawMnist), DataError> {
+    let env = std::env::var_os("ACTSWEEP_DATA");
+    locate(&candidates(path, env.as_deref()), mirrors, true)
 }
 
 /// Images or labels.
@@ -147,123 +176,55 @@ pub struct MnistFile {
     pub name: &'static str,
     /// Images or labels.
     pub kind: Kind,
-    /// Number of items the file must hold.
+    /// Number of items MNIST's file holds (Fashion-MNIST's and KMNIST's too).
     pub count: usize,
-    /// SHA-256 of the decompressed file, lowercase hex.
-    pub sha256: &'static str,
 }
 
 /// Training images.
 pub const TRAIN_IMAGES: MnistFile = MnistFile {
     name: "train-images-idx3-ubyte",
     kind: Kind::Images,
-    count: TRAIN_COUNT,
-    sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    count: 60_000,
 };
 /// Training labels.
 pub const TRAIN_LABELS: MnistFile = MnistFile {
     name: "train-labels-idx1-ubyte",
     kind: Kind::Labels,
-    count: TRAIN_COUNT,
-    sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    count: 60_000,
 };
 /// Test images.
 pub const TEST_IMAGES: MnistFile = MnistFile {
     name: "t10k-images-idx3-ubyte",
     kind: Kind::Images,
-    count: TEST_COUNT,
-    sha256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    count: 10_000,
 };
 /// Test labels.
 pub const TEST_LABELS: MnistFile = MnistFile {
     name: "t10k-labels-idx1-ubyte",
     kind: Kind::Labels,
-    count: TEST_COUNT,
-    sha256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    count: 10_000,
 };
 
 /// The four files, in the order train images, train labels, test images, test labels.
 pub const FILES: [MnistFile; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
+
+/// The samples of the training and test files.
+pub const COUNTS: Counts = Counts {
+    train: TRAIN_IMAGES.count,
+    test: TEST_IMAGES.count,
+};
 
 /// Side of an MNIST image in pixels.
 pub const SIDE: usize = 28;
 
 const IMAGES_MAGIC: u32 = 0x0000_0803;
 const LABELS_MAGIC: u32 = 0x0000_0801;
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-
-/// A directory MNIST may be in, and why it is looked at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candidate {
-    /// Where it comes from: `dataset.path`, `$ACTSWEEP_DATA/mnist`...
-    pub source: &'static str,
-    /// The directory.
-    pub dir: PathBuf,
-}
 
 /// The directories to look in, in order: `path` (from the dataset), then
 /// `$ACTSWEEP_DATA/mnist` (pass the variable's value), then `data/mnist`
 /// relative to the current directory.
 pub fn candidates(path: Option<&str>, actsweep_data: Option<&OsStr>) -> Vec<Candidate> {
-    let mut out = Vec::new();
-    if let Some(p) = path {
-        out.push(Candidate {
-            source: "dataset.path",
-            dir: PathBuf::from(p),
-        });
-    }
-    if let Some(root) = actsweep_data.filter(|v| !v.is_empty()) {
-        out.push(Candidate {
-            source: "$ACTSWEEP_DATA/mnist",
-            dir: Path::new(root).join("mnist"),
-        });
-    }
-    out.push(Candidate {
-        source: "the project's data/mnist",
-        dir: PathBuf::from("data").join("mnist"),
-    });
-    out
-}
-
-/// One place looked in, and what was (not) there.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Looked {
-    /// Display form of the place (`dir (source)`).
-    pub place: String,
-    /// What was found there.
-    pub status: String,
-}
-
-/// MNIST was not found anywhere and could not be downloaded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotFound {
-    /// Every place looked in, in order.
-    pub looked: Vec<Looked>,
-    /// Every download attempt (or why none was made).
-    pub tried: Vec<String>,
-}
-
-impl fmt::Display for NotFound {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<String> = FILES.iter().map(|m| format!("{}[.gz]", m.name)).collect();
-        writeln!(f, "MNIST not found: looked for {} in:", names.join(", "))?;
-        for l in &self.looked {
-            writeln!(f, "  - {}: {}", l.place, l.status)?;
-        }
-        writeln!(f, "and tried to download them:")?;
-        for t in &self.tried {
-            writeln!(f, "  - {t}")?;
-        }
-        write!(
-            f,
-            "to fix: download the four files (for example from {}<name>.gz) and put them, \
-             gzipped or not, in one of the directories above; or point `path` under [dataset] \
-             (or ACTSWEEP_DATA, which holds mnist/) at a directory that has them",
-            default_mirrors()
-                .first()
-                .map_or("a public MNIST mirror ", String::as_str),
-        )
-    }
+    fetch::candidates(&fetch::MNIST, path, actsweep_data)
 }
 
 /// Parsed IDX images.
@@ -292,114 +253,91 @@ pub struct RawMnist {
     pub test_labels: Vec<u8>,
 }
 
-/// Finds (or downloads) and reads the four files the way an `mnist` dataset
-/// with this `path` and these `mirrors` does: the [`candidates`] for `path`
-/// and `$ACTSWEEP_DATA`, relative ones against the current directory. The
-/// one lookup, used by [`load`] and by the project's own tests (which
-/// therefore find MNIST exactly where `actsweep run` does, and download it
-/// there when it is missing).
-///
-/// [`load`]: DatasetKind::load
-pub fn find(path: Option<&str>, mirrors: &[String]) -> Result<(PathBuf, RawMnist), DataError> {
-    let env = std::env::var_os("ACTSWEEP_DATA");
-    locate(&candidates(path, env.as_deref()), mirrors, true)
-}
-
-/// Finds the four files in the first candidate directory that has them all,
-/// downloading what is missing from `mirrors` when none has; reads, verifies
-/// (SHA-256 too when `verify_local`) and parses them.
+/// Finds the four MNIST files in the first candidate directory that has
+/// them all, downloading what is missing from `mirrors` when none has;
+/// reads, verifies (digests too when `verify_local`) and parses them.
 pub fn locate(
     places: &[Candidate],
     mirrors: &[String],
     verify_local: bool,
 ) -> Result<(PathBuf, RawMnist), DataError> {
-    let mut looked = Vec::new();
-    for c in places {
-        let status = match scan(&c.dir) {
-            Ok(paths) => return Ok((c.dir.clone(), read_files(&paths, verify_local)?)),
-            Err(status) => status,
-        };
-        looked.push(Looked {
-            place: format!("{} ({})", c.dir.display(), c.source),
-            status,
-        });
-    }
-    if !places.iter().any(|c| c.source == "$ACTSWEEP_DATA/mnist") {
-        looked.push(Looked {
-            place: "$ACTSWEEP_DATA/mnist".into(),
-            status: "ACTSWEEP_DATA is not set".into(),
-        });
-    }
-    let mut tried = Vec::new();
-    if mirrors.is_empty() {
-        tried.push("no download: the dataset's `mirrors` list is empty".into());
-    } else if let Some(dir) = first_writable(places, &mut tried) {
-        if download_missing(&dir, mirrors, &mut tried) {
-            if let Ok(paths) = scan(&dir) {
-                return Ok((dir, read_files(&paths, verify_local)?));
-            }
-        }
-    }
-    Err(DataError::NotFound(NotFound { looked, tried }))
+    locate_idx(&fetch::MNIST, places, mirrors, verify_local, COUNTS)
 }
 
-/// The path of each file in `dir` (raw name first, then `.gz`), or what is missing.
-fn scan(dir: &Path) -> Result<[PathBuf; 4], String> {
-    if !dir.exists() {
-        return Err("directory does not exist".into());
-    }
-    if !dir.is_dir() {
-        return Err("not a directory".into());
-    }
-    let found = FILES.map(|m| find_file(dir, m));
-    let missing: Vec<&str> = FILES
-        .iter()
-        .zip(&found)
-        .filter(|(_, p)| p.is_none())
-        .map(|(m, _)| m.name)
-        .collect();
-    if !missing.is_empty() {
-        return Err(format!("missing {}", missing.join(", ")));
-    }
-    Ok(found.map(|p| p.unwrap_or_default()))
+/// [`locate`] for any set of the four IDX files ([`fetch::MNIST`],
+/// [`fetch::FASHION_MNIST`], [`fetch::KMNIST`]): each file must hold the
+/// number of items `counts` says (use [`COUNTS`]; tests use small files).
+pub fn locate_idx(
+    set: &FileSet,
+    places: &[Candidate],
+    mirrors: &[String],
+    verify_local: bool,
+    counts: Counts,
+) -> Result<(PathBuf, RawMnist), DataError> {
+    let found = fetch::locate(set, places, mirrors)?;
+    let raw = read_files(set, &found.paths, verify_local, counts)?;
+    Ok((found.dir, raw))
 }
 
-fn find_file(dir: &Path, m: MnistFile) -> Option<PathBuf> {
-    [dir.join(m.name), dir.join(format!("{}.gz", m.name))]
-        .into_iter()
-        .find(|p| p.is_file())
-}
-
-fn read_files(paths: &[PathBuf; 4], verify: bool) -> Result<RawMnist, DataError> {
-    let mut bytes = Vec::with_capacity(4);
-    for (m, p) in FILES.iter().zip(paths) {
-        let b = read_file(p)?;
-        if verify {
-            verify_sha256(m, &b, &p.display().to_string())?;
-        }
-        bytes.push(b);
-    }
-    let [train_images, train_labels, test_images, test_labels] = [0, 1, 2, 3].map(|i| &bytes[i]);
-    let raw = RawMnist {
-        train_images: parse_images(train_images, &paths[0])?,
-        train_labels: parse_labels(train_labels, &paths[1])?,
-        test_images: parse_images(test_images, &paths[2])?,
-        test_labels: parse_labels(test_labels, &paths[3])?,
+/// Reads, verifies and parses the four files at `paths` (in [`FILES`]' order).
+fn read_files(
+    set: &FileSet,
+    paths: &[PathBuf],
+    verify: bool,
+    counts: Counts,
+) -> Result<RawMnist, DataError> {
+    let [ti, tl, si, sl] = paths else {
+        return Err(not_idx(set));
     };
-    let counts = [
+    let [fi, fl, gi, gl] = set.files else {
+        return Err(not_idx(set));
+    };
+    let read = |file: &fetch::Remote, path: &Path| fetch::read_verified(set, file, path, verify);
+    let raw = RawMnist {
+        train_images: parse_images(&read(fi, ti)?, ti)?,
+        train_labels: parse_labels(&read(fl, tl)?, tl)?,
+        test_images: parse_images(&read(gi, si)?, si)?,
+        test_labels: parse_labels(&read(gl, sl)?, sl)?,
+    };
+    check_counts(set, &raw, paths, counts)?;
+    check_sides(&raw, paths)?;
+    Ok(raw)
+}
+
+fn not_idx(set: &FileSet) -> DataError {
+    DataError::InvalidParameter {
+        dataset: set.name,
+        reason: format!("{} is not a set of the four IDX files", set.title),
+    }
+}
+
+/// Each file holds the items `counts` says.
+fn check_counts(
+    set: &FileSet,
+    raw: &RawMnist,
+    paths: &[PathBuf],
+    counts: Counts,
+) -> Result<(), DataError> {
+    let found = [
         raw.train_images.count,
         raw.train_labels.len(),
         raw.test_images.count,
         raw.test_labels.len(),
     ];
-    for ((m, p), n) in FILES.iter().zip(paths).zip(counts) {
-        if n != m.count {
+    let expected = [counts.train, counts.train, counts.test, counts.test];
+    for (((m, p), n), e) in FILES.iter().zip(paths).zip(found).zip(expected) {
+        if n != e {
             return Err(corrupt(
                 p,
-                format!("holds {n} items, MNIST's {} has {}", m.name, m.count),
+                format!("holds {n} items, {}'s {} has {e}", set.title, m.name),
             ));
         }
     }
+    Ok(())
+}
+
+/// Images are 28x28.
+fn check_sides(raw: &RawMnist, paths: &[PathBuf]) -> Result<(), DataError> {
     for (images, p) in [
         (&raw.train_images, &paths[0]),
         (&raw.test_images, &paths[2]),
@@ -411,7 +349,7 @@ fn read_files(paths: &[PathBuf; 4], verify: bool) -> Result<RawMnist, DataError>
             ));
         }
     }
-    Ok(raw)
+    Ok(())
 }
 
 fn corrupt(path: &Path, reason: impl Into<String>) -> DataError {
@@ -419,25 +357,6 @@ fn corrupt(path: &Path, reason: impl Into<String>) -> DataError {
         path: path.to_path_buf(),
         reason: reason.into(),
     }
-}
-
-/// The contents of a file, decompressed when it starts with the gzip magic.
-pub fn read_file(path: &Path) -> Result<Vec<u8>, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
-        action: "read",
-        path: path.to_path_buf(),
-        source,
-    })?;
-    gunzip_if_gzipped(bytes).map_err(|e| corrupt(path, format!("bad gzip data ({e})")))
-}
-
-fn gunzip_if_gzipped(bytes: Vec<u8>) -> std::io::Result<Vec<u8>> {
-    if !bytes.starts_with(&GZIP_MAGIC) {
-        return Ok(bytes);
-    }
-    let mut out = Vec::with_capacity(bytes.len() * 5);
-    flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut out)?;
-    Ok(out)
 }
 
 fn be_u32(bytes: &[u8], at: usize) -> u32 {
@@ -522,136 +441,14 @@ pub fn parse_labels(bytes: &[u8], path: &Path) -> Result<Vec<u8>, DataError> {
     Ok(labels)
 }
 
-/// Lowercase hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Checks decompressed `bytes` against `file`'s known digest; `what` names
-/// the file or URL in the error.
-pub fn verify_sha256(file: &MnistFile, bytes: &[u8], what: &str) -> Result<(), DataError> {
-    let actual = sha256_hex(bytes);
-    if actual == file.sha256 {
-        Ok(())
-    } else {
-        Err(DataError::HashMismatch {
-            what: what.to_string(),
-            expected: file.sha256.to_string(),
-            actual,
-        })
-    }
-}
-
-/// Checks a downloaded body (gzipped or raw): it must decompress and match
-/// the digest. Nothing is written unless this passes.
-pub fn check_download(file: &MnistFile, body: &[u8], url: &str) -> Result<(), DataError> {
-    let bytes = gunzip_if_gzipped(body.to_vec()).map_err(|e| DataError::Corrupt {
-        path: PathBuf::from(url),
-        reason: format!("bad gzip data ({e})"),
-    })?;
-    verify_sha256(file, &bytes, url)
-}
-
-/// The first candidate directory that exists or can be created, and can be
-/// written; why each one before it could not goes into `tried`.
-fn first_writable(places: &[Candidate], tried: &mut Vec<String>) -> Option<PathBuf> {
-    for c in places {
-        let probe = std::fs::create_dir_all(&c.dir).and_then(|()| {
-            let p = c
-                .dir
-                .join(format!(".actsweep-write-test-{}", std::process::id()));
-            std::fs::write(&p, b"")?;
-            std::fs::remove_file(&p)
-        });
-        match probe {
-            Ok(()) => return Some(c.dir.clone()),
-            Err(e) => tried.push(format!(
-                "cannot download into {} ({}): {e}",
-                c.dir.display(),
-                c.source
-            )),
-        }
-    }
-    None
-}
-
-/// Downloads every file missing in `dir`, trying the mirrors in order;
-/// true when all four are there afterwards.
-fn download_missing(dir: &Path, mirrors: &[String], tried: &mut Vec<String>) -> bool {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            tried.push(format!("no download: cannot start the HTTP runtime: {e}"));
-            return false;
-        }
-    };
-    let client = match reqwest::Client::builder()
-        .user_agent(concat!("actsweep/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(20))
-        .timeout(Duration::from_secs(300))
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            tried.push(format!("no download: cannot create the HTTP client: {e}"));
-            return false;
-        }
-    };
-    for m in FILES {
-        if find_file(dir, m).is_some() {
-            continue;
-        }
-        let mut done = false;
-        for mirror in mirrors {
-            let url = format!("{}/{}.gz", mirror.trim_end_matches('/'), m.name);
-            let body = runtime.block_on(fetch(&client, &url));
-            let result = match body {
-                Err(e) => Err(e.to_string()),
-                Ok(body) => check_download(&m, &body, &url)
-                    .map_err(|e| e.to_string())
-                    .and_then(|()| {
-                        let target = dir.join(format!("{}.gz", m.name));
-                        crate::atomic::write(&target, &body).map_err(|e| {
-                            format!("downloaded, but cannot write {}: {e}", target.display())
-                        })
-                    }),
-            };
-            match result {
-                Ok(()) => {
-                    tracing::info!(%url, dir = %dir.display(), "downloaded {}", m.name);
-                    done = true;
-                    break;
-                }
-                Err(e) => tried.push(format!("{url}: {e}")),
-            }
-        }
-        if !done {
-            return false;
-        }
-    }
-    true
-}
-
-/// The body of a successful GET of `url`.
-async fn fetch(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, reqwest::Error> {
-    let resp = client.get(url).send().await?.error_for_status()?;
-    Ok(resp.bytes().await?.to_vec())
-}
-
-/// Subsets and scales parsed MNIST as `config` asks: the training and test splits.
+/// Subsets and scales parsed IDX images as `config` asks: the training and test splits.
 pub fn build(config: &Mnist, raw: &RawMnist) -> (SplitData, SplitData) {
     // The shape is the contract: the first `train_limit` / `test_limit` images.
     let Shape {
         train: n_train,
         test: n_test,
         ..
-    } = config.shape();
+    } = config.idx_shape();
     let (shift, div) = match config.scale {
         PixelScale::Unit => (0.0, 255.0),
         PixelScale::Standard => {
@@ -775,39 +572,31 @@ mod tests {
     }
 
     #[test]
-    fn gzip_is_detected_by_magic_and_truncation_is_an_error() {
-        let raw = idx_labels(&[0, 1, 2]);
-        assert_eq!(gunzip_if_gzipped(gzip(&raw)).unwrap(), raw);
-        assert_eq!(gunzip_if_gzipped(raw.clone()).unwrap(), raw);
-        let gz = gzip(&[7u8; 10_000]);
-        assert!(gunzip_if_gzipped(gz[..gz.len() / 2].to_vec()).is_err());
-    }
-
-    #[test]
-    fn downloads_with_a_wrong_hash_are_rejected() {
+    fn downloads_with_a_wrong_hash_are_rejected_with_mnists_message() {
+        let labels = fetch::MNIST.files[1];
         let body = gzip(&idx_labels(&[1, 2, 3]));
-        let e = check_download(&TRAIN_LABELS, &body, "https://mirror/x.gz").unwrap_err();
+        let url = "https://mirror/x.gz";
+        let e = fetch::check_download(&fetch::MNIST, &labels, &body, url).unwrap_err();
         assert!(matches!(e, DataError::HashMismatch { .. }));
-        let msg = e.to_string();
-        assert!(
-            msg.contains("https://mirror/x.gz") && msg.contains(TRAIN_LABELS.sha256),
-            "{msg}"
-        );
-        assert!(check_download(&TRAIN_LABELS, &body[..body.len() - 4], "u").is_err());
-        // The same bytes pass against their own digest.
-        let own = MnistFile {
-            sha256: Box::leak(sha256_hex(&idx_labels(&[1, 2, 3])).into_boxed_str()),
-            ..TRAIN_LABELS
-        };
-        check_download(&own, &body, "u").unwrap();
-    }
-
-    #[test]
-    fn sha256_matches_a_known_vector() {
         assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+            e.to_string(),
+            format!(
+                "{url} has SHA-256 {}, expected {}: it is corrupt or not the original MNIST file; \
+                 delete it (it will be downloaded again) or replace it",
+                sha256_hex(&idx_labels(&[1, 2, 3])),
+                labels.digest.expected()
+            )
         );
+        let cut = &body[..body.len() - 4];
+        assert!(fetch::check_download(&fetch::MNIST, &labels, cut, "u").is_err());
+        // The same bytes pass against their own digest.
+        let own = fetch::Remote {
+            digest: fetch::Digest::Sha256(Box::leak(
+                sha256_hex(&idx_labels(&[1, 2, 3])).into_boxed_str(),
+            )),
+            ..labels
+        };
+        fetch::check_download(&fetch::MNIST, &own, &body, "u").unwrap();
     }
 
     #[test]
@@ -829,6 +618,7 @@ mod tests {
     #[test]
     fn not_found_message_reads_as_instructions() {
         let e = NotFound {
+            set: fetch::MNIST,
             looked: vec![
                 Looked {
                     place: "/d (dataset.path)".into(),

@@ -10,13 +10,21 @@
 //! and the list below ([`dataset_kinds!`](kind::dataset_kinds)) is the one
 //! place that names them all; [`DatasetConfig`] is generated from it.
 //!
-//! - [`mnist`]: the IDX files, where they are looked for, their download.
+//! - [`mnist`], [`fashion_mnist`], [`kmnist`]: the IDX image sets.
+//! - [`cifar10`]: CIFAR-10's binary batches, from the archive or its folder.
 //! - [`xor`], [`two_moons`], [`identity`]: generated from their own
 //!   `data_seed` so that every job of a sweep sees the same data; what they
 //!   share is in [`synthetic`].
+//! - [`fetch`]: where a dataset's published files are looked for, their
+//!   download from mirrors and the check against their published digests,
+//!   with the file sets of MNIST, Fashion-MNIST, KMNIST and CIFAR-10.
 
+pub mod cifar10;
+pub mod fashion_mnist;
+pub mod fetch;
 pub mod identity;
 pub mod kind;
+pub mod kmnist;
 pub mod mnist;
 pub mod synthetic;
 pub mod two_moons;
@@ -37,14 +45,21 @@ kind::dataset_kinds! {
     TwoMoons(two_moons::TwoMoons),
     /// Regression of y = x on x ~ U(0, 1).
     Identity(identity::Identity),
+    /// Zalando's clothing images in MNIST's format.
+    FashionMnist(fashion_mnist::FashionMnist),
+    /// Kuzushiji (cursive Japanese) characters in MNIST's format.
+    Kmnist(kmnist::Kmnist),
+    /// 32x32 colour images, 10 classes.
+    Cifar10(cifar10::Cifar10),
 }
 
 /// What went wrong loading or generating a dataset.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    /// The MNIST files are nowhere to be found and could not be downloaded.
+    /// A dataset's files are nowhere to be found and could not be downloaded
+    /// (boxed: the report is large, and errors travel in every `Result`).
     #[error("{0}")]
-    NotFound(mnist::NotFound),
+    NotFound(Box<fetch::NotFound>),
     /// A file exists but is not what it should be (truncated, wrong format).
     #[error("{} is corrupt: {reason}; delete it (it will be downloaded again) or replace it with the original file", path.display())]
     Corrupt {
@@ -53,11 +68,15 @@ pub enum DataError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A file's SHA-256 (of its decompressed bytes) is not the expected one.
-    #[error("{what} has SHA-256 {actual}, expected {expected}: it is corrupt or not the original MNIST file; delete it (it will be downloaded again) or replace it")]
+    /// A file's or download's digest is not the published one.
+    #[error("{what} has {algorithm} {actual}, expected {expected}: it is corrupt or not the original {dataset} file; delete it (it will be downloaded again) or replace it")]
     HashMismatch {
         /// The file or URL checked.
         what: String,
+        /// `SHA-256` or `MD5`.
+        algorithm: &'static str,
+        /// The dataset's title (`MNIST`, `CIFAR-10`).
+        dataset: &'static str,
         /// The known-good digest.
         expected: String,
         /// The digest found.
@@ -94,6 +113,17 @@ impl DataError {
             other => other,
         }
     }
+}
+
+/// How many samples a dataset's training and test files must hold: the
+/// published sizes in use, smaller ones in tests (a count that differs means
+/// a wrong or truncated file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Training samples.
+    pub train: usize,
+    /// Test samples.
+    pub test: usize,
 }
 
 /// Prediction targets of one split.
