@@ -9,9 +9,12 @@
 //! - [`mnist`]: the IDX files, where they are looked for, their download.
 //! - [`synthetic`]: `xor`, `two_moons` and `identity`, each generated from its
 //!   own `data_seed` so that every job of a sweep sees the same data.
+//! - [`table`]: a user's own table file (Parquet, CSV, NumPy): its shape at
+//!   plan time, its rows split, encoded and scaled at load time.
 
 pub mod mnist;
 pub mod synthetic;
+pub mod table;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
