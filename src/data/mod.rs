@@ -18,6 +18,9 @@
 //! - [`fetch`]: where a dataset's published files are looked for, their
 //!   download from mirrors and the check against their published digests,
 //!   with the file sets of MNIST, Fashion-MNIST, KMNIST and CIFAR-10.
+//! - [`table`]: a user's own table file (Parquet, CSV, NumPy): its shape at
+//!   plan time, its rows split, encoded and scaled at load time (not yet a
+//!   kind a sweep file can name).
 
 pub mod cifar10;
 pub mod fashion_mnist;
@@ -27,6 +30,7 @@ pub mod kind;
 pub mod kmnist;
 pub mod mnist;
 pub mod synthetic;
+pub mod table;
 pub mod two_moons;
 pub mod xor;
 
