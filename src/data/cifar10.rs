@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fetch::{self, Candidate, FileSet};
 use super::kind::{DatasetKind, KeyCheck, Loaded, Shape};
-use super::mnist::{resolve_scale, PixelScale};
+use super::mnist::{resolve_limits, resolve_scale, PixelScale};
 use super::{Counts, DataError, SplitData, Targets};
 use crate::config::job::Task;
 use crate::config::raw::DatasetFields;
@@ -58,13 +58,7 @@ impl DatasetKind for Cifar10 {
                                  training and 10,000 test images; 3,072 inputs, or 1,024 grayscale";
 
     fn resolve(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> Cifar10 {
-        let mut limit = |key, n: &Option<toml::Spanned<i64>>, all: usize| {
-            let all = all as i64;
-            n.as_ref()
-                .map(|s| check.int(key, Some(s), all, 1..=all) as usize)
-        };
-        let train_limit = limit("train_limit", &v.train_limit, COUNTS.train);
-        let test_limit = limit("test_limit", &v.test_limit, COUNTS.test);
+        let (train_limit, test_limit) = resolve_limits(check, v, COUNTS);
         Cifar10 {
             path: v.path.as_ref().map(|p| p.get_ref().clone()),
             train_limit,

@@ -69,14 +69,7 @@ impl Mnist {
         v: &DatasetFields,
         set: &FileSet,
     ) -> Mnist {
-        let counts = COUNTS;
-        let mut limit = |key, n: &Option<toml::Spanned<i64>>, all: usize| {
-            let all = all as i64;
-            n.as_ref()
-                .map(|s| check.int(key, Some(s), all, 1..=all) as usize)
-        };
-        let train_limit = limit("train_limit", &v.train_limit, counts.train);
-        let test_limit = limit("test_limit", &v.test_limit, counts.test);
+        let (train_limit, test_limit) = resolve_limits(check, v, COUNTS);
         Mnist {
             path: v.path.as_ref().map(|p| p.get_ref().clone()),
             train_limit,
@@ -111,6 +104,22 @@ impl Mnist {
             origin: dir.display().to_string(),
         })
     }
+}
+
+/// The `train_limit` and `test_limit` keys of an image dataset whose files
+/// hold `counts` images: each at least 1 and at most the file's count.
+pub(super) fn resolve_limits(
+    check: &mut KeyCheck<'_, '_>,
+    v: &DatasetFields,
+    counts: Counts,
+) -> (Option<usize>, Option<usize>) {
+    let mut limit = |key, n: &Option<toml::Spanned<i64>>, all: usize| {
+        let all = all as i64;
+        n.as_ref()
+            .map(|s| check.int(key, Some(s), all, 1..=all) as usize)
+    };
+    let train = limit("train_limit", &v.train_limit, counts.train);
+    (train, limit("test_limit", &v.test_limit, counts.test))
 }
 
 /// The `scale` key of the image datasets: `unit` (default) or `standard`.
