@@ -24,7 +24,8 @@ fn the_listing_shows_every_kind_with_its_keys() {
             .find(|e| e.starts_with(&format!("{name}\n")))
             .unwrap_or_else(|| panic!("no entry for `{name}` in:\n{text}"));
         assert!(entry.contains(about), "{entry}");
-        assert!(entry.contains("by default: "), "{entry}");
+        let has_default = actsweep::config::resolve::default_dataset(name).is_some();
+        assert_eq!(entry.contains("by default: "), has_default, "{entry}");
         for key in DatasetFields::SCHEMA
             .keys
             .iter()

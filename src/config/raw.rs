@@ -352,18 +352,33 @@ declare_table! {
     /// (`plan` rejects, say, `noise` on mnist); defaults are per dataset.
     pub struct DatasetFields for DatasetConfig::NAMES {
         /// The dataset kind: `mnist`, `fashion_mnist`, `kmnist`, `cifar10`, `xor`,
-        /// `two_moons` or `identity` (`actsweep datasets` lists them). Default: `"mnist"`.
+        /// `two_moons`, `identity` or `table` (`actsweep datasets` lists them). Default: `"mnist"`.
         name: String = "name = 'two_moons'",
-        /// Image datasets: directory holding the files (MNIST family: the four IDX
-        /// files, raw or `.gz`; cifar10: the archive or its unpacked folder).
-        /// Default: search `$ACTSWEEP_DATA/NAME`, then `data/NAME`.
-        path: String => ["mnist", "fashion_mnist", "kmnist", "cifar10"] = "path = 'elsewhere'",
+        /// table: the file to read (`.parquet`, `.csv`, `.npy`, `.npz`; required). Image
+        /// datasets: the directory holding the files (MNIST family: the four IDX files,
+        /// raw or `.gz`; cifar10: the archive or its unpacked folder).
+        /// Default: search `$ACTSWEEP_DATA/NAME`, then `data/NAME` (image datasets).
+        path: String => ["mnist", "fashion_mnist", "kmnist", "cifar10", "table"] = "path = 'elsewhere'",
+        /// table: a test file with the same columns.
+        /// Default: none (`test_fraction` of the rows of `path` are held out instead).
+        test_path: String => ["table"] = "test_path = 'examples/data/digits.csv'",
+        /// table: the target column (an `.npz` array; an `.npy` column index).
+        /// Default: `y` for `.npz`, required otherwise.
+        target: String => ["table"] = "target = 'p20'",
+        /// table: the feature columns, in this order.
+        /// Default: every other numeric column (`x` for `.npz`).
+        features: Vec<String> => ["table"] = "features = ['p0', 'p1']",
+        /// table: `"classification"` or `"regression"`.
+        /// Default: classification when the target is integer, boolean or text, else regression.
+        task: String => ["table"] = "task = 'regression'",
         /// Image datasets: use only the first N training images. Default: all (60,000; cifar10: 50,000).
         train_limit: i64 => ["mnist", "fashion_mnist", "kmnist", "cifar10"] = "train_limit = 500",
         /// Image datasets: use only the first N test images. Default: all 10,000.
         test_limit: i64 => ["mnist", "fashion_mnist", "kmnist", "cifar10"] = "test_limit = 500",
-        /// Image datasets: pixel scaling, `"unit"` ([0, 1]) or `"standard"` (zero mean, unit variance). Default: `"unit"`.
-        scale: String => ["mnist", "fashion_mnist", "kmnist", "cifar10"] = "scale = 'standard'",
+        /// Pixel or feature scaling, fitted on the training rows: `"unit"` ([0, 1]) or
+        /// `"standard"` (zero mean, unit variance); table also `"none"`.
+        /// Default: `"unit"` (image datasets), `"none"` (table).
+        scale: String => ["mnist", "fashion_mnist", "kmnist", "cifar10", "table"] = "scale = 'standard'",
         /// cifar10: average the three colour channels (1,024 inputs instead of 3,072). Default: false.
         grayscale: bool => ["cifar10"] = "grayscale = true",
         /// Image datasets: download mirrors tried in order when the files are missing. Default: the built-in list.
@@ -374,10 +389,10 @@ declare_table! {
         noise: Num => ["xor", "two_moons"] = "noise = 0.3",
         /// xor: `"clusters"` (noisy clusters around the four corners) or `"four_points"`. Default: `"clusters"`.
         variant: String => ["xor"] = "variant = 'four_points'",
-        /// Synthetic datasets: seed of the data itself, shared by every job. Default: 0.
-        data_seed: i64 => ["xor", "two_moons", "identity"] = "data_seed = 7",
-        /// Synthetic datasets: fraction held out for testing. Default: 0.2.
-        test_fraction: Num => ["xor", "two_moons", "identity"] = "test_fraction = 0.3",
+        /// Synthetic datasets and table: seed of the data (or of the table's split), shared by every job. Default: 0.
+        data_seed: i64 => ["xor", "two_moons", "identity", "table"] = "data_seed = 7",
+        /// Synthetic datasets and table (without `test_path`): fraction held out for testing. Default: 0.2.
+        test_fraction: Num => ["xor", "two_moons", "identity", "table"] = "test_fraction = 0.3",
     }
 }
 

@@ -535,6 +535,7 @@ fn resolve_dataset(c: &mut FieldCheck, d: Option<&Spanned<RawDataset>>) -> Datas
     let mut check = KeyCheck {
         c,
         field: "dataset",
+        outer: outer.clone(),
     };
     // An unknown name is reported; the default kind stands in, unchecked.
     let (name, v) = name.map_or((DEFAULT_DATASET, &default), |n| (n, v));
@@ -545,7 +546,8 @@ fn resolve_dataset(c: &mut FieldCheck, d: Option<&Spanned<RawDataset>>) -> Datas
 /// The dataset of a job whose file names none.
 pub const DEFAULT_DATASET: &str = "mnist";
 
-/// The dataset kind `name` with every key at its default (`None`: no such kind).
+/// The dataset kind `name` with every key at its default (`None`: no such
+/// kind, or one that needs keys, as `table` needs its `path`).
 pub fn default_dataset(name: &str) -> Option<DatasetConfig> {
     let layered = Layered {
         fields: RawSection::default(),
@@ -558,8 +560,11 @@ pub fn default_dataset(name: &str) -> Option<DatasetConfig> {
     let mut check = KeyCheck {
         c: &mut c,
         field: "dataset",
+        outer: 0..0,
     };
-    DatasetConfig::resolve(name, &mut check, &DatasetFields::default())
+    let d = DatasetConfig::resolve(name, &mut check, &DatasetFields::default());
+    // A kind whose keys have no usable defaults (a table needs its file).
+    d.filter(|_| c.diags.is_empty())
 }
 
 /// The checks a table-valued field's kind runs on its own keys (a dataset
@@ -568,9 +573,18 @@ pub fn default_dataset(name: &str) -> Option<DatasetConfig> {
 pub struct KeyCheck<'c, 'a> {
     c: &'c mut FieldCheck<'a>,
     field: &'static str,
+    /// Where the field's table is written (for problems with no key of their own).
+    outer: Range<usize>,
 }
 
 impl KeyCheck<'_, '_> {
+    /// Reports a problem with `key` (at its value, or at the table when the
+    /// key is not written).
+    pub fn error<T>(&mut self, key: &str, v: Option<&Spanned<T>>, msg: String) {
+        let span = pick(v.map(|v| v.span()), self.outer.clone());
+        self.c.err(At::key(self.field, key), span, msg);
+    }
+
     /// An integer in `range`, or `default` when unset (or reported).
     pub fn int(
         &mut self,

@@ -312,6 +312,26 @@ mod tests {
     use crate::config::raw::{job_field, RawSection, JOB_FIELDS, SECTION_FIELDS};
     use crate::config::resolve::{resolve, Layered};
 
+    /// Every flat key of the job resolved from `layers` (see [`resolved`]).
+    fn resolved_all(layers: &[&str]) -> Vec<(String, serde_json::Value)> {
+        let mut l = Layered::default();
+        for (i, text) in layers.iter().enumerate() {
+            let patch: RawSection =
+                toml::from_str(text).unwrap_or_else(|e| panic!("`{text}`: {e}"));
+            l.apply(
+                &patch,
+                if i == 0 {
+                    "defaults."
+                } else {
+                    "experiments.e."
+                },
+            );
+        }
+        resolve(&l, &Library::builtin())
+            .unwrap_or_else(|ds| panic!("{layers:?} does not resolve: {ds:?}"))
+            .flat()
+    }
+
     /// The resolved value of the flat key `key` after `[defaults]` and then
     /// an experiment set `layers` (TOML text each).
     fn resolved(layers: &[&str], key: &str) -> serde_json::Value {
@@ -361,12 +381,23 @@ mod tests {
                 let owner = k.applies.first().copied().unwrap_or(schema.names[0]);
                 // The key comes from a later layer that does not name the
                 // table, so it also goes through the key-by-key merge.
-                let base = format!("{} = {{ name = '{owner}' }}", f.name);
+                // A table dataset reads its file when resolved: the
+                // repository's example table, whose columns the examples name.
+                let base = match owner {
+                    "table" => format!(
+                        "{} = {{ name = 'table', path = 'examples/data/digits.csv', target = 'label' }}\n\
+                         loss = 'mse'",
+                        f.name
+                    ),
+                    _ => format!("{} = {{ name = '{owner}' }}", f.name),
+                };
                 let patch = format!("{} = {{ {} }}", f.name, k.example);
                 let key = format!("{}.{}", f.name, k.name);
+                // A table's paths are settings but not identity (its
+                // content digests are): any change of the job counts.
                 assert_ne!(
-                    resolved(&[&base, &patch], &key),
-                    resolved(&[&base], &key),
+                    resolved_all(&[&base, &patch]),
+                    resolved_all(&[&base]),
                     "`{patch}` over `{base}` leaves `{key}` as it was: is it merged and resolved?"
                 );
             }

@@ -204,10 +204,11 @@ impl TableShape {
 }
 
 /// The learning task of a table (`task = "classification" | "regression"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TableTask {
     /// One class per row, from the target's distinct values.
+    #[default]
     Classification,
     /// One real value per row.
     Regression,
@@ -1755,6 +1756,9 @@ impl Affine {
         }
     }
 }
+
+mod kind;
+pub use kind::TableFile;
 
 #[cfg(test)]
 mod tests;
