@@ -312,7 +312,8 @@ mod tests {
     use crate::config::raw::{job_field, RawSection, JOB_FIELDS, SECTION_FIELDS};
     use crate::config::resolve::{resolve, Layered};
 
-    /// Every flat key of the job resolved from `layers` (see [`resolved`]).
+    /// Every flat key of the job resolved after `[defaults]` and then an
+    /// experiment set `layers` (TOML text each).
     fn resolved_all(layers: &[&str]) -> Vec<(String, serde_json::Value)> {
         let mut l = Layered::default();
         for (i, text) in layers.iter().enumerate() {
@@ -335,23 +336,7 @@ mod tests {
     /// The resolved value of the flat key `key` after `[defaults]` and then
     /// an experiment set `layers` (TOML text each).
     fn resolved(layers: &[&str], key: &str) -> serde_json::Value {
-        let mut l = Layered::default();
-        for (i, text) in layers.iter().enumerate() {
-            let patch: RawSection =
-                toml::from_str(text).unwrap_or_else(|e| panic!("`{text}`: {e}"));
-            l.apply(
-                &patch,
-                if i == 0 {
-                    "defaults."
-                } else {
-                    "experiments.e."
-                },
-            );
-        }
-        let job = resolve(&l, &Library::builtin())
-            .unwrap_or_else(|ds| panic!("{layers:?} does not resolve: {ds:?}"));
-        let flat = job.flat();
-        let found = flat.into_iter().find(|(k, _)| k == key);
+        let found = resolved_all(layers).into_iter().find(|(k, _)| k == key);
         found
             .unwrap_or_else(|| panic!("the resolved job has no key `{key}`"))
             .1
