@@ -624,7 +624,7 @@ fn datasets(args: DatasetsArgs) -> anyhow::Result<ExitCode> {
             text.push_str(&format!(
                 "  {}: {}\n    {settings}\n",
                 d.name(),
-                crate::data::kind::shape_text(&d.shape())
+                crate::data::kind::shape_text(&d.shape(), d.valid_rows())
             ));
         }
     }

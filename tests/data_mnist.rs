@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use actsweep::data::mnist::{self, Candidate, FILES};
 use actsweep::data::mnist::{Mnist, PixelScale};
-use actsweep::data::DatasetConfig;
 use actsweep::data::{self, DataError};
+use actsweep::data::{DatasetConfig, DatasetKindConfig};
 
 /// The folder holding the real files, found (or downloaded) by the tool's
 /// own lookup.
@@ -34,13 +34,14 @@ fn config(
     test_limit: Option<usize>,
     scale: PixelScale,
 ) -> DatasetConfig {
-    DatasetConfig::Mnist(Mnist {
+    DatasetKindConfig::Mnist(Mnist {
         path: Some(path.display().to_string()),
         train_limit,
         test_limit,
         scale,
         mirrors: vec![],
     })
+    .into()
 }
 
 /// A directory holding decompressed copies of the four files.

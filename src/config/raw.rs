@@ -393,6 +393,10 @@ declare_table! {
         data_seed: i64 => ["xor", "two_moons", "identity", "table"] = "data_seed = 7",
         /// Synthetic datasets and table (without `test_path`): fraction held out for testing. Default: 0.2.
         test_fraction: Num => ["xor", "two_moons", "identity", "table"] = "test_fraction = 0.3",
+        /// Every dataset: the share of the training rows held out as the `valid` split
+        /// (`valid_acc`, `valid_loss`, ...), the same rows for every job (chosen by
+        /// `data_seed`, 0 where the dataset has none), in [0, 1). Default: 0 (none).
+        validation_fraction: Num = "validation_fraction = 0.1",
     }
 }
 

@@ -539,8 +539,18 @@ fn resolve_dataset(c: &mut FieldCheck, d: Option<&Spanned<RawDataset>>) -> Datas
     };
     // An unknown name is reported; the default kind stands in, unchecked.
     let (name, v) = name.map_or((DEFAULT_DATASET, &default), |n| (n, v));
-    DatasetConfig::resolve(name, &mut check, v)
-        .expect("the names checked are the registered kinds' (DatasetConfig::NAMES)")
+    let kind = DatasetConfig::resolve(name, &mut check, v)
+        .expect("the names checked are the registered kinds' (DatasetConfig::NAMES)");
+    let validation_fraction = c.num(
+        At::key("dataset", "validation_fraction"),
+        v.validation_fraction.as_ref(),
+        0.0,
+        Bounds::at_least(0.0).below(1.0),
+    );
+    DatasetConfig {
+        kind,
+        validation_fraction,
+    }
 }
 
 /// The dataset of a job whose file names none.
@@ -564,7 +574,7 @@ pub fn default_dataset(name: &str) -> Option<DatasetConfig> {
     };
     let d = DatasetConfig::resolve(name, &mut check, &DatasetFields::default());
     // A kind whose keys have no usable defaults (a table needs its file).
-    d.filter(|_| c.diags.is_empty())
+    d.filter(|_| c.diags.is_empty()).map(DatasetConfig::from)
 }
 
 /// The checks a table-valued field's kind runs on its own keys (a dataset

@@ -38,6 +38,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::config::job::Task;
+pub use kind::DatasetConfig;
 
 kind::dataset_kinds! {
     /// Handwritten digits, 28x28, 10 classes.
@@ -197,6 +198,23 @@ impl SplitData {
     pub fn row(&self, i: usize) -> &[f32] {
         &self.features[i * self.input_dim..(i + 1) * self.input_dim]
     }
+
+    /// The rows `idx`, in that order, as a split of their own.
+    pub fn take_rows(&self, idx: &[usize]) -> SplitData {
+        let features = idx
+            .iter()
+            .flat_map(|&i| self.row(i).iter().copied())
+            .collect();
+        let targets = match &self.targets {
+            Targets::Classes(c) => Targets::Classes(idx.iter().map(|&i| c[i]).collect()),
+            Targets::Values(v) => Targets::Values(idx.iter().map(|&i| v[i]).collect()),
+        };
+        SplitData {
+            features,
+            targets,
+            input_dim: self.input_dim,
+        }
+    }
 }
 
 /// Per-feature range of the inputs (training and test together).
@@ -240,8 +258,11 @@ pub struct Dataset {
     pub task: Task,
     /// Class names, index = class (empty for regression).
     pub class_names: Vec<String>,
-    /// Training split.
+    /// Training split (without the validation rows).
     pub train: SplitData,
+    /// Validation split: `validation_fraction` of the kind's training rows
+    /// (empty without one).
+    pub valid: SplitData,
     /// Test split.
     pub test: SplitData,
     /// Range of the inputs when `input_dim <= 2` (for decision-boundary
@@ -256,6 +277,7 @@ impl Dataset {
     pub(crate) fn new(
         config: &DatasetConfig,
         train: SplitData,
+        valid: SplitData,
         test: SplitData,
         origin: String,
     ) -> Dataset {
@@ -266,7 +288,7 @@ impl Dataset {
             Task::Regression => Vec::new(),
         };
         let bounds = if input_dim <= 2 {
-            Bounds::of(input_dim, &[&train, &test])
+            Bounds::of(input_dim, &[&train, &valid, &test])
         } else {
             None
         };
@@ -277,6 +299,7 @@ impl Dataset {
             task,
             class_names,
             train,
+            valid,
             test,
             bounds,
             origin,
@@ -315,8 +338,14 @@ pub fn load(config: &DatasetConfig) -> Result<Arc<Dataset>, DataError> {
 
 /// Loads or generates the dataset for `config`, bypassing the cache.
 pub fn load_uncached(config: &DatasetConfig) -> Result<Dataset, DataError> {
-    let rows = config.load_rows()?;
-    Ok(Dataset::new(config, rows.train, rows.test, rows.origin))
+    let (rows, valid) = config.load_rows()?;
+    Ok(Dataset::new(
+        config,
+        rows.train,
+        valid,
+        rows.test,
+        rows.origin,
+    ))
 }
 
 #[cfg(test)]
@@ -325,13 +354,14 @@ mod tests {
     use xor::{Xor, XorVariant};
 
     fn xor(seed: u64) -> DatasetConfig {
-        DatasetConfig::Xor(Xor {
+        DatasetKindConfig::Xor(Xor {
             samples: 200,
             noise: 0.1,
             variant: XorVariant::Clusters,
             data_seed: seed,
             test_fraction: 0.2,
         })
+        .into()
     }
 
     #[test]
@@ -351,12 +381,13 @@ mod tests {
 
     #[test]
     fn failures_are_shared_and_keep_their_message() {
-        let config = DatasetConfig::TwoMoons(two_moons::TwoMoons {
+        let config: DatasetConfig = DatasetKindConfig::TwoMoons(two_moons::TwoMoons {
             samples: 10,
             noise: -1.0,
             data_seed: 0,
             test_fraction: 0.2,
-        });
+        })
+        .into();
         let a = load(&config).unwrap_err();
         let b = load(&config).unwrap_err();
         assert_eq!(a.to_string(), b.to_string());

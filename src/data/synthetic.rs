@@ -131,33 +131,36 @@ mod tests {
     use crate::data::identity::Identity;
     use crate::data::two_moons::TwoMoons;
     use crate::data::xor::{Xor, XorVariant};
-    use crate::data::{load_uncached as generate, DatasetConfig};
+    use crate::data::{load_uncached as generate, DatasetConfig, DatasetKindConfig};
 
     fn xor(variant: XorVariant, samples: usize, noise: f64, seed: u64) -> DatasetConfig {
-        DatasetConfig::Xor(Xor {
+        DatasetKindConfig::Xor(Xor {
             samples,
             noise,
             variant,
             data_seed: seed,
             test_fraction: 0.2,
         })
+        .into()
     }
 
     fn moons(samples: usize, seed: u64) -> DatasetConfig {
-        DatasetConfig::TwoMoons(TwoMoons {
+        DatasetKindConfig::TwoMoons(TwoMoons {
             samples,
             noise: 0.2,
             data_seed: seed,
             test_fraction: 0.2,
         })
+        .into()
     }
 
     fn identity(samples: usize, seed: u64, test_fraction: f64) -> DatasetConfig {
-        DatasetConfig::Identity(Identity {
+        DatasetKindConfig::Identity(Identity {
             samples,
             data_seed: seed,
             test_fraction,
         })
+        .into()
     }
 
     fn all_configs() -> Vec<DatasetConfig> {
@@ -291,12 +294,13 @@ mod tests {
             assert_eq!(ones, n - n / 2);
         }
         // Without noise every point lies on its half circle.
-        let c = DatasetConfig::TwoMoons(TwoMoons {
+        let c: DatasetConfig = DatasetKindConfig::TwoMoons(TwoMoons {
             samples: 200,
             noise: 0.0,
             data_seed: 0,
             test_fraction: 0.2,
-        });
+        })
+        .into();
         let d = generate(&c).unwrap();
         let labels = d.train.targets.classes().unwrap();
         for (i, &l) in labels.iter().enumerate() {

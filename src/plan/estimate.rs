@@ -5,7 +5,7 @@
 //! backward pass about twice the forward's multiply-adds), and every
 //! evaluation (epoch 0, every `eval_every` epochs and the last, see
 //! [`JobConfig::evaluations`](crate::config::job::JobConfig::evaluations))
-//! passes the train and test sets forward once, except that full-batch
+//! passes the train, validation and test sets forward once, except that full-batch
 //! training on the CPU takes the training split of every evaluation but the
 //! last from the next step's forward pass ([`JobConfig::steps_pass_the_training_split`](crate::config::job::JobConfig::steps_pass_the_training_split)),
 //! which the estimate assumes (it does not know which device `auto` finds).
@@ -62,7 +62,8 @@ impl Estimate {
             } else {
                 evals
             };
-            e.eval_flops += fwd * (train as f64 * own_train_passes + test as f64 * evals);
+            let held_out = (test + c.dataset.valid_rows()) as f64;
+            e.eval_flops += fwd * (train as f64 * own_train_passes + held_out * evals);
             e.parameters += c.parameter_count();
         }
         e

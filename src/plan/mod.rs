@@ -1026,7 +1026,8 @@ fn grid_key_span(text: &str, value: Range<usize>, field: &str) -> Range<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::job::{DatasetConfig, OptimizerConfig};
+    use crate::config::job::OptimizerConfig;
+    use crate::data::DatasetKindConfig;
 
     fn plan(text: &str) -> Plan {
         let sweep = crate::config::parse("t.toml", "t", text).unwrap_or_else(|e| panic!("{e}"));
@@ -1076,7 +1077,7 @@ exclude = [{ dataset = "xor", optimizer = { lr = 0.05 } }]
                 weight_decay: 0.0
             }
         );
-        assert!(matches!(&j.dataset, DatasetConfig::TwoMoons(m) if m.noise == 0.3));
+        assert!(matches!(&j.dataset.kind, DatasetKindConfig::TwoMoons(m) if m.noise == 0.3));
         assert_eq!(j.activation.params["alpha"], 0.2);
         assert_eq!(j.activation.short(), "leaky_relu(alpha=0.2)");
     }

@@ -11,6 +11,21 @@ use serde::Serialize;
 use super::estimate::si;
 use super::{Estimate, Job, Plan};
 
+/// The distinct datasets of `jobs` with their train / valid / test sizes.
+fn datasets(out: &mut String, jobs: &[&Job]) {
+    let mut seen: Vec<&crate::data::DatasetConfig> = Vec::new();
+    for j in jobs {
+        if !seen.contains(&&j.config.dataset) {
+            seen.push(&j.config.dataset);
+        }
+    }
+    let _ = writeln!(out, "\n  dataset{}:", plural(seen.len()));
+    for d in seen {
+        let shape = crate::data::kind::shape_text(&d.shape(), d.valid_rows());
+        let _ = writeln!(out, "    {}: {shape}", d.name());
+    }
+}
+
 /// The human-readable summary; `jobs` are the selected jobs, listed when `list` is set.
 pub fn text(plan: &Plan, jobs: &[&Job], list: bool) -> String {
     let mut out = String::new();
@@ -72,6 +87,7 @@ pub fn text(plan: &Plan, jobs: &[&Job], list: bool) -> String {
             let _ = writeln!(out, "    (no axes: a single job)");
         }
     }
+    datasets(&mut out, jobs);
     let est = Estimate::of(jobs.iter().copied());
     let _ = writeln!(
         out,

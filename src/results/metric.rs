@@ -22,6 +22,9 @@ use serde::{Deserialize, Serialize};
 pub enum Split {
     /// The training split (and training-time metrics).
     Train,
+    /// The validation split (`validation_fraction` of the training rows,
+    /// held out): the split to choose settings on.
+    Valid,
     /// The test split.
     Test,
     /// The probe rows (the first `probe_samples` training rows).
@@ -30,12 +33,13 @@ pub enum Split {
 
 impl Split {
     /// Every split, in table order.
-    pub const ALL: [Split; 3] = [Split::Train, Split::Test, Split::Probe];
+    pub const ALL: [Split; 4] = [Split::Train, Split::Valid, Split::Test, Split::Probe];
 
     /// `train`, `test`, `probe`: the `split` column's value.
     pub fn as_str(self) -> &'static str {
         match self {
             Split::Train => "train",
+            Split::Valid => "valid",
             Split::Test => "test",
             Split::Probe => "probe",
         }
@@ -113,20 +117,20 @@ macro_rules! catalogue {
 
 catalogue! {
     /// Mean loss over the split.
-    Loss = "loss", short "loss", splits [Train, Test],
+    Loss = "loss", short "loss", splits [Train, Valid, Test],
         layer false, higher false, fraction false, indexed false;
     /// Fraction of samples classified right (classification).
-    Accuracy = "accuracy", short "acc", splits [Train, Test],
+    Accuracy = "accuracy", short "acc", splits [Train, Valid, Test],
         layer false, higher true, fraction true, indexed false;
     /// Mean absolute error (regression).
-    Mae = "mae", short "mae", splits [Train, Test],
+    Mae = "mae", short "mae", splits [Train, Valid, Test],
         layer false, higher false, fraction false, indexed false;
     /// Mean squared error (regression).
-    Mse = "mse", short "mse", splits [Train, Test],
+    Mse = "mse", short "mse", splits [Train, Valid, Test],
         layer false, higher false, fraction false, indexed false;
     /// Fraction of outputs exactly zero (`record = ["output_zeros"]`).
     OutputZeroFraction = "output_zero_fraction", short "output_zero_fraction",
-        splits [Train, Test], layer false, higher false, fraction true, indexed false;
+        splits [Train, Valid, Test], layer false, higher false, fraction true, indexed false;
     /// Mean minibatch loss during the epoch (epochs 1 on).
     BatchLoss = "batch_loss", short "batch_loss", splits [Train],
         layer false, higher false, fraction false, indexed false;
@@ -338,10 +342,13 @@ fn metric_named(rest: &str) -> Option<(MetricKind, String)> {
     })
 }
 
-/// `train, test` as `train or test`.
+/// `train, valid, test` as `` `train`, `valid` or `test` ``.
 fn split_list(splits: &[Split]) -> String {
     let names: Vec<String> = splits.iter().map(|s| format!("`{s}`")).collect();
-    names.join(" or ")
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.join(""),
+    }
 }
 
 /// A value name the catalogue does not resolve.
@@ -418,7 +425,7 @@ mod tests {
         let reason = |n: &str| ValueName::resolve(n).unwrap_err().reason;
         assert_eq!(
             reason("probe_loss"),
-            "metric `loss` is measured on `train` or `test`, not on `probe`"
+            "metric `loss` is measured on `train`, `valid` or `test`, not on `probe`"
         );
         assert_eq!(
             reason("train_grad_norm_mean"),
@@ -433,7 +440,7 @@ mod tests {
         );
         assert_eq!(
             reason("loss"),
-            "metric `loss` needs a split: `train_loss`, `test_loss`"
+            "metric `loss` needs a split: `train_loss`, `valid_loss`, `test_loss`"
         );
         assert!(ValueName::resolve("singular_value_0").is_err());
     }

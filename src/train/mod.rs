@@ -757,7 +757,12 @@ fn evaluate<D: EngineDevice>(
         }
         None => (None, None),
     };
-    for (name, split) in [(Split::Train, &data.train), (Split::Test, &data.test)] {
+    let splits = [
+        (Split::Train, &data.train),
+        (Split::Valid, &data.valid),
+        (Split::Test, &data.test),
+    ];
+    for (name, split) in splits {
         if split.is_empty() {
             continue;
         }
