@@ -280,4 +280,4 @@ fn hold_out(train: &mut SplitData, fraction: f64, seed: u64) -> SplitData {
 }
 
 /// Mixed into `data_seed` for the validation hold-out ("valid" in ASCII).
-const VALIDATION_STREAM: u64 = 0x7661_6c69_64;
+const VALIDATION_STREAM: u64 = 0x0076_616c_6964;
