@@ -4,18 +4,18 @@
 //! noise = 0.3 }`). Everything the tool knows about a kind lives in the
 //! kind's own file under `src/data/`, behind [`DatasetKind`]: its name and
 //! one-line description, how its settings are checked (located errors,
-//! through [`KeyCheck`]), its shape and task at plan time (never by loading
-//! every row), and how it loads. The resolved settings are the kind's own
+//! through [`KeyCheck`]), its shape and task at plan time (from its settings;
+//! a table reads its file once, memoized, when the sweep is resolved), and
+//! how it loads. The resolved settings are the kind's own
 //! struct, serialized into the job's config (so they are part of its id).
 //!
-//! [`dataset_kinds!`] turns the list of kinds into [`DatasetConfig`]
+//! `dataset_kinds!` turns the list of kinds into `DatasetKindConfig`
 //! (`src/data/mod.rs` has the list): one enum variant per kind, its
 //! `name` tag, and the dispatch of every trait method, so no other code
 //! matches on kinds. Adding a kind is its file plus one line in that list
 //! (and its new keys, if it takes keys no other kind has, in the dataset
 //! table's declaration, `config::raw::DatasetFields`).
 //!
-//! [`DatasetConfig`]: super::DatasetConfig
 
 use super::{DataError, SplitData};
 use crate::config::job::Task;
@@ -112,7 +112,8 @@ pub fn shape_text(s: &Shape, valid: usize) -> String {
 
 /// Declares the list of dataset kinds: `Variant(path::Type)`, one a line,
 /// the variant's snake_case name being the kind's [`DatasetKind::NAME`]
-/// (checked by a test). Generates `DatasetConfig` and its dispatch.
+/// (checked by a test). Generates `DatasetKindConfig` and its dispatch, and
+/// the kinds' names and descriptions on [`DatasetConfig`].
 macro_rules! dataset_kinds {
     ($( $(#[$doc:meta])* $variant:ident($ty:ty), )*) => {
         /// A dataset kind with its settings resolved: one variant per kind,

@@ -7,8 +7,10 @@
 //! threads as want it. The first caller loads; the others wait and share.
 //!
 //! Each kind of dataset is one file behind one trait ([`kind::DatasetKind`]),
-//! and the list below ([`dataset_kinds!`](kind::dataset_kinds)) is the one
-//! place that names them all; [`DatasetConfig`] is generated from it.
+//! and the list below (`dataset_kinds!`) is the one
+//! place that names them all; [`DatasetKindConfig`] (one variant per kind)
+//! is generated from it, and [`DatasetConfig`] adds what every kind shares,
+//! the validation hold-out.
 //!
 //! - [`mnist`], [`fashion_mnist`], [`kmnist`]: the IDX image sets.
 //! - [`cifar10`]: CIFAR-10's binary batches, from the archive or its folder.

@@ -3,7 +3,7 @@
 //!
 //! Nothing here trains or merges: the array's tasks are `actsweep run FILE
 //! --shard i/N` into one shared results folder (the shard locks and atomic
-//! writes of [`super::run`] make that safe), and the follow-up job is
+//! writes of [`super::run_jobs`] make that safe), and the follow-up job is
 //! `collect` then `report`. So a cluster run gives the very files a local run
 //! gives, and re-submitting after failures or a cancel trains only what is
 //! missing (done jobs are skipped, as on a laptop).
