@@ -613,18 +613,12 @@ fn datasets(args: DatasetsArgs) -> anyhow::Result<ExitCode> {
     if let Some(file) = &args.file {
         let (_, plan) = load_plan(file)?;
         text.push_str(&format!("datasets of {}:\n", file.display()));
-        let mut seen: Vec<&crate::data::DatasetConfig> = Vec::new();
-        for job in &plan.jobs {
-            let d = &job.config.dataset;
-            if seen.contains(&d) {
-                continue;
-            }
-            seen.push(d);
+        for d in crate::plan::distinct_datasets(&plan.jobs) {
             let settings = serde_json::to_string(d).unwrap_or_default();
             text.push_str(&format!(
                 "  {}: {}\n    {settings}\n",
                 d.name(),
-                crate::data::kind::shape_text(&d.shape(), d.valid_rows())
+                d.sizes_text()
             ));
         }
     }

@@ -82,9 +82,8 @@ impl DatasetKind for Cifar10 {
     }
 
     fn load(&self) -> Result<Loaded, DataError> {
-        let env = std::env::var_os("ACTSWEEP_DATA");
         let set = &fetch::CIFAR10;
-        let places = fetch::candidates(set, self.path.as_deref(), env.as_deref());
+        let places = fetch::places(set, self.path.as_deref());
         let (dir, raw) = locate(set, &places, &self.mirrors, true, COUNTS)?;
         let (train, test) = self.build(&raw);
         Ok(Loaded {

@@ -428,6 +428,13 @@ pub struct Candidate {
     pub dir: PathBuf,
 }
 
+/// [`candidates`] for `set` and `path` with this process's `$ACTSWEEP_DATA`:
+/// where a dataset kind looks when it loads.
+pub fn places(set: &FileSet, path: Option<&str>) -> Vec<Candidate> {
+    let env = std::env::var_os("ACTSWEEP_DATA");
+    candidates(set, path, env.as_deref())
+}
+
 /// The directories to look in for `set`, in order: `path` (from the
 /// dataset), then `$ACTSWEEP_DATA/NAME` (pass the variable's value), then
 /// `data/NAME` relative to the current directory.

@@ -228,6 +228,11 @@ impl DatasetConfig {
         }
     }
 
+    /// `54000 train / 6000 valid / 10000 test rows, 784 inputs, 10 classes`.
+    pub fn sizes_text(&self) -> String {
+        shape_text(&self.shape(), self.valid_rows())
+    }
+
     /// Rows of the validation split.
     pub fn valid_rows(&self) -> usize {
         hold_out_sizes(self.kind.shape().train, self.validation_fraction).1

@@ -94,8 +94,7 @@ impl Mnist {
 
     /// Finds (or downloads), verifies, parses, subsets and scales `set`.
     pub(super) fn load_set(&self, set: &FileSet) -> Result<Loaded, DataError> {
-        let env = std::env::var_os("ACTSWEEP_DATA");
-        let places = fetch::candidates(set, self.path.as_deref(), env.as_deref());
+        let places = fetch::places(set, self.path.as_deref());
         let (dir, raw) = locate_idx(set, &places, &self.mirrors, true, COUNTS)?;
         let (train, test) = build(self, &raw);
         Ok(Loaded {
@@ -165,8 +164,7 @@ pub fn default_mirrors() -> Vec<String> {
 /// project's own tests (which therefore find MNIST exactly where `actsweep
 /// run` does, and download it there when it is missing).
 pub fn find(path: Option<&str>, mirrors: &[String]) -> Result<(PathBuf, RawMnist), DataError> {
-    let env = std::env::var_os("ACTSWEEP_DATA");
-    locate(&candidates(path, env.as_deref()), mirrors, true)
+    locate(&fetch::places(&fetch::MNIST, path), mirrors, true)
 }
 
 /// Images or labels.

@@ -347,6 +347,19 @@ impl Plan {
     }
 }
 
+/// The distinct datasets of `jobs`, in the order they first appear.
+pub fn distinct_datasets<'a>(
+    jobs: impl IntoIterator<Item = &'a Job>,
+) -> Vec<&'a crate::data::DatasetConfig> {
+    let mut seen: Vec<&crate::data::DatasetConfig> = Vec::new();
+    for j in jobs {
+        if !seen.contains(&&j.config.dataset) {
+            seen.push(&j.config.dataset);
+        }
+    }
+    seen
+}
+
 /// One factor of the grid's product: a lone axis or a zipped group (indices
 /// into axes). Not a table dimension (`report::cells::Dim`).
 struct Factor {

@@ -13,16 +13,10 @@ use super::{Estimate, Job, Plan};
 
 /// The distinct datasets of `jobs` with their train / valid / test sizes.
 fn datasets(out: &mut String, jobs: &[&Job]) {
-    let mut seen: Vec<&crate::data::DatasetConfig> = Vec::new();
-    for j in jobs {
-        if !seen.contains(&&j.config.dataset) {
-            seen.push(&j.config.dataset);
-        }
-    }
+    let seen = super::distinct_datasets(jobs.iter().copied());
     let _ = writeln!(out, "\n  dataset{}:", plural(seen.len()));
     for d in seen {
-        let shape = crate::data::kind::shape_text(&d.shape(), d.valid_rows());
-        let _ = writeln!(out, "    {}: {shape}", d.name());
+        let _ = writeln!(out, "    {}: {}", d.name(), d.sizes_text());
     }
 }
 
