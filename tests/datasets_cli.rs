@@ -4,7 +4,6 @@
 
 mod common;
 
-use actsweep::config::raw::DatasetFields;
 use actsweep::data::DatasetConfig;
 use assert_cmd::prelude::*;
 use tempfile::TempDir;
@@ -26,13 +25,11 @@ fn the_listing_shows_every_kind_with_its_keys() {
         assert!(entry.contains(about), "{entry}");
         let has_default = actsweep::config::resolve::default_dataset(name).is_some();
         assert_eq!(entry.contains("by default: "), has_default, "{entry}");
-        for key in DatasetFields::SCHEMA
-            .keys
-            .iter()
-            .filter(|k| k.name != "name")
-        {
+        let schema = &DatasetConfig::SCHEMA;
+        for key in schema.all_keys().iter().filter(|k| k.name != "name") {
             let listed = entry.contains(&format!("\n    {}: ", key.name));
-            assert_eq!(listed, key.applies_to(name), "`{}` in:\n{entry}", key.name);
+            let takes = schema.keys_for(name).contains(&key.name);
+            assert_eq!(listed, takes, "`{}` in:\n{entry}", key.name);
         }
     }
     insta::assert_snapshot!("datasets_listing", text);

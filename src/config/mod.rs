@@ -516,7 +516,7 @@ fn out_of_integer_range(n: &str) -> String {
 }
 
 /// Rewrites serde's type names into words.
-fn humanize(msg: &str) -> String {
+pub(crate) fn humanize(msg: &str) -> String {
     let mut m = msg
         .replace("i64", "an integer")
         .replace("u64", "an integer")

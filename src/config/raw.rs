@@ -343,60 +343,76 @@ macro_rules! name_or_table_impl {
 }
 
 /// A dataset reference: `"mnist"` or `{ name = "mnist", train_limit = 5000 }`.
+///
+/// Its keys other than `name` belong to the dataset kind it names, which
+/// declares them in its own file ([`crate::data::kind::DatasetKind::KEYS`]):
+/// here they are kept as written, each value with its place in the file,
+/// and the kind checks them (names, types, ranges) when the job is resolved.
 #[derive(Debug, Clone, Default)]
-pub struct RawDataset(pub DatasetFields);
-name_or_table_impl!(RawDataset, DatasetFields);
+pub struct RawDataset {
+    /// The kind (`mnist` when not given).
+    pub name: Option<Spanned<String>>,
+    /// Every other key, as written.
+    pub keys: BTreeMap<String, Spanned<toml::Value>>,
+}
 
-declare_table! {
-    /// The keys of a dataset table. Which keys apply depends on the dataset
-    /// (`plan` rejects, say, `noise` on mnist); defaults are per dataset.
-    pub struct DatasetFields for DatasetConfig::NAMES {
-        /// The dataset kind: `mnist`, `fashion_mnist`, `kmnist`, `cifar10`, `xor`,
-        /// `two_moons`, `identity` or `table` (`actsweep datasets` lists them). Default: `"mnist"`.
-        name: String = "name = 'two_moons'",
-        /// table: the file to read (`.parquet`, `.csv`, `.npy`, `.npz`; required). Image
-        /// datasets: the directory holding the files (MNIST family: the four IDX files,
-        /// raw or `.gz`; cifar10: the archive or its unpacked folder).
-        /// Default: search `$ACTSWEEP_DATA/NAME`, then `data/NAME` (image datasets).
-        path: String => ["mnist", "fashion_mnist", "kmnist", "cifar10", "table"] = "path = 'elsewhere'",
-        /// table: a test file with the same columns.
-        /// Default: none (`test_fraction` of the rows of `path` are held out instead).
-        test_path: String => ["table"] = "test_path = 'examples/data/digits.csv'",
-        /// table: the target column (an `.npz` array; an `.npy` column index).
-        /// Default: `y` for `.npz`, required otherwise.
-        target: String => ["table"] = "target = 'p20'",
-        /// table: the feature columns, in this order.
-        /// Default: every other numeric column (`x` for `.npz`).
-        features: Vec<String> => ["table"] = "features = ['p0', 'p1']",
-        /// table: `"classification"` or `"regression"`.
-        /// Default: classification when the target is integer, boolean or text, else regression.
-        task: String => ["table"] = "task = 'regression'",
-        /// Image datasets: use only the first N training images. Default: all (60,000; cifar10: 50,000).
-        train_limit: i64 => ["mnist", "fashion_mnist", "kmnist", "cifar10"] = "train_limit = 500",
-        /// Image datasets: use only the first N test images. Default: all 10,000.
-        test_limit: i64 => ["mnist", "fashion_mnist", "kmnist", "cifar10"] = "test_limit = 500",
-        /// Pixel or feature scaling, fitted on the training rows: `"unit"` ([0, 1]) or
-        /// `"standard"` (zero mean, unit variance); table also `"none"`.
-        /// Default: `"unit"` (image datasets), `"none"` (table).
-        scale: String => ["mnist", "fashion_mnist", "kmnist", "cifar10", "table"] = "scale = 'standard'",
-        /// cifar10: average the three colour channels (1,024 inputs instead of 3,072). Default: false.
-        grayscale: bool => ["cifar10"] = "grayscale = true",
-        /// Image datasets: download mirrors tried in order when the files are missing. Default: the built-in list.
-        mirrors: Vec<String> => ["mnist", "fashion_mnist", "kmnist", "cifar10"] = "mirrors = ['https://example.org/']",
-        /// Synthetic datasets: number of samples (train + test). Default: 1000 (xor, two_moons), 2000 (identity).
-        samples: i64 => ["xor", "two_moons", "identity"] = "samples = 500",
-        /// Synthetic datasets: standard deviation of Gaussian noise. Default: 0.2 (two_moons), 0.1 (xor).
-        noise: Num => ["xor", "two_moons"] = "noise = 0.3",
-        /// xor: `"clusters"` (noisy clusters around the four corners) or `"four_points"`. Default: `"clusters"`.
-        variant: String => ["xor"] = "variant = 'four_points'",
-        /// Synthetic datasets and table: seed of the data (or of the table's split), shared by every job. Default: 0.
-        data_seed: i64 => ["xor", "two_moons", "identity", "table"] = "data_seed = 7",
-        /// Synthetic datasets and table (without `test_path`): fraction held out for testing. Default: 0.2.
-        test_fraction: Num => ["xor", "two_moons", "identity", "table"] = "test_fraction = 0.3",
-        /// Every dataset: the share of the training rows held out as the `valid` split
-        /// (`valid_acc`, `valid_loss`, ...), the same rows for every job (chosen by
-        /// `data_seed`, 0 where the dataset has none), in [0, 1). Default: 0 (none).
-        validation_fraction: Num = "validation_fraction = 0.1",
+impl RawDataset {
+    /// The keys that are set, with where each value is written.
+    pub fn present(&self) -> Vec<(&str, std::ops::Range<usize>)> {
+        let keys = self.keys.iter().map(|(k, v)| (k.as_str(), v.span()));
+        self.name.iter().map(|n| ("name", n.span())).chain(keys).collect()
+    }
+}
+
+impl FieldValue for RawDataset {
+    const KEYS: Keys = Keys::Table(&DatasetConfig::SCHEMA);
+
+    /// Keys merge one by one while the kind stays the same.
+    fn merge(base: &mut Spanned<Self>, patch: &Spanned<Self>) {
+        merge_named(
+            base,
+            patch,
+            |d| d.name.as_ref().map(|n| n.get_ref()),
+            |m, p| {
+                for (k, v) in &p.keys {
+                    m.keys.insert(k.clone(), v.clone());
+                }
+            },
+        );
+    }
+}
+
+impl<'de> Deserialize<'de> for RawDataset {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(DatasetValue)
+    }
+}
+
+/// A dataset's name, or its table: `name` as a name, every other key as a
+/// spanned value.
+struct DatasetValue;
+
+impl<'de> Visitor<'de> for DatasetValue {
+    type Value = RawDataset;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a name or a table")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RawDataset, E> {
+        Ok(RawDataset {
+            name: Some(Spanned::new(0..0, v.to_string())),
+            keys: BTreeMap::new(),
+        })
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawDataset, A::Error> {
+        let mut out = RawDataset::default();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "name" {
+                out.name = Some(map.next_value()?);
+            } else {
+                out.keys.insert(key, map.next_value()?);
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -21,7 +21,8 @@ use toml::Spanned;
 use super::diag::{did_you_mean, list, Diagnostic};
 use super::job::*;
 use super::raw::*;
-use super::schema::TableSchema;
+use super::schema::{TableKey, TableSchema};
+use crate::data::kind::VALIDATION_FRACTION;
 use crate::activation::Library;
 
 /// Job fields merged from several layers, with where each came from.
@@ -284,13 +285,14 @@ impl FieldCheck<'_> {
     }
 
     /// Reports every key set in `present` that does not apply to the table
-    /// named `name` (`owner` is how messages call it: `dataset mnist`).
+    /// named `name` (`owner` is how messages call it: `dataset mnist`): a
+    /// key of another such table, or of none.
     fn keys_apply(
         &mut self,
         field: &'static str,
         schema: &TableSchema,
         name: &str,
-        present: Vec<(&'static str, Range<usize>)>,
+        present: Vec<(&str, Range<usize>)>,
         outer: &Range<usize>,
     ) {
         let valid = schema.keys_for(name);
@@ -299,12 +301,13 @@ impl FieldCheck<'_> {
             if valid.contains(&key) {
                 continue;
             }
+            let msg = if schema.owners(key).is_empty() {
+                format!("{owner} has no key `{key}`")
+            } else {
+                format!("`{key}` does not apply to {owner}")
+            };
             let d = self
-                .diag(
-                    At::key(field, key),
-                    pick(Some(span), outer.clone()),
-                    format!("`{key}` does not apply to {owner}"),
-                )
+                .diag(At::key(field, key), pick(Some(span), outer.clone()), msg)
                 .help_opt(did_you_mean(key, valid.iter().copied()))
                 .note(format!("keys of {owner}: {}", list(valid.iter().copied())));
             self.push(d);
@@ -519,31 +522,32 @@ fn table_name<'v>(
 }
 
 /// The dataset a job trains on: the kind named in its table (`mnist` when
-/// there is no table), resolved by the kind itself ([`crate::data::kind`]).
+/// there is no table), its keys checked and resolved by the kind itself
+/// ([`crate::data::kind`]).
 fn resolve_dataset(c: &mut FieldCheck, d: Option<&Spanned<RawDataset>>) -> DatasetConfig {
-    let default = DatasetFields::default();
+    let default = RawDataset::default();
     let (v, outer) = match d {
-        Some(d) => (&d.get_ref().0, d.span()),
+        Some(d) => (d.get_ref(), d.span()),
         None => (&default, 0..0),
     };
-    let schema = &DatasetFields::SCHEMA;
+    let schema = &DatasetConfig::SCHEMA;
     let at_name = At::key("dataset", "name");
     let name = table_name(c, at_name, &v.name, &outer, DEFAULT_DATASET, schema.names);
     if let Some(name) = name {
         c.keys_apply("dataset", schema, name, v.present(), &outer);
     }
+    // An unknown name is reported; the default kind stands in, unchecked.
+    let (name, v) = name.map_or((DEFAULT_DATASET, &default), |n| (n, v));
     let mut check = KeyCheck {
         c,
         field: "dataset",
-        outer: outer.clone(),
+        outer,
+        given: &v.keys,
     };
-    // An unknown name is reported; the default kind stands in, unchecked.
-    let (name, v) = name.map_or((DEFAULT_DATASET, &default), |n| (n, v));
-    let kind = DatasetConfig::resolve(name, &mut check, v)
+    let kind = DatasetConfig::resolve(name, &mut check)
         .expect("the names checked are the registered kinds' (DatasetConfig::NAMES)");
-    let validation_fraction = c.num(
-        At::key("dataset", "validation_fraction"),
-        v.validation_fraction.as_ref(),
+    let validation_fraction = check.num(
+        &VALIDATION_FRACTION,
         0.0,
         Bounds::at_least(0.0).below(1.0),
     );
@@ -567,65 +571,89 @@ pub fn default_dataset(name: &str) -> Option<DatasetConfig> {
         layered: &layered,
         diags: Vec::new(),
     };
+    let none = BTreeMap::new();
     let mut check = KeyCheck {
         c: &mut c,
         field: "dataset",
         outer: 0..0,
+        given: &none,
     };
-    let d = DatasetConfig::resolve(name, &mut check, &DatasetFields::default());
+    let d = DatasetConfig::resolve(name, &mut check);
     // A kind whose keys have no usable defaults (a table needs its file).
     d.filter(|_| c.diags.is_empty()).map(DatasetConfig::from)
 }
 
-/// The checks a table-valued field's kind runs on its own keys (a dataset
-/// kind on `dataset.KEY`): each value checked and located, the default
-/// standing in for a bad one.
+/// The checks a kind runs on the keys of its table (a dataset kind on
+/// `dataset.KEY`): each value given read as its key's type and checked,
+/// problems located at the value, the default standing in for a bad one.
 pub struct KeyCheck<'c, 'a> {
     c: &'c mut FieldCheck<'a>,
     field: &'static str,
     /// Where the field's table is written (for problems with no key of their own).
     outer: Range<usize>,
+    /// The keys written in the table, with their values.
+    given: &'c BTreeMap<String, Spanned<toml::Value>>,
 }
 
 impl KeyCheck<'_, '_> {
     /// Reports a problem with `key` (at its value, or at the table when the
     /// key is not written).
-    pub fn error<T>(&mut self, key: &str, v: Option<&Spanned<T>>, msg: String) {
-        let span = pick(v.map(|v| v.span()), self.outer.clone());
-        self.c.err(At::key(self.field, key), span, msg);
+    pub fn error(&mut self, key: &TableKey, msg: String) {
+        let span = pick(self.given.get(key.name).map(Spanned::span), self.outer.clone());
+        self.c.err(At::key(self.field, key.name), span, msg);
+    }
+
+    /// Whether the table gives `key` (well or badly).
+    pub fn is_given(&self, key: &TableKey) -> bool {
+        self.given.contains_key(key.name)
+    }
+
+    /// The value of `key` read as a `T` (`None`: not given, or not a `T`,
+    /// which is reported).
+    pub fn value<T: serde::de::DeserializeOwned>(&mut self, key: &TableKey) -> Option<Spanned<T>> {
+        let v = self.given.get(key.name)?;
+        match T::deserialize(v.get_ref().clone()) {
+            Ok(t) => Some(Spanned::new(v.span(), t)),
+            Err(e) => {
+                let msg = super::humanize(&e.to_string());
+                self.c.err(At::key(self.field, key.name), v.span(), msg);
+                None
+            }
+        }
     }
 
     /// An integer in `range`, or `default` when unset (or reported).
-    pub fn int(
-        &mut self,
-        key: &str,
-        v: Option<&Spanned<i64>>,
-        default: i64,
-        range: RangeInclusive<i64>,
-    ) -> i64 {
-        self.c.int(At::key(self.field, key), v, default, range)
+    pub fn int(&mut self, key: &TableKey, default: i64, range: RangeInclusive<i64>) -> i64 {
+        let v = self.value::<i64>(key);
+        self.c.int(At::key(self.field, key.name), v.as_ref(), default, range)
+    }
+
+    /// An integer in `range` when given (reported when not one).
+    pub fn int_given(&mut self, key: &TableKey, range: RangeInclusive<i64>) -> Option<i64> {
+        let v = self.value::<i64>(key)?;
+        let at = At::key(self.field, key.name);
+        Some(self.c.int(at, Some(&v), *range.start(), range))
     }
 
     /// A finite number within `bounds`, or `default` when unset (or reported).
-    pub fn num(
-        &mut self,
-        key: &str,
-        v: Option<&Spanned<Num>>,
-        default: f64,
-        bounds: Bounds,
-    ) -> f64 {
-        self.c.num(At::key(self.field, key), v, default, bounds)
+    pub fn num(&mut self, key: &TableKey, default: f64, bounds: Bounds) -> f64 {
+        let v = self.value::<Num>(key);
+        self.c.num(At::key(self.field, key.name), v.as_ref(), default, bounds)
     }
 
-    /// The value of the option named by `v`, or `default` when unset (or reported).
-    pub fn choice<T: Copy>(
-        &mut self,
-        key: &str,
-        v: Option<&Spanned<String>>,
-        options: &[(&str, T)],
-        default: T,
-    ) -> T {
-        self.c.choice(At::key(self.field, key), v, options, default)
+    /// The option `key` names, or `default` when unset (or reported).
+    pub fn choice<T: Copy>(&mut self, key: &TableKey, options: &[(&str, T)], default: T) -> T {
+        let v = self.value::<String>(key);
+        self.c.choice(At::key(self.field, key.name), v.as_ref(), options, default)
+    }
+
+    /// The option `key` names, when given (`None` also when reported).
+    pub fn choice_given<T: Copy>(&mut self, key: &TableKey, options: &[(&str, T)]) -> Option<T> {
+        let v = self.value::<String>(key)?;
+        let at = At::key(self.field, key.name);
+        let known: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        let name = self.c.name(at, v.get_ref(), v.span(), &known, key.name)?;
+        options.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
     }
 }
 
@@ -993,6 +1021,31 @@ mod tests {
         );
         let j = resolve(&layered("depth = 3\nwidth = [4, 5]"), &Library::builtin()).unwrap();
         assert_eq!(j.layer_sizes(), vec![784, 4, 5, 10]);
+    }
+
+    #[test]
+    fn a_dataset_key_no_kind_has_is_named_with_the_nearest_key() {
+        let text = "dataset = { name = 'xor', nosie = 0.1 }";
+        let e = resolve(&layered(text), &Library::builtin()).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].message, "dataset xor has no key `nosie`");
+        assert_eq!(e[0].key.as_deref(), Some("defaults.dataset.nosie"));
+        assert_eq!(e[0].span, Some(34..37));
+        assert!(e[0].help.as_deref().is_some_and(|h| h.contains("`noise`")));
+    }
+
+    #[test]
+    fn a_dataset_value_of_the_wrong_type_is_located() {
+        let text = "dataset = { name = 'two_moons', samples = 'many' }";
+        let e = resolve(&layered(text), &Library::builtin()).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].message.contains("expected an integer"),
+            "{}",
+            e[0].message
+        );
+        assert_eq!(e[0].key.as_deref(), Some("defaults.dataset.samples"));
+        assert_eq!(e[0].span, Some(42..48));
     }
 
     #[test]

@@ -1,14 +1,15 @@
 //! The machinery behind the one declaration of the sweep file's job fields.
 //!
 //! Every job field (`depth`, `optimizer`, ...) and every key of a
-//! table-valued field (`dataset.noise`, `optimizer.lr`, ...) is declared once,
-//! in [`crate::config::raw`], with `declare_section!` and
-//! `declare_table!`: its name, its type, its doc comment with its default,
-//! and an example value. Everything else is generated from that declaration
-//! or checked against it:
+//! table-valued field (`dataset.noise`, `optimizer.lr`, ...) is declared once:
+//! the job fields and the loss and optimizer keys in [`crate::config::raw`],
+//! with `declare_section!` and `declare_table!`, and each dataset kind's keys
+//! in the kind's own file with [`table_key!`] (see [`crate::data::kind`]):
+//! its name, its doc comment with its default, and an example value.
+//! Everything else is generated from that declaration or checked against it:
 //!
 //! - the serde structs ([`RawSection`](super::raw::RawSection),
-//!   [`DatasetFields`](super::raw::DatasetFields), ...) with their doc comments;
+//!   [`OptimizerFields`](super::raw::OptimizerFields), ...) with their doc comments;
 //! - the layer merge ([`RawSection::merge_job_fields`](super::raw::RawSection::merge_job_fields),
 //!   used by [`Layered`](super::resolve::Layered)), table-valued fields
 //!   merging key by key through [`FieldValue`];
@@ -80,22 +81,45 @@ pub enum Keys {
 }
 
 /// The declared keys of a table-valued field.
+///
+/// The loss and optimizer tables declare all their keys in one list
+/// (`declare_table!`, each key with the tables it applies to); a dataset kind
+/// declares the keys it takes in its own file ([`table_key!`], listed by
+/// [`crate::data::kind::DatasetKind::KEYS`]). Either way, the keys of the
+/// table named `name` are [`TableSchema::keys_of`]'s.
 #[derive(Debug)]
 pub struct TableSchema {
     /// The names the table's `name` key may take (`mnist`, `xor`, ...).
     pub names: &'static [&'static str],
-    /// Every key, `name` first, in declaration order.
-    pub keys: &'static [TableKey],
+    /// The keys of the table named `name`, `name` first, in declaration
+    /// order (none for a name not in [`TableSchema::names`]).
+    pub keys_of: fn(&str) -> Vec<&'static TableKey>,
 }
 
 impl TableSchema {
-    /// The keys that apply to the table named `name`, in declaration order.
+    /// The names of the keys that apply to the table named `name`, in declaration order.
     pub fn keys_for(&self, name: &str) -> Vec<&'static str> {
-        self.keys
-            .iter()
-            .filter(|k| k.applies_to(name))
-            .map(|k| k.name)
-            .collect()
+        (self.keys_of)(name).iter().map(|k| k.name).collect()
+    }
+
+    /// Every key of every table, each name once (at its first declaration),
+    /// in the tables' order.
+    pub fn all_keys(&self) -> Vec<&'static TableKey> {
+        let mut out: Vec<&'static TableKey> = Vec::new();
+        for name in self.names {
+            for k in (self.keys_of)(name) {
+                if !out.iter().any(|o| o.name == k.name) {
+                    out.push(k);
+                }
+            }
+        }
+        out
+    }
+
+    /// The names of the tables the key `key` applies to.
+    pub fn owners(&self, key: &str) -> Vec<&'static str> {
+        let takes = |n: &&str| (self.keys_of)(n).iter().any(|k| k.name == key);
+        self.names.iter().copied().filter(takes).collect()
     }
 }
 
@@ -106,19 +130,25 @@ pub struct TableKey {
     pub name: &'static str,
     /// Its doc comment (with its default).
     pub doc: &'static str,
-    /// The tables it applies to; empty means all.
-    pub applies: &'static [&'static str],
     /// The TOML written inside the table to set it to a value other than
     /// its default (`noise = 0.3`; checked by a test).
     pub example: &'static str,
 }
 
-impl TableKey {
-    /// Whether the key applies to the table named `name`.
-    pub fn applies_to(&self, name: &str) -> bool {
-        self.applies.is_empty() || self.applies.contains(&name)
-    }
+/// Declares one key of a table whose kinds list their own keys (a dataset
+/// kind's): a [`TableKey`] constant whose doc comment is the key's doc (with
+/// its default). `table_key! { /// doc... pub NOISE = "noise", example "noise = 0.3" }`.
+macro_rules! table_key {
+    ($(#[doc = $doc:literal])* $vis:vis $c:ident = $name:literal, example $example:literal) => {
+        $(#[doc = $doc])*
+        $vis const $c: $crate::config::schema::TableKey = $crate::config::schema::TableKey {
+            name: $name,
+            doc: concat!($($doc, "\n"),*),
+            example: $example,
+        };
+    };
 }
+pub(crate) use table_key;
 
 /// A key of a section that is not a job field (`grid`, `seeds`, ...).
 #[derive(Debug, Clone, Copy)]
@@ -276,18 +306,32 @@ macro_rules! declare_table {
         }
 
         impl $name {
+            /// The declared keys, in declaration order.
+            const KEYS: &'static [$crate::config::schema::TableKey] = &[
+                $( $crate::config::schema::TableKey {
+                    name: stringify!($k),
+                    doc: concat!($($doc, "\n"),*),
+                    example: $example,
+                }, )*
+            ];
+
+            /// The tables each key of [`Self::KEYS`] applies to; empty: all.
+            const OWNERS: &'static [&'static [&'static str]] = &[$( &[$($($owner),*)?], )*];
+
             /// The declared keys.
             pub const SCHEMA: $crate::config::schema::TableSchema = $crate::config::schema::TableSchema {
                 names: $names,
-                keys: &[
-                    $( $crate::config::schema::TableKey {
-                        name: stringify!($k),
-                        doc: concat!($($doc, "\n"),*),
-                        applies: &[$($($owner),*)?],
-                        example: $example,
-                    }, )*
-                ],
+                keys_of: Self::keys_of,
             };
+
+            /// The keys that apply to the table named `name` (none when it has no such name).
+            fn keys_of(name: &str) -> Vec<&'static $crate::config::schema::TableKey> {
+                if !$names.contains(&name) {
+                    return Vec::new();
+                }
+                let applies = |o: &&[&str]| o.is_empty() || o.contains(&name);
+                Self::KEYS.iter().zip(Self::OWNERS).filter(|(_, o)| applies(o)).map(|(k, _)| k).collect()
+            }
 
             /// Puts every key `patch` sets over this table's.
             pub fn merge_keys(&mut self, patch: &$name) {
@@ -356,57 +400,76 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_declared_table_key_merges_and_changes_the_resolved_job() {
+    /// Every key of every table of every table-valued field, with the
+    /// table's name: `(field, table, key)`.
+    fn every_table_key() -> Vec<(&'static str, &'static str, &'static TableKey)> {
+        let mut out = Vec::new();
         for f in JOB_FIELDS {
             let Keys::Table(schema) = f.keys else {
                 continue;
             };
-            for k in schema.keys {
-                let owner = k.applies.first().copied().unwrap_or(schema.names[0]);
-                // The key comes from a later layer that does not name the
-                // table, so it also goes through the key-by-key merge.
-                // A table dataset reads its file when resolved: the
-                // repository's example table, whose columns the examples name.
-                let base = match owner {
-                    "table" => format!(
-                        "{} = {{ name = 'table', path = 'examples/data/digits.csv', target = 'label' }}\n\
-                         loss = 'mse'",
-                        f.name
-                    ),
-                    _ => format!("{} = {{ name = '{owner}' }}", f.name),
-                };
-                let patch = format!("{} = {{ {} }}", f.name, k.example);
-                let key = format!("{}.{}", f.name, k.name);
-                // A table's paths are settings but not identity (its
-                // content digests are): any change of the job counts.
-                assert_ne!(
-                    resolved_all(&[&base, &patch]),
-                    resolved_all(&[&base]),
-                    "`{patch}` over `{base}` leaves `{key}` as it was: is it merged and resolved?"
-                );
+            for name in schema.names {
+                for k in (schema.keys_of)(name) {
+                    out.push((f.name, *name, k));
+                }
             }
+        }
+        out
+    }
+
+    #[test]
+    fn every_declared_table_key_merges_and_changes_the_resolved_job() {
+        let dir = tempfile::TempDir::new().expect("a temporary directory");
+        let head = dir.path().join("digits_head.csv");
+        let digits = std::fs::read_to_string("examples/data/digits.csv").expect("the example table");
+        let lines: Vec<&str> = digits.lines().take(1001).collect();
+        std::fs::write(&head, lines.join("\n")).expect("a copy of its first rows");
+        for (field, owner, k) in every_table_key() {
+            // `name = ...` is an example of another table: once is enough.
+            let first = job_field(field).and_then(|f| match f.keys {
+                Keys::Table(s) => s.names.first().copied(),
+                _ => None,
+            });
+            if k.name == "name" && Some(owner) != first {
+                continue;
+            }
+            // The key comes from a later layer that does not name the
+            // table, so it also goes through the key-by-key merge.
+            // A table dataset reads its file when resolved: the first rows
+            // of the repository's example table, whose columns the examples
+            // name (the `path` example being the whole table).
+            let base = match owner {
+                "table" => format!(
+                    "{field} = {{ name = 'table', path = '{}', target = 'label' }}\n\
+                     loss = 'mse'",
+                    head.display()
+                ),
+                // A regression dataset needs a regression loss.
+                "identity" => format!("{field} = {{ name = '{owner}' }}\nloss = 'mse'"),
+                _ => format!("{field} = {{ name = '{owner}' }}"),
+            };
+            let patch = format!("{field} = {{ {} }}", k.example);
+            let key = format!("{field}.{}", k.name);
+            // A table's paths are settings but not identity (its
+            // content digests are): any change of the job counts.
+            assert_ne!(
+                resolved_all(&[&base, &patch]),
+                resolved_all(&[&base]),
+                "`{patch}` over `{base}` leaves `{key}` as it was: is it merged and resolved?"
+            );
         }
     }
 
     #[test]
-    fn keys_apply_to_known_tables_only() {
+    fn every_table_lists_its_name_first_and_unknown_tables_have_no_keys() {
         for f in JOB_FIELDS {
             let Keys::Table(schema) = f.keys else {
                 continue;
             };
-            assert_eq!(schema.keys[0].name, "name", "{}", f.name);
-            for k in schema.keys {
-                for owner in k.applies {
-                    assert!(
-                        schema.names.contains(owner),
-                        "{}.{} applies to `{owner}`, which is not a {}",
-                        f.name,
-                        k.name,
-                        f.name
-                    );
-                }
+            for name in schema.names {
+                assert_eq!(schema.keys_for(name).first(), Some(&"name"), "{}", f.name);
             }
+            assert!(schema.keys_for("no_such_table").is_empty(), "{}", f.name);
         }
         let optimizer = job_field("optimizer").map(|f| f.keys);
         let Some(Keys::Table(schema)) = optimizer else {
@@ -416,6 +479,7 @@ mod tests {
             schema.keys_for("sgd"),
             ["name", "lr", "momentum", "nesterov", "weight_decay"]
         );
+        assert_eq!(schema.owners("momentum"), ["sgd", "rmsprop"]);
     }
 
     #[test]
@@ -423,11 +487,9 @@ mod tests {
         let mut docs: Vec<(String, &str)> = Vec::new();
         for f in JOB_FIELDS {
             docs.push((f.name.to_string(), f.doc));
-            if let Keys::Table(schema) = f.keys {
-                for k in schema.keys {
-                    docs.push((format!("{}.{}", f.name, k.name), k.doc));
-                }
-            }
+        }
+        for (field, table, k) in every_table_key() {
+            docs.push((format!("{field}.{} ({table})", k.name), k.doc));
         }
         docs.extend(SECTION_FIELDS.iter().map(|k| (k.name.to_string(), k.doc)));
         for (key, doc) in docs {

@@ -29,11 +29,16 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::fetch::{self, Candidate, FileSet};
-use super::kind::{DatasetKind, KeyCheck, Loaded, Shape};
-use super::mnist::{resolve_limits, resolve_scale, PixelScale};
+use super::kind::{DatasetKind, KeyCheck, Loaded, Shape, TableKey};
+use super::mnist::{self, resolve_limits, resolve_mirrors, resolve_path, resolve_scale, PixelScale};
 use super::{Counts, DataError, SplitData, Targets};
 use crate::config::job::Task;
-use crate::config::raw::DatasetFields;
+use crate::config::schema::table_key;
+
+table_key! {
+    /// Average the three colour channels: 1,024 inputs instead of 3,072. Default: false.
+    pub GRAYSCALE = "grayscale", example "grayscale = true"
+}
 
 /// `cifar10`: its settings as resolved (the job id hashes them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,18 +62,24 @@ impl DatasetKind for Cifar10 {
     const ABOUT: &'static str = "32x32 colour images in 10 classes (airplane ... truck), 50,000 \
                                  training and 10,000 test images; 3,072 inputs, or 1,024 grayscale";
 
-    fn resolve(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> Cifar10 {
-        let (train_limit, test_limit) = resolve_limits(check, v, COUNTS);
+    const KEYS: &'static [&'static TableKey] = &[
+        &mnist::PATH,
+        &mnist::TRAIN_LIMIT,
+        &mnist::TEST_LIMIT,
+        &mnist::SCALE,
+        &GRAYSCALE,
+        &mnist::MIRRORS,
+    ];
+
+    fn resolve(check: &mut KeyCheck<'_, '_>) -> Cifar10 {
+        let (train_limit, test_limit) = resolve_limits(check, COUNTS);
         Cifar10 {
-            path: v.path.as_ref().map(|p| p.get_ref().clone()),
+            path: resolve_path(check),
             train_limit,
             test_limit,
-            scale: resolve_scale(check, v),
-            grayscale: v.grayscale.as_ref().is_some_and(|g| *g.get_ref()),
-            mirrors: v
-                .mirrors
-                .as_ref()
-                .map_or_else(|| fetch::CIFAR10.default_mirrors(), |m| m.get_ref().clone()),
+            scale: resolve_scale(check),
+            grayscale: check.value::<bool>(&GRAYSCALE).is_some_and(|g| *g.get_ref()),
+            mirrors: resolve_mirrors(check, &fetch::CIFAR10),
         }
     }
 

@@ -8,10 +8,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::fetch;
-use super::kind::{DatasetKind, KeyCheck, Loaded, Shape};
-use super::mnist::Mnist;
+use super::kind::{DatasetKind, KeyCheck, Loaded, Shape, TableKey};
+use super::mnist::{Mnist, IDX_KEYS};
 use super::DataError;
-use crate::config::raw::DatasetFields;
 
 /// `fashion_mnist`: MNIST's settings, resolved (the job id hashes them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,8 +22,10 @@ impl DatasetKind for FashionMnist {
     const ABOUT: &'static str = "Zalando's clothing images in MNIST's format: 28x28 grey pixels, \
                                  10 classes, 60,000 training and 10,000 test images";
 
-    fn resolve(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> FashionMnist {
-        FashionMnist(Mnist::resolve_for(check, v, &fetch::FASHION_MNIST))
+    const KEYS: &'static [&'static TableKey] = IDX_KEYS;
+
+    fn resolve(check: &mut KeyCheck<'_, '_>) -> FashionMnist {
+        FashionMnist(Mnist::resolve_for(check, &fetch::FASHION_MNIST))
     }
 
     fn shape(&self) -> Shape {

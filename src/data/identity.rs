@@ -5,11 +5,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::kind::{DatasetKind, KeyCheck, Loaded, Shape};
-use super::synthetic::{invalid, origin, shuffle_split, train_count, Common};
+use super::kind::{DatasetKind, KeyCheck, Loaded, Shape, TableKey};
+use super::synthetic::{invalid, origin, shuffle_split, train_count, Common, COMMON_KEYS};
 use super::{DataError, Targets};
 use crate::config::job::{split_sizes, Task};
-use crate::config::raw::DatasetFields;
 
 /// `identity`: its settings as resolved (the job id hashes them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,8 +25,10 @@ impl DatasetKind for Identity {
     const NAME: &'static str = "identity";
     const ABOUT: &'static str = "regression of y = x on x ~ U(0, 1), one input";
 
-    fn resolve(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> Identity {
-        let c = Common::resolve(check, v, 2000, 0.2);
+    const KEYS: &'static [&'static TableKey] = &COMMON_KEYS;
+
+    fn resolve(check: &mut KeyCheck<'_, '_>) -> Identity {
+        let c = Common::resolve(check, 2000);
         Identity {
             samples: c.samples,
             data_seed: c.data_seed,

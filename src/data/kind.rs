@@ -12,15 +12,56 @@
 //! `dataset_kinds!` turns the list of kinds into `DatasetKindConfig`
 //! (`src/data/mod.rs` has the list): one enum variant per kind, its
 //! `name` tag, and the dispatch of every trait method, so no other code
-//! matches on kinds. Adding a kind is its file plus one line in that list
-//! (and its new keys, if it takes keys no other kind has, in the dataset
-//! table's declaration, `config::raw::DatasetFields`).
+//! matches on kinds. Adding a kind is its file plus one line in that list.
 //!
+//! A kind's keys are declared in its own file ([`table_key!`], each with its
+//! doc and default) and listed by [`DatasetKind::KEYS`]; keys several kinds
+//! take are declared once where they are shared (here: `data_seed`,
+//! `test_fraction`; the image keys in [`super::mnist`]), and every kind takes
+//! `name` and `validation_fraction`. The sweep file's dataset table keeps
+//! what it was given as written ([`RawDataset`](crate::config::raw::RawDataset));
+//! the kind reads each key through [`KeyCheck`], which checks its type and
+//! range and locates problems, and a key the kind does not list is an error
+//! naming the kind's keys.
 
 use super::{DataError, SplitData};
 use crate::config::job::Task;
-use crate::config::raw::DatasetFields;
 pub use crate::config::resolve::KeyCheck;
+use crate::config::schema::table_key;
+pub use crate::config::schema::TableKey;
+
+table_key! {
+    /// The dataset kind (`actsweep datasets` lists them). Default: `"mnist"`.
+    pub NAME = "name", example "name = 'two_moons'"
+}
+
+table_key! {
+    /// Every dataset: the share of the training rows held out as the `valid`
+    /// split (`valid_acc`, `valid_loss`, ...), the same rows for every job
+    /// (chosen by `data_seed`, 0 where the dataset has none), in [0, 1).
+    /// Default: 0 (none).
+    pub VALIDATION_FRACTION = "validation_fraction", example "validation_fraction = 0.1"
+}
+
+table_key! {
+    /// Seed of the data (or of a table's split), shared by every job. Default: 0.
+    pub DATA_SEED = "data_seed", example "data_seed = 7"
+}
+
+table_key! {
+    /// The share of the rows held out for testing, in (0, 1) (a table: when
+    /// it has no `test_path`). Default: 0.2.
+    pub TEST_FRACTION = "test_fraction", example "test_fraction = 0.3"
+}
+
+/// The keys of the kind whose own keys are `own`: `name` first, then its
+/// own, then `validation_fraction`.
+pub fn keys_with_common(own: &'static [&'static TableKey]) -> Vec<&'static TableKey> {
+    let mut keys = vec![&NAME];
+    keys.extend(own.iter().copied());
+    keys.push(&VALIDATION_FRACTION);
+    keys
+}
 
 /// What a dataset is at plan time: known from its settings (and, for files,
 /// their headers), without loading its rows.
@@ -55,9 +96,14 @@ pub trait DatasetKind: Sized {
     /// One line for `actsweep datasets` and the docs: what it is.
     const ABOUT: &'static str;
 
-    /// The settings from the dataset table's keys, each checked (problems go
-    /// to `check`, located at the key; the default stands in for a bad value).
-    fn resolve(check: &mut KeyCheck<'_, '_>, keys: &DatasetFields) -> Self;
+    /// The keys it takes besides `name` and `validation_fraction`, each
+    /// declared once with [`table_key!`] (its doc says its default).
+    const KEYS: &'static [&'static TableKey];
+
+    /// The settings from the dataset table's keys, each read and checked
+    /// through `check` (problems located at the key; the default stands in
+    /// for a bad value).
+    fn resolve(check: &mut KeyCheck<'_, '_>) -> Self;
 
     /// Its shape, from the settings alone.
     fn shape(&self) -> Shape;
@@ -83,8 +129,8 @@ pub fn catalogue() -> String {
             out.push_str(&format!("  by default: {}\n", shape_text(&d.shape(), 0)));
         }
         out.push_str("  keys:\n");
-        let keys = DatasetFields::SCHEMA.keys.iter();
-        for key in keys.filter(|k| k.name != "name" && k.applies_to(name)) {
+        let keys = (super::DatasetConfig::SCHEMA.keys_of)(name);
+        for key in keys.into_iter().filter(|k| k.name != NAME.name) {
             let doc = key.doc.split_whitespace().collect::<Vec<_>>().join(" ");
             out.push_str(&format!("    {}: {doc}\n", key.name));
         }
@@ -165,15 +211,31 @@ macro_rules! dataset_kinds {
                 <$ty as $crate::data::kind::DatasetKind>::ABOUT,
             ), )*];
 
+            /// Every kind's keys, for the dataset table's checks and docs.
+            pub const SCHEMA: $crate::config::schema::TableSchema =
+                $crate::config::schema::TableSchema {
+                    names: Self::NAMES,
+                    keys_of: Self::keys_of,
+                };
+
+            /// The keys of the kind named `name` (none: no such kind).
+            fn keys_of(name: &str) -> Vec<&'static $crate::data::kind::TableKey> {
+                $( if name == <$ty as $crate::data::kind::DatasetKind>::NAME {
+                    return $crate::data::kind::keys_with_common(
+                        <$ty as $crate::data::kind::DatasetKind>::KEYS,
+                    );
+                } )*
+                Vec::new()
+            }
+
             /// The settings of the kind named `name` (`None`: no such kind).
             pub(crate) fn resolve(
                 name: &str,
                 check: &mut $crate::data::kind::KeyCheck<'_, '_>,
-                keys: &$crate::config::raw::DatasetFields,
             ) -> Option<DatasetKindConfig> {
                 $( if name == <$ty as $crate::data::kind::DatasetKind>::NAME {
                     return Some(DatasetKindConfig::$variant(
-                        <$ty as $crate::data::kind::DatasetKind>::resolve(check, keys),
+                        <$ty as $crate::data::kind::DatasetKind>::resolve(check),
                     ));
                 } )*
                 None

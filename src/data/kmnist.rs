@@ -7,10 +7,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::fetch;
-use super::kind::{DatasetKind, KeyCheck, Loaded, Shape};
-use super::mnist::Mnist;
+use super::kind::{DatasetKind, KeyCheck, Loaded, Shape, TableKey};
+use super::mnist::{Mnist, IDX_KEYS};
 use super::DataError;
-use crate::config::raw::DatasetFields;
 
 /// `kmnist`: MNIST's settings, resolved (the job id hashes them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,8 +21,10 @@ impl DatasetKind for Kmnist {
     const ABOUT: &'static str = "Kuzushiji (cursive Japanese) characters in MNIST's format: 28x28 \
                                  grey pixels, 10 classes, 60,000 training and 10,000 test images";
 
-    fn resolve(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> Kmnist {
-        Kmnist(Mnist::resolve_for(check, v, &fetch::KMNIST))
+    const KEYS: &'static [&'static TableKey] = IDX_KEYS;
+
+    fn resolve(check: &mut KeyCheck<'_, '_>) -> Kmnist {
+        Kmnist(Mnist::resolve_for(check, &fetch::KMNIST))
     }
 
     fn shape(&self) -> Shape {

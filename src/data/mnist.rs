@@ -30,10 +30,44 @@ use serde::{Deserialize, Serialize};
 
 use super::fetch::{self, FileSet};
 pub use super::fetch::{read_file, sha256_hex, Candidate, Looked, NotFound};
-use super::kind::{DatasetKind, KeyCheck, Loaded, Shape};
+use super::kind::{DatasetKind, KeyCheck, Loaded, Shape, TableKey};
 use super::{Counts, DataError, SplitData, Targets};
 use crate::config::job::Task;
-use crate::config::raw::DatasetFields;
+use crate::config::schema::table_key;
+
+table_key! {
+    /// The directory holding the files (MNIST family: the four IDX files,
+    /// raw or `.gz`; cifar10: `cifar-10-binary.tar.gz` or its unpacked
+    /// `cifar-10-batches-bin/`).
+    /// Default: search `$ACTSWEEP_DATA/NAME`, then `data/NAME`, then download.
+    pub PATH = "path", example "path = 'elsewhere'"
+}
+
+table_key! {
+    /// Use only the first N training images. Default: all (60,000; cifar10: 50,000).
+    pub TRAIN_LIMIT = "train_limit", example "train_limit = 500"
+}
+
+table_key! {
+    /// Use only the first N test images. Default: all 10,000.
+    pub TEST_LIMIT = "test_limit", example "test_limit = 500"
+}
+
+table_key! {
+    /// Pixel scaling: `"unit"` (pixel / 255, in [0, 1]) or `"standard"`
+    /// (zero mean, unit variance, with the training pixels' mean and std).
+    /// Default: `"unit"`.
+    pub SCALE = "scale", example "scale = 'standard'"
+}
+
+table_key! {
+    /// Download mirrors, tried in order when the files are missing.
+    /// Default: the built-in list.
+    pub MIRRORS = "mirrors", example "mirrors = ['https://example.org/']"
+}
+
+/// The keys of the MNIST family (`mnist`, `fashion_mnist`, `kmnist`).
+pub const IDX_KEYS: &[&TableKey] = &[&PATH, &TRAIN_LIMIT, &TEST_LIMIT, &SCALE, &MIRRORS];
 
 /// `mnist`: its settings as resolved (the job id hashes them); the IDX
 /// replacements (`fashion_mnist`, `kmnist`) take the same settings.
@@ -64,21 +98,14 @@ pub enum PixelScale {
 impl Mnist {
     /// The settings of an IDX set (`set`: whose default mirrors), from the
     /// dataset table's keys.
-    pub(super) fn resolve_for(
-        check: &mut KeyCheck<'_, '_>,
-        v: &DatasetFields,
-        set: &FileSet,
-    ) -> Mnist {
-        let (train_limit, test_limit) = resolve_limits(check, v, COUNTS);
+    pub(super) fn resolve_for(check: &mut KeyCheck<'_, '_>, set: &FileSet) -> Mnist {
+        let (train_limit, test_limit) = resolve_limits(check, COUNTS);
         Mnist {
-            path: v.path.as_ref().map(|p| p.get_ref().clone()),
+            path: resolve_path(check),
             train_limit,
             test_limit,
-            scale: resolve_scale(check, v),
-            mirrors: v
-                .mirrors
-                .as_ref()
-                .map_or_else(|| set.default_mirrors(), |m| m.get_ref().clone()),
+            scale: resolve_scale(check),
+            mirrors: resolve_mirrors(check, set),
         }
     }
 
@@ -109,23 +136,17 @@ impl Mnist {
 /// hold `counts` images: each at least 1 and at most the file's count.
 pub(super) fn resolve_limits(
     check: &mut KeyCheck<'_, '_>,
-    v: &DatasetFields,
     counts: Counts,
 ) -> (Option<usize>, Option<usize>) {
-    let mut limit = |key, n: &Option<toml::Spanned<i64>>, all: usize| {
-        let all = all as i64;
-        n.as_ref()
-            .map(|s| check.int(key, Some(s), all, 1..=all) as usize)
-    };
-    let train = limit("train_limit", &v.train_limit, counts.train);
-    (train, limit("test_limit", &v.test_limit, counts.test))
+    let mut limit = |key, all: usize| check.int_given(key, 1..=all as i64).map(|n| n as usize);
+    let train = limit(&TRAIN_LIMIT, counts.train);
+    (train, limit(&TEST_LIMIT, counts.test))
 }
 
 /// The `scale` key of the image datasets: `unit` (default) or `standard`.
-pub(super) fn resolve_scale(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> PixelScale {
+pub(super) fn resolve_scale(check: &mut KeyCheck<'_, '_>) -> PixelScale {
     check.choice(
-        "scale",
-        v.scale.as_ref(),
+        &SCALE,
         &[
             ("unit", PixelScale::Unit),
             ("standard", PixelScale::Standard),
@@ -134,13 +155,26 @@ pub(super) fn resolve_scale(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> 
     )
 }
 
+/// The `path` key of the image datasets, as written.
+pub(super) fn resolve_path(check: &mut KeyCheck<'_, '_>) -> Option<String> {
+    check.value::<String>(&PATH).map(|p| p.into_inner())
+}
+
+/// The `mirrors` key of the image datasets, or `set`'s own mirrors.
+pub(super) fn resolve_mirrors(check: &mut KeyCheck<'_, '_>, set: &FileSet) -> Vec<String> {
+    let given = check.value::<Vec<String>>(&MIRRORS);
+    given.map_or_else(|| set.default_mirrors(), |m| m.into_inner())
+}
+
 impl DatasetKind for Mnist {
     const NAME: &'static str = "mnist";
     const ABOUT: &'static str =
         "handwritten digits, 28x28 grey pixels, 10 classes, 60,000 training and 10,000 test images";
 
-    fn resolve(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> Mnist {
-        Mnist::resolve_for(check, v, &fetch::MNIST)
+    const KEYS: &'static [&'static TableKey] = IDX_KEYS;
+
+    fn resolve(check: &mut KeyCheck<'_, '_>) -> Mnist {
+        Mnist::resolve_for(check, &fetch::MNIST)
     }
 
     fn shape(&self) -> Shape {

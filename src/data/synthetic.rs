@@ -14,53 +14,48 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand_distr::Normal;
 
-use super::kind::KeyCheck;
+use super::kind::{KeyCheck, TableKey, DATA_SEED, TEST_FRACTION};
 use super::{DataError, SplitData, Targets};
 use crate::config::job::split_sizes;
-use crate::config::raw::DatasetFields;
 use crate::config::resolve::{Bounds, MAX_COUNT};
+use crate::config::schema::table_key;
+
+table_key! {
+    /// Number of samples, train and test together, at least 2.
+    /// Default: 1000 (xor, two_moons), 2000 (identity).
+    pub SAMPLES = "samples", example "samples = 500"
+}
+
+table_key! {
+    /// Standard deviation of the Gaussian noise, >= 0. Default: 0.2 (two_moons), 0.1 (xor).
+    pub NOISE = "noise", example "noise = 0.3"
+}
+
+/// The keys every generated dataset takes.
+pub const COMMON_KEYS: [&TableKey; 3] = [&SAMPLES, &DATA_SEED, &TEST_FRACTION];
 
 /// The keys every generated dataset takes, resolved.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Common {
     pub samples: usize,
-    pub noise: f64,
     pub data_seed: u64,
     pub test_fraction: f64,
 }
 
 impl Common {
-    /// `samples`, `noise`, `data_seed` and `test_fraction`, with this kind's
-    /// defaults for the first two (`noise` is checked even where the kind
-    /// has none, as the key is then reported as not applying anyway).
-    pub(super) fn resolve(
-        check: &mut KeyCheck<'_, '_>,
-        v: &DatasetFields,
-        default_samples: i64,
-        default_noise: f64,
-    ) -> Common {
+    /// `samples` (this kind's default when unset), `data_seed` and `test_fraction`.
+    pub(super) fn resolve(check: &mut KeyCheck<'_, '_>, default_samples: i64) -> Common {
         Common {
-            samples: check.int(
-                "samples",
-                v.samples.as_ref(),
-                default_samples,
-                2..=MAX_COUNT,
-            ) as usize,
-            noise: check.num(
-                "noise",
-                v.noise.as_ref(),
-                default_noise,
-                Bounds::at_least(0.0),
-            ),
-            data_seed: check.int("data_seed", v.data_seed.as_ref(), 0, 0..=i64::MAX) as u64,
-            test_fraction: check.num(
-                "test_fraction",
-                v.test_fraction.as_ref(),
-                0.2,
-                Bounds::above(0.0).below(1.0),
-            ),
+            samples: check.int(&SAMPLES, default_samples, 2..=MAX_COUNT) as usize,
+            data_seed: check.int(&DATA_SEED, 0, 0..=i64::MAX) as u64,
+            test_fraction: check.num(&TEST_FRACTION, 0.2, Bounds::above(0.0).below(1.0)),
         }
     }
+}
+
+/// The `noise` key, `default` when unset.
+pub(super) fn resolve_noise(check: &mut KeyCheck<'_, '_>, default: f64) -> f64 {
+    check.num(&NOISE, default, Bounds::at_least(0.0))
 }
 
 /// The error of a generated dataset `name` whose setting cannot be used.

@@ -8,11 +8,12 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
-use super::kind::{DatasetKind, KeyCheck, Loaded, Shape};
-use super::synthetic::{invalid, normal, origin, shuffle_split, train_count, Common};
+use super::kind::{DatasetKind, KeyCheck, Loaded, Shape, TableKey, DATA_SEED, TEST_FRACTION};
+use super::synthetic::{
+    invalid, normal, origin, resolve_noise, shuffle_split, train_count, Common, NOISE, SAMPLES,
+};
 use super::{DataError, Targets};
 use crate::config::job::{split_sizes, Task};
-use crate::config::raw::DatasetFields;
 
 /// `two_moons`: its settings as resolved (the job id hashes them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,11 +32,13 @@ impl DatasetKind for TwoMoons {
     const NAME: &'static str = "two_moons";
     const ABOUT: &'static str = "two interleaving half circles in 2-D (scikit-learn's make_moons)";
 
-    fn resolve(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> TwoMoons {
-        let c = Common::resolve(check, v, 1000, 0.2);
+    const KEYS: &'static [&'static TableKey] = &[&SAMPLES, &NOISE, &DATA_SEED, &TEST_FRACTION];
+
+    fn resolve(check: &mut KeyCheck<'_, '_>) -> TwoMoons {
+        let c = Common::resolve(check, 1000);
         TwoMoons {
             samples: c.samples,
-            noise: c.noise,
+            noise: resolve_noise(check, 0.2),
             data_seed: c.data_seed,
             test_fraction: c.test_fraction,
         }

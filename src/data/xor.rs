@@ -15,11 +15,19 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
-use super::kind::{DatasetKind, KeyCheck, Loaded, Shape};
-use super::synthetic::{invalid, normal, origin, shuffle_split, train_count, Common};
+use super::kind::{DatasetKind, KeyCheck, Loaded, Shape, TableKey};
+use super::synthetic::{
+    invalid, normal, origin, resolve_noise, shuffle_split, train_count, Common, NOISE, SAMPLES,
+};
 use super::{DataError, SplitData, Targets};
 use crate::config::job::{split_sizes, Task};
-use crate::config::raw::DatasetFields;
+use crate::config::schema::table_key;
+use crate::data::kind::{DATA_SEED, TEST_FRACTION};
+
+table_key! {
+    /// `"clusters"` (noisy clusters around the four corners) or `"four_points"`. Default: `"clusters"`.
+    pub VARIANT = "variant", example "variant = 'four_points'"
+}
 
 /// `xor`: its settings as resolved (the job id hashes them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,11 +59,14 @@ impl DatasetKind for Xor {
     const ABOUT: &'static str =
         "binary XOR in 2-D: noisy clusters around (±1, ±1), or the four corners of the unit square";
 
-    fn resolve(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> Xor {
-        let c = Common::resolve(check, v, 1000, 0.1);
+    const KEYS: &'static [&'static TableKey] =
+        &[&SAMPLES, &NOISE, &VARIANT, &DATA_SEED, &TEST_FRACTION];
+
+    fn resolve(check: &mut KeyCheck<'_, '_>) -> Xor {
+        let c = Common::resolve(check, 1000);
+        let noise = resolve_noise(check, 0.1);
         let variant = check.choice(
-            "variant",
-            v.variant.as_ref(),
+            &VARIANT,
             &[
                 ("clusters", XorVariant::Clusters),
                 ("four_points", XorVariant::FourPoints),
@@ -64,7 +75,7 @@ impl DatasetKind for Xor {
         );
         Xor {
             samples: c.samples,
-            noise: c.noise,
+            noise,
             variant,
             data_seed: c.data_seed,
             test_fraction: c.test_fraction,

@@ -20,10 +20,47 @@ use toml::Spanned;
 
 use super::{content_sha256, load, Role, Scale, TableError, TableOptions, TableTask};
 use crate::config::job::Task;
-use crate::config::raw::DatasetFields;
 use crate::config::resolve::{Bounds, KeyCheck};
-use crate::data::kind::{DatasetKind, Loaded, Shape};
+use crate::config::schema::table_key;
+use crate::data::kind::{DatasetKind, Loaded, Shape, TableKey, DATA_SEED, TEST_FRACTION};
 use crate::data::DataError;
+
+table_key! {
+    /// The file to read: `.parquet`, `.csv`, `.npy` or `.npz` (required; not
+    /// part of the job id, which follows the file's content). Default: none.
+    pub PATH = "path", example "path = 'examples/data/digits.csv'"
+}
+
+table_key! {
+    /// A test file with the same columns.
+    /// Default: none (`test_fraction` of the rows of `path` are held out instead).
+    pub TEST_PATH = "test_path", example "test_path = 'examples/data/digits.csv'"
+}
+
+table_key! {
+    /// The target column (an `.npz` array; an `.npy` column index).
+    /// Default: `y` for `.npz`, required otherwise.
+    pub TARGET = "target", example "target = 'p20'"
+}
+
+table_key! {
+    /// The feature columns, in this order.
+    /// Default: every other numeric column (`x` for `.npz`).
+    pub FEATURES = "features", example "features = ['p0', 'p1']"
+}
+
+table_key! {
+    /// `"classification"` or `"regression"`.
+    /// Default: classification when the target is integer, boolean or text, else regression.
+    pub TASK = "task", example "task = 'regression'"
+}
+
+table_key! {
+    /// Feature scaling, fitted on the training rows: `"none"`, `"unit"`
+    /// (min-max to [0, 1]) or `"standard"` (zero mean, unit variance).
+    /// Default: `"none"`.
+    pub SCALE = "scale", example "scale = 'standard'"
+}
 
 /// `table`: its settings as resolved, with the facts the plan needs (the
 /// job id hashes all of it).
@@ -84,12 +121,23 @@ impl DatasetKind for TableFile {
     const ABOUT: &'static str = "your own table: a Parquet, CSV or NumPy (.npy/.npz) file, \
                                  with a test file or a held-out share";
 
-    fn resolve(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> TableFile {
-        let options = options_of(check, v);
+    const KEYS: &'static [&'static TableKey] = &[
+        &PATH,
+        &TEST_PATH,
+        &TARGET,
+        &FEATURES,
+        &TASK,
+        &SCALE,
+        &DATA_SEED,
+        &TEST_FRACTION,
+    ];
+
+    fn resolve(check: &mut KeyCheck<'_, '_>) -> TableFile {
+        let options = options_of(check);
         let facts = match options.as_ref().map(facts) {
             Some(Ok(f)) => f,
             Some(Err(e)) => {
-                report(check, v, &e);
+                report(check, options.as_ref(), &e);
                 Facts::default()
             }
             None => Facts::default(),
@@ -144,10 +192,9 @@ impl DatasetKind for TableFile {
 }
 
 /// The loader's options from the table's keys (`None`: no `path`, reported).
-fn options_of(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> Option<TableOptions> {
+fn options_of(check: &mut KeyCheck<'_, '_>) -> Option<TableOptions> {
     let scale = check.choice(
-        "scale",
-        v.scale.as_ref(),
+        &SCALE,
         &[
             ("none", Scale::None),
             ("standard", Scale::Standard),
@@ -155,34 +202,28 @@ fn options_of(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> Option<TableOp
         ],
         Scale::None,
     );
-    let task = v.task.as_ref().map(|t| {
-        check.choice(
-            "task",
-            Some(t),
-            &[
-                ("classification", TableTask::Classification),
-                ("regression", TableTask::Regression),
-            ],
-            TableTask::Classification,
-        )
-    });
-    let test_fraction = check.num(
-        "test_fraction",
-        v.test_fraction.as_ref(),
-        0.2,
-        Bounds::above(0.0).below(1.0),
-    );
-    let data_seed = check.int("data_seed", v.data_seed.as_ref(), 0, 0..=i64::MAX) as u64;
-    let Some(path) = &v.path else {
-        let msg = "a table dataset needs `path`, the file to read".to_string();
-        check.error::<String>("path", None, msg);
+    let tasks = [
+        ("classification", TableTask::Classification),
+        ("regression", TableTask::Regression),
+    ];
+    let task = check.choice_given(&TASK, &tasks);
+    let test_fraction = check.num(&TEST_FRACTION, 0.2, Bounds::above(0.0).below(1.0));
+    let data_seed = check.int(&DATA_SEED, 0, 0..=i64::MAX) as u64;
+    let test_path = check.value::<String>(&TEST_PATH);
+    let target = check.value::<String>(&TARGET);
+    let features = check.value::<Vec<String>>(&FEATURES);
+    let Some(path) = check.value::<String>(&PATH) else {
+        if !check.is_given(&PATH) {
+            let msg = "a table dataset needs `path`, the file to read".to_string();
+            check.error(&PATH, msg);
+        }
         return None;
     };
     Some(TableOptions {
         path: PathBuf::from(path.get_ref()),
-        test_path: v.test_path.as_ref().map(|p| PathBuf::from(p.get_ref())),
-        target: v.target.as_ref().map(|t| t.get_ref().clone()),
-        features: v.features.as_ref().map(|f| f.get_ref().clone()),
+        test_path: test_path.map(|p| PathBuf::from(p.get_ref())),
+        target: target.map(Spanned::into_inner),
+        features: features.map(Spanned::into_inner),
         task,
         scale,
         test_fraction,
@@ -191,27 +232,27 @@ fn options_of(check: &mut KeyCheck<'_, '_>, v: &DatasetFields) -> Option<TableOp
 }
 
 /// A load problem, reported at the key it concerns.
-fn report(check: &mut KeyCheck<'_, '_>, v: &DatasetFields, e: &TableError) {
+fn report(check: &mut KeyCheck<'_, '_>, options: Option<&TableOptions>, e: &TableError) {
     let msg = e.to_string();
-    match e {
+    let test_path = options.and_then(|o| o.test_path.as_deref());
+    let key = match e {
         TableError::UnknownColumn {
             role: Role::Target, ..
-        } => check.error("target", v.target.as_ref(), msg),
+        } => &TARGET,
         TableError::UnknownColumn {
             role: Role::Feature,
             ..
         }
-        | TableError::NonNumericFeature { .. } => check.error("features", v.features.as_ref(), msg),
-        _ if mentions(e, v.test_path.as_ref()) => {
-            check.error("test_path", v.test_path.as_ref(), msg)
-        }
-        _ => check.error("path", v.path.as_ref(), msg),
-    }
+        | TableError::NonNumericFeature { .. } => &FEATURES,
+        _ if test_path.is_some_and(|p| mentions(e, p)) => &TEST_PATH,
+        _ => &PATH,
+    };
+    check.error(key, msg);
 }
 
 /// Whether the message of `e` names the file `p`.
-fn mentions(e: &TableError, p: Option<&Spanned<String>>) -> bool {
-    p.is_some_and(|p| e.to_string().contains(p.get_ref().as_str()))
+fn mentions(e: &TableError, p: &Path) -> bool {
+    e.to_string().contains(&p.display().to_string())
 }
 
 /// What resolving a table reads from its files.
