@@ -179,3 +179,30 @@ fn a_bad_table_is_a_located_error_and_nothing_is_written() {
         assert!(!dir.join("results").exists(), "{dataset}: wrote results");
     }
 }
+
+#[test]
+fn a_missing_feature_value_stops_the_run_before_anything_is_written() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    // The plan reads headers and the target column, not the features: the
+    // gap is found when the run loads its datasets, before any job trains.
+    std::fs::write(dir.join("gap.csv"), "x,z,y\n1,2,0\n3,4,1\n5,,0\n7,8,1\n")
+        .expect("table");
+    write_sweep(
+        dir,
+        &sweep("{ name = \"table\", path = \"gap.csv\", target = \"y\", test_path = \"gap.csv\" }"),
+    );
+    succeed(actsweep(dir).args(["plan", "sweep.toml"]));
+    let out = actsweep(dir)
+        .args(["run", "sweep.toml", "--jobs", "1", "--no-bar"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    for part in ["gap.csv", "column `z`", "data row 3"] {
+        assert!(err.contains(part), "`{part}` not in: {err}");
+    }
+    let results = dir.join("results/tab");
+    assert!(!results.join("runs.parquet").exists(), "wrote results: {err}");
+    assert!(!results.join("metrics.parquet").exists(), "wrote results: {err}");
+}

@@ -512,27 +512,92 @@ pub fn select(shape: &TableShape, options: &TableOptions) -> Result<Selection, T
 /// Loads the table `options` describe: reads the files, checks them, splits
 /// (when there is no test file), encodes the target and scales the features.
 pub fn load(options: &TableOptions) -> Result<Table, TableError> {
+    let (shape, test_shape) = shapes(options)?;
+    let selection = select(&shape, options)?;
+    let (train, test) = read_split(&shape, test_shape.as_ref(), &selection, options)?;
+    assemble(train, test, selection, options.scale)
+}
+
+/// What a plan needs of a table, read without its feature values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Survey {
+    /// The columns used.
+    pub selection: Selection,
+    /// Rows of the training split.
+    pub train_rows: usize,
+    /// Rows of the test split.
+    pub test_rows: usize,
+    /// Class names, index = class (empty for regression).
+    pub class_names: Vec<String>,
+}
+
+/// The facts a plan needs of the table `options` describe, without reading
+/// a feature value: the columns and row counts from the headers ([`inspect`]),
+/// the selection ([`select`]), and the target column alone for the split and
+/// the classes (Parquet and CSV read that one column; `.npz` its target
+/// array; a `.npy` file, being one matrix, is read whole). Whatever [`load`]
+/// refuses about the columns, the target or the split is refused here too;
+/// empty or NaN feature cells are found by [`load`], which a run calls for
+/// every dataset before any job trains.
+pub fn survey(options: &TableOptions) -> Result<Survey, TableError> {
+    let (shape, test_shape) = shapes(options)?;
+    let selection = select(&shape, options)?;
+    let target_only = Selection {
+        features: Vec::new(),
+        input_dim: 0,
+        ..selection.clone()
+    };
+    let (train, test) = read_split(&shape, test_shape.as_ref(), &target_only, options)?;
+    let class_names = match selection.task {
+        TableTask::Classification => classify(&train, &test, &selection.target)?.3,
+        TableTask::Regression => {
+            regression_values(&train, &selection.target)?;
+            regression_values(&test, &selection.target)?;
+            Vec::new()
+        }
+    };
+    Ok(Survey {
+        train_rows: train.len(),
+        test_rows: test.len(),
+        class_names,
+        selection,
+    })
+}
+
+/// The headers of the training file and of the test file, if any, checked
+/// to have the same columns (and the split's fraction checked).
+fn shapes(options: &TableOptions) -> Result<(TableShape, Option<TableShape>), TableError> {
     check_fraction(options)?;
     let shape = inspect_rows(&options.path)?;
     let test_shape = options.test_path.as_deref().map(inspect_rows).transpose()?;
     if let Some(test) = &test_shape {
         same_columns(&shape, test)?;
     }
-    let selection = select(&shape, options)?;
-    let (train, test) = match &test_shape {
+    Ok((shape, test_shape))
+}
+
+/// The selected columns of the training and test rows: the test file's,
+/// or the `test_fraction` split of the training file shuffled by `data_seed`.
+fn read_split(
+    shape: &TableShape,
+    test_shape: Option<&TableShape>,
+    selection: &Selection,
+    options: &TableOptions,
+) -> Result<(Rows, Rows), TableError> {
+    let (train, test) = match test_shape {
         Some(t) => (
-            read_rows(&shape, &selection, None)?,
-            read_rows(t, &selection, None)?,
+            read_rows(shape, selection, None)?,
+            read_rows(t, selection, None)?,
         ),
         None => split(
-            read_rows(&shape, &selection, Some(options.data_seed))?,
+            read_rows(shape, selection, Some(options.data_seed))?,
             options,
         ),
     };
     if train.len() == 0 {
         return Err(invalid(&options.path, "no rows are left for training"));
     }
-    assemble(train, test, selection, options.scale)
+    Ok((train, test))
 }
 
 /// [`inspect`], refusing a file without data rows.

@@ -2,13 +2,19 @@
 //!
 //! `dataset = { name = "table", path = "train.parquet", target = "label" }`.
 //! Resolving reads what the plan needs from the file, once per process
-//! (memoized by path, size and modification time): the columns, the
-//! selection (target, features, task), the row and class counts, and the
-//! content's SHA-256. The digests go into the resolved config and the paths
-//! do not, so a job's id changes when the file's content does and not when
-//! the file moves; the
-//! load checks them again, so results are never trained on other data
-//! than the plan saw. Problems are located errors at the key they concern.
+//! (memoized by path, size and modification time), without reading a
+//! feature value ([`survey`]): the columns and row counts from the headers
+//! (Parquet's footer, the CSV header and a line count, the NumPy headers),
+//! the selection (target, features, task), the target column alone for the
+//! split and the classes, and the content's SHA-256. So a bad column, target
+//! or split is a located error at the key it concerns when the file is
+//! planned; empty or NaN feature cells are found when a run loads the
+//! dataset, before any job trains and before anything is written.
+//!
+//! The digests go into the resolved config and the paths do not, so a
+//! job's id changes when the file's content does and not when the file
+//! moves; the load checks them again, so results are never trained on other
+//! data than the plan saw.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,7 +24,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use super::{content_sha256, load, Role, Scale, TableError, TableOptions, TableTask};
+use super::{content_sha256, load, survey, Role, Scale, TableError, TableOptions, TableTask};
 use crate::config::job::Task;
 use crate::config::resolve::{Bounds, KeyCheck};
 use crate::config::schema::table_key;
@@ -297,13 +303,10 @@ fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
     Some((m.len(), m.modified().ok()?))
 }
 
-/// Reads the table once: its selection, sizes and classes, and the digests.
+/// Surveys the table (its headers and its target column, never its
+/// feature values; see [`survey`]) and digests its files.
 fn read_facts(options: &TableOptions) -> Result<Facts, TableError> {
-    let table = load(options)?;
-    let classes = match table.task {
-        Task::Classification(_) => table.class_names.len(),
-        Task::Regression => 0,
-    };
+    let survey = survey(options)?;
     Ok(Facts {
         sha256: content_sha256(&options.path)?,
         test_sha256: options
@@ -311,13 +314,13 @@ fn read_facts(options: &TableOptions) -> Result<Facts, TableError> {
             .as_deref()
             .map(content_sha256)
             .transpose()?,
-        input_dim: table.selection.input_dim,
-        task: table.selection.task,
-        target: table.selection.target,
-        features: table.selection.features,
-        classes,
-        train_rows: table.train.len(),
-        test_rows: table.test.len(),
+        input_dim: survey.selection.input_dim,
+        task: survey.selection.task,
+        target: survey.selection.target,
+        features: survey.selection.features,
+        classes: survey.class_names.len(),
+        train_rows: survey.train_rows,
+        test_rows: survey.test_rows,
     })
 }
 

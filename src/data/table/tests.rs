@@ -638,3 +638,38 @@ fn the_example_digits_table_loads() {
     assert_eq!((t.train.len(), t.test.len()), split_sizes(1797, 0.2));
     assert!(t.train.features.iter().all(|v| (0.0..=1.0).contains(v)));
 }
+
+#[test]
+fn the_survey_agrees_with_the_load_without_reading_features() {
+    let dir = TempDir::new().unwrap();
+    let all = [
+        options(&parquet(&dir), "label"),
+        options(&csv(&dir), "label"),
+        TableOptions::new(npz(&dir)),
+    ];
+    for o in all {
+        let s = survey(&o).unwrap();
+        let t = load(&o).unwrap();
+        assert_eq!(s.selection, t.selection);
+        assert_eq!((s.train_rows, s.test_rows), (t.train.len(), t.test.len()));
+        assert_eq!(s.class_names, t.class_names);
+    }
+    // A missing feature value is the load's to find: the survey never reads one.
+    let a = Series::new("a".into(), [Some(1.0), None, Some(3.0), Some(4.0)]);
+    let y = Series::new("y".into(), [0i64, 1, 0, 1]);
+    let mut df = DataFrame::new_infer_height(vec![a.into(), y.into()]).unwrap();
+    let o = same_file(&write_parquet(&dir, "gap.parquet", &mut df), "y");
+    assert_eq!(survey(&o).unwrap().class_names, ["0", "1"]);
+    assert!(matches!(err(&o), TableError::MissingValues { .. }));
+    // What the columns, the target or the split say is the survey's too.
+    let mut one = df!("x" => [1.0, 2.0], "y" => ["k", "k"]).unwrap();
+    let o = same_file(&write_parquet(&dir, "one.parquet", &mut one), "y");
+    assert!(matches!(survey(&o), Err(TableError::TooFewClasses { .. })));
+    let o = options(&parquet(&dir), "lable");
+    assert!(matches!(survey(&o), Err(TableError::UnknownColumn { .. })));
+    let p = write_text(&dir, "target_gap.csv", "x,y\n1,0\n2,\n3,1\n");
+    assert!(matches!(
+        survey(&options(&p, "y")),
+        Err(TableError::MissingValues { .. })
+    ));
+}
