@@ -186,8 +186,7 @@ fn a_missing_feature_value_stops_the_run_before_anything_is_written() {
     let dir = tmp.path();
     // The plan reads headers and the target column, not the features: the
     // gap is found when the run loads its datasets, before any job trains.
-    std::fs::write(dir.join("gap.csv"), "x,z,y\n1,2,0\n3,4,1\n5,,0\n7,8,1\n")
-        .expect("table");
+    std::fs::write(dir.join("gap.csv"), "x,z,y\n1,2,0\n3,4,1\n5,,0\n7,8,1\n").expect("table");
     write_sweep(
         dir,
         &sweep("{ name = \"table\", path = \"gap.csv\", target = \"y\", test_path = \"gap.csv\" }"),
@@ -203,6 +202,12 @@ fn a_missing_feature_value_stops_the_run_before_anything_is_written() {
         assert!(err.contains(part), "`{part}` not in: {err}");
     }
     let results = dir.join("results/tab");
-    assert!(!results.join("runs.parquet").exists(), "wrote results: {err}");
-    assert!(!results.join("metrics.parquet").exists(), "wrote results: {err}");
+    assert!(
+        !results.join("runs.parquet").exists(),
+        "wrote results: {err}"
+    );
+    assert!(
+        !results.join("metrics.parquet").exists(),
+        "wrote results: {err}"
+    );
 }

@@ -360,7 +360,11 @@ impl RawDataset {
     /// The keys that are set, with where each value is written.
     pub fn present(&self) -> Vec<(&str, std::ops::Range<usize>)> {
         let keys = self.keys.iter().map(|(k, v)| (k.as_str(), v.span()));
-        self.name.iter().map(|n| ("name", n.span())).chain(keys).collect()
+        self.name
+            .iter()
+            .map(|n| ("name", n.span()))
+            .chain(keys)
+            .collect()
     }
 }
 

@@ -22,8 +22,8 @@ use super::diag::{did_you_mean, list, Diagnostic};
 use super::job::*;
 use super::raw::*;
 use super::schema::{TableKey, TableSchema};
-use crate::data::kind::VALIDATION_FRACTION;
 use crate::activation::Library;
+use crate::data::kind::VALIDATION_FRACTION;
 
 /// Job fields merged from several layers, with where each came from.
 #[derive(Debug, Clone, Default)]
@@ -546,11 +546,8 @@ fn resolve_dataset(c: &mut FieldCheck, d: Option<&Spanned<RawDataset>>) -> Datas
     };
     let kind = DatasetConfig::resolve(name, &mut check)
         .expect("the names checked are the registered kinds' (DatasetConfig::NAMES)");
-    let validation_fraction = check.num(
-        &VALIDATION_FRACTION,
-        0.0,
-        Bounds::at_least(0.0).below(1.0),
-    );
+    let validation_fraction =
+        check.num(&VALIDATION_FRACTION, 0.0, Bounds::at_least(0.0).below(1.0));
     DatasetConfig {
         kind,
         validation_fraction,
@@ -599,7 +596,10 @@ impl KeyCheck<'_, '_> {
     /// Reports a problem with `key` (at its value, or at the table when the
     /// key is not written).
     pub fn error(&mut self, key: &TableKey, msg: String) {
-        let span = pick(self.given.get(key.name).map(Spanned::span), self.outer.clone());
+        let span = pick(
+            self.given.get(key.name).map(Spanned::span),
+            self.outer.clone(),
+        );
         self.c.err(At::key(self.field, key.name), span, msg);
     }
 
@@ -625,7 +625,8 @@ impl KeyCheck<'_, '_> {
     /// An integer in `range`, or `default` when unset (or reported).
     pub fn int(&mut self, key: &TableKey, default: i64, range: RangeInclusive<i64>) -> i64 {
         let v = self.value::<i64>(key);
-        self.c.int(At::key(self.field, key.name), v.as_ref(), default, range)
+        self.c
+            .int(At::key(self.field, key.name), v.as_ref(), default, range)
     }
 
     /// An integer in `range` when given (reported when not one).
@@ -638,13 +639,15 @@ impl KeyCheck<'_, '_> {
     /// A finite number within `bounds`, or `default` when unset (or reported).
     pub fn num(&mut self, key: &TableKey, default: f64, bounds: Bounds) -> f64 {
         let v = self.value::<Num>(key);
-        self.c.num(At::key(self.field, key.name), v.as_ref(), default, bounds)
+        self.c
+            .num(At::key(self.field, key.name), v.as_ref(), default, bounds)
     }
 
     /// The option `key` names, or `default` when unset (or reported).
     pub fn choice<T: Copy>(&mut self, key: &TableKey, options: &[(&str, T)], default: T) -> T {
         let v = self.value::<String>(key);
-        self.c.choice(At::key(self.field, key.name), v.as_ref(), options, default)
+        self.c
+            .choice(At::key(self.field, key.name), v.as_ref(), options, default)
     }
 
     /// The option `key` names, when given (`None` also when reported).

@@ -421,7 +421,8 @@ mod tests {
     fn every_declared_table_key_merges_and_changes_the_resolved_job() {
         let dir = tempfile::TempDir::new().expect("a temporary directory");
         let head = dir.path().join("digits_head.csv");
-        let digits = std::fs::read_to_string("examples/data/digits.csv").expect("the example table");
+        let digits =
+            std::fs::read_to_string("examples/data/digits.csv").expect("the example table");
         let lines: Vec<&str> = digits.lines().take(1001).collect();
         std::fs::write(&head, lines.join("\n")).expect("a copy of its first rows");
         for (field, owner, k) in every_table_key() {

@@ -30,7 +30,9 @@ use serde::{Deserialize, Serialize};
 
 use super::fetch::{self, Candidate, FileSet};
 use super::kind::{DatasetKind, KeyCheck, Loaded, Shape, TableKey};
-use super::mnist::{self, resolve_limits, resolve_mirrors, resolve_path, resolve_scale, PixelScale};
+use super::mnist::{
+    self, resolve_limits, resolve_mirrors, resolve_path, resolve_scale, PixelScale,
+};
 use super::{Counts, DataError, SplitData, Targets};
 use crate::config::job::Task;
 use crate::config::schema::table_key;
@@ -78,7 +80,9 @@ impl DatasetKind for Cifar10 {
             train_limit,
             test_limit,
             scale: resolve_scale(check),
-            grayscale: check.value::<bool>(&GRAYSCALE).is_some_and(|g| *g.get_ref()),
+            grayscale: check
+                .value::<bool>(&GRAYSCALE)
+                .is_some_and(|g| *g.get_ref()),
             mirrors: resolve_mirrors(check, &fetch::CIFAR10),
         }
     }
