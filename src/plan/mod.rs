@@ -85,7 +85,11 @@ pub struct ExperimentPlan {
 pub struct Axis {
     /// Field path: `depth`, `optimizer.lr`, `activation.alpha`.
     pub name: String,
-    /// Value labels, in file order.
+    /// Value labels, in file order: each value's [`value_label`], except
+    /// that tables are labelled by their `name` alone when every value of
+    /// the axis is a name or a table with one and no two share a name
+    /// (`grid.dataset = [{ name = "mnist", train_limit = 10000 }, "xor"]`
+    /// is labelled `mnist`, `xor`; two `sgd` tables keep their whole forms).
     pub values: Vec<String>,
     #[serde(skip)]
     raw: Vec<toml::Value>,
@@ -272,6 +276,21 @@ pub fn value_label(v: &toml::Value) -> String {
             }
         }
     }
+}
+
+/// The names of an axis's values when every value is a name or a table with
+/// a `name`, and no two share one: the labels that tell them apart in tables
+/// and charts (`mnist` rather than `mnist(train_limit=10000)`). `None` keeps
+/// each value's whole [`value_label`].
+fn distinct_names(values: &[toml::Value]) -> Option<Vec<String>> {
+    let name = |v: &toml::Value| match v {
+        toml::Value::String(n) => Some(n.clone()),
+        toml::Value::Table(t) => t.get("name")?.as_str().map(str::to_string),
+        _ => None,
+    };
+    let names: Vec<String> = values.iter().map(name).collect::<Option<_>>()?;
+    let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
+    (distinct.len() == names.len()).then_some(names)
 }
 
 /// Loose equality of TOML values: 1 == 1.0, tables and arrays element-wise.
@@ -613,6 +632,9 @@ impl<'a> Expansion<'a> {
                 }
                 Err(d) => b.push(self.grid_value_error(d, &axis.name, &akey)),
             }
+        }
+        if let Some(names) = distinct_names(&axis.raw) {
+            axis.values = names;
         }
         Some(axis)
     }
@@ -1045,6 +1067,27 @@ mod tests {
     fn plan(text: &str) -> Plan {
         let sweep = crate::config::parse("t.toml", "t", text).unwrap_or_else(|e| panic!("{e}"));
         Plan::new(&sweep).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn table_values_are_labelled_by_their_names_when_those_differ() {
+        let p = plan(
+            "[experiments.e]\n\
+             grid.dataset = [{ name = 'two_moons', noise = 0.3 }, 'xor', { name = 'identity', samples = 50 }]\n\
+             loss = 'mse'\n",
+        );
+        assert_eq!(p.experiments[0].axes[0].values, ["two_moons", "xor", "identity"]);
+        let labels: Vec<&str> = p.jobs.iter().map(|j| j.label.as_str()).collect();
+        assert!(labels[0].contains("dataset=two_moons"), "{labels:?}");
+        // Two tables of one name keep their whole forms, which differ.
+        let p = plan(
+            "[experiments.e]\n\
+             grid.optimizer = [{ name = 'sgd', lr = 0.1 }, { name = 'sgd', lr = 0.01 }]\n",
+        );
+        assert_eq!(
+            p.experiments[0].axes[0].values,
+            ["sgd(lr=0.1)", "sgd(lr=0.01)"]
+        );
     }
 
     #[test]
