@@ -211,3 +211,27 @@ fn a_missing_feature_value_stops_the_run_before_anything_is_written() {
         "wrote results: {err}"
     );
 }
+
+#[test]
+fn plan_shows_the_tables_sizes_file_and_digest() {
+    use sha2::{Digest, Sha256};
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    digits(dir);
+    write_sweep(
+        dir,
+        &sweep("{ name = \"table\", path = \"digits.csv\", target = \"label\", validation_fraction = 0.1 }"),
+    );
+    let out = succeed(actsweep(dir).args(["plan", "sweep.toml"]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let bytes = std::fs::read(dir.join("digits.csv")).expect("table");
+    let digest: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let line = format!(
+        "table: 1293 train / 144 valid / 360 test rows, 64 inputs, 10 classes; digits.csv, sha256 {}",
+        &digest[..12]
+    );
+    assert!(text.contains(&line), "`{line}` not in:\n{text}");
+}

@@ -46,6 +46,10 @@ impl DatasetKind for Identity {
         }
     }
 
+    fn data_seed(&self) -> u64 {
+        self.data_seed
+    }
+
     fn load(&self) -> Result<Loaded, DataError> {
         let n_train = train_count(self.samples, self.test_fraction).map_err(invalid(Self::NAME))?;
         let mut rng = StdRng::seed_from_u64(self.data_seed);

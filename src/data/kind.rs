@@ -116,6 +116,12 @@ pub trait DatasetKind: Sized {
     fn data_seed(&self) -> u64 {
         0
     }
+
+    /// What `plan` adds after the sizes, if anything: for a file, which one
+    /// and the first characters of its content digest.
+    fn source_text(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Every kind with its description, its keys (each with its doc and
@@ -189,6 +195,13 @@ macro_rules! dataset_kinds {
             pub fn data_seed(&self) -> u64 {
                 match self {
                     $( DatasetKindConfig::$variant(k) => $crate::data::kind::DatasetKind::data_seed(k), )*
+                }
+            }
+
+            /// What `plan` adds after the sizes ([`DatasetKind::source_text`]).
+            pub fn source_text(&self) -> Option<String> {
+                match self {
+                    $( DatasetKindConfig::$variant(k) => $crate::data::kind::DatasetKind::source_text(k), )*
                 }
             }
 
@@ -290,9 +303,14 @@ impl DatasetConfig {
         }
     }
 
-    /// `54000 train / 6000 valid / 10000 test rows, 784 inputs, 10 classes`.
+    /// `54000 train / 6000 valid / 10000 test rows, 784 inputs, 10 classes`,
+    /// and for a file where it is (`; digits.csv, sha256 d7ff13410111`).
     pub fn sizes_text(&self) -> String {
-        shape_text(&self.shape(), self.valid_rows())
+        let sizes = shape_text(&self.shape(), self.valid_rows());
+        match self.kind.source_text() {
+            Some(source) => format!("{sizes}; {source}"),
+            None => sizes,
+        }
     }
 
     /// Rows of the validation split.

@@ -367,6 +367,34 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_that_takes_a_data_seed_holds_out_validation_rows_by_it() {
+        // Regression: no kind passed its `data_seed` on, so every one held
+        // out the rows that seed 0 chooses.
+        for &name in DatasetConfig::NAMES {
+            if !DatasetConfig::SCHEMA.keys_for(name).contains(&"data_seed") {
+                continue;
+            }
+            let extra = match name {
+                "table" => ", path = 'examples/data/digits.csv', target = 'label'",
+                _ => "",
+            };
+            let loss = if name == "identity" {
+                "mse"
+            } else {
+                "cross_entropy"
+            };
+            let text = format!(
+                "[experiments.e]\nloss = '{loss}'\n\
+                 dataset = {{ name = '{name}', data_seed = 7{extra} }}\n"
+            );
+            let sweep =
+                crate::config::parse("t.toml", "t", &text).unwrap_or_else(|e| panic!("{e}"));
+            let plan = crate::plan::Plan::new(&sweep).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(plan.jobs[0].config.dataset.kind.data_seed(), 7, "{name}");
+        }
+    }
+
+    #[test]
     fn cache_shares_one_arc_across_threads() {
         let config = xor(4242);
         let loaded: Vec<Arc<Dataset>> = std::thread::scope(|s| {

@@ -54,6 +54,10 @@ impl DatasetKind for TwoMoons {
         }
     }
 
+    fn data_seed(&self) -> u64 {
+        self.data_seed
+    }
+
     fn load(&self) -> Result<Loaded, DataError> {
         let invalid = invalid(Self::NAME);
         let noise = normal(self.noise).map_err(&invalid)?;

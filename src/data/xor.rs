@@ -95,6 +95,10 @@ impl DatasetKind for Xor {
         }
     }
 
+    fn data_seed(&self) -> u64 {
+        self.data_seed
+    }
+
     fn load(&self) -> Result<Loaded, DataError> {
         let invalid = invalid(Self::NAME);
         let noise = normal(self.noise).map_err(&invalid)?;

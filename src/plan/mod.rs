@@ -1076,7 +1076,10 @@ mod tests {
              grid.dataset = [{ name = 'two_moons', noise = 0.3 }, 'xor', { name = 'identity', samples = 50 }]\n\
              loss = 'mse'\n",
         );
-        assert_eq!(p.experiments[0].axes[0].values, ["two_moons", "xor", "identity"]);
+        assert_eq!(
+            p.experiments[0].axes[0].values,
+            ["two_moons", "xor", "identity"]
+        );
         let labels: Vec<&str> = p.jobs.iter().map(|j| j.label.as_str()).collect();
         assert!(labels[0].contains("dataset=two_moons"), "{labels:?}");
         // Two tables of one name keep their whole forms, which differ.
@@ -1119,8 +1122,8 @@ exclude = [{ dataset = "xor", optimizer = { lr = 0.05 } }]
             labels,
             [
                 "a/dataset=xor,optimizer.lr=0.5,activation.alpha=0.2,seed=0",
-                "a/dataset=two_moons(noise=0.3),optimizer.lr=0.5,activation.alpha=0.2,seed=0",
-                "a/dataset=two_moons(noise=0.3),optimizer.lr=0.05,activation.alpha=0.2,seed=0",
+                "a/dataset=two_moons,optimizer.lr=0.5,activation.alpha=0.2,seed=0",
+                "a/dataset=two_moons,optimizer.lr=0.05,activation.alpha=0.2,seed=0",
             ]
         );
         let j = &p.jobs[2].config;

@@ -179,6 +179,19 @@ impl DatasetKind for TableFile {
         }
     }
 
+    fn data_seed(&self) -> u64 {
+        self.data_seed
+    }
+
+    fn source_text(&self) -> Option<String> {
+        let short = |d: &str| d.chars().take(12).collect::<String>();
+        let mut text = format!("{}, sha256 {}", self.path, short(&self.sha256));
+        if let (Some(p), Some(d)) = (&self.test_path, &self.test_sha256) {
+            text.push_str(&format!("; test {p}, sha256 {}", short(d)));
+        }
+        Some(text)
+    }
+
     fn load(&self) -> Result<Loaded, DataError> {
         let table_error = |e: TableError| DataError::InvalidParameter {
             dataset: Self::NAME,
