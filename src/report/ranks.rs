@@ -165,25 +165,13 @@ impl RankTest {
     /// [`RankTest::skipped`].
     pub fn new(scores: &[Vec<f64>], higher_is_better: bool) -> Result<RankTest, RankError> {
         let k = treatments_of(scores)?;
-        let complete: Vec<&[f64]> = scores
-            .iter()
-            .map(Vec::as_slice)
-            .filter(|b| b.iter().all(|v| !v.is_nan()))
-            .collect();
+        let complete = complete_blocks(scores);
         let skipped = scores.len() - complete.len();
         if complete.is_empty() {
             return Err(RankError::NoCompleteBlock { skipped });
         }
         let n = complete.len();
-        let mut rank_sums = vec![0.0; k];
-        let mut tie_sum = 0.0;
-        for block in &complete {
-            let ranked = rank_block(block, higher_is_better);
-            for (sum, r) in rank_sums.iter_mut().zip(&ranked.ranks) {
-                *sum += r;
-            }
-            tie_sum += ranked.tie_sum;
-        }
+        let (rank_sums, tie_sum) = sum_ranks(&complete, k, higher_is_better);
         let mean_ranks: Vec<f64> = rank_sums.iter().map(|s| s / n as f64).collect();
         let friedman = Friedman::from_mean_ranks(&mean_ranks, n, tie_correction(tie_sum, n, k));
         Ok(RankTest {
@@ -242,6 +230,30 @@ fn treatments_of(scores: &[Vec<f64>]) -> Result<usize, RankError> {
         return Err(RankError::TooFewTreatments(k));
     }
     Ok(k)
+}
+
+/// The blocks without a NaN score.
+fn complete_blocks(scores: &[Vec<f64>]) -> Vec<&[f64]> {
+    scores
+        .iter()
+        .map(Vec::as_slice)
+        .filter(|b| b.iter().all(|v| !v.is_nan()))
+        .collect()
+}
+
+/// Each treatment's sum of ranks over `blocks` (each of `k` scores), and
+/// the blocks' Σ (t³ − t) over tied groups.
+fn sum_ranks(blocks: &[&[f64]], k: usize, higher_is_better: bool) -> (Vec<f64>, f64) {
+    let mut rank_sums = vec![0.0; k];
+    let mut tie_sum = 0.0;
+    for block in blocks {
+        let ranked = rank_block(block, higher_is_better);
+        for (sum, r) in rank_sums.iter_mut().zip(&ranked.ranks) {
+            *sum += r;
+        }
+        tie_sum += ranked.tie_sum;
+    }
+    (rank_sums, tie_sum)
 }
 
 /// One block's ranks and its ties.
