@@ -15,6 +15,7 @@
 pub mod cells;
 pub mod chart;
 pub mod paired;
+pub mod ranks;
 pub mod readme;
 pub mod stats;
 pub mod table;
