@@ -36,9 +36,10 @@
 //!
 //! Numbers are read straight into `f32`: a Parquet or CSV column is cast to
 //! `Float32` once and its contiguous values copied into the row-major matrix
-//! tile by tile (`interleave`), with no per-cell dynamic dispatch; a
-//! 60,000 x 785 MNIST-sized Parquet file of bytes loads, split and all, in
-//! about half a second (polars' own read of it takes about a tenth).
+//! tile by tile (`interleave`), with no per-cell dynamic dispatch. MNIST's
+//! training set written as a 60,000 x 785 Parquet file of bytes loads in
+//! 0.97-1.24x the IDX loader's time (`cargo bench --bench table_load`;
+//! figures in docs/performance.md).
 //!
 //! The default task is classification when the target column holds integers,
 //! booleans or strings and regression when it holds floats. Classes are the
