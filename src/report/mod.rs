@@ -14,6 +14,7 @@
 
 pub mod cells;
 pub mod chart;
+pub mod expect;
 pub mod paired;
 pub mod readme;
 pub mod stats;
@@ -31,8 +32,9 @@ use crate::plan::Plan;
 use crate::results::{JobStatus, ResultsDir, ResultsError, Tables, ValueName};
 use cells::{Context, Dim, EpochSel, Query};
 use chart::{ChartKind, ChartSpec, Palette};
+use expect::Check;
 use readme::BlockError;
-use table::{Check, NumFormat, Rendered, TableSpec};
+use table::{NumFormat, Rendered, TableSpec};
 
 /// Making the report failed.
 #[derive(Debug, thiserror::Error)]
