@@ -716,9 +716,10 @@ fn epoch_line_figure(dir: &Path, extra: &str) -> report::chart::Figure {
     let (sweep, plan, results) = fixture(dir, &text);
     let ctx = report::cells::Context::new(&plan, &results);
     let specs = specs(&sweep, &plan).charts(&ctx);
-    let q = report::chart::query(&specs[0]).unwrap();
+    let q = specs[0].kind.query(&specs[0]).unwrap();
     let cells = ctx.query(&q).unwrap();
-    report::chart::figure(&specs[0], &cells, &report::palette(&plan))
+    let marks = report::chart::line::Line::marks(&specs[0]);
+    report::chart::figure(&specs[0], &cells, &report::palette(&plan), marks)
 }
 
 #[test]

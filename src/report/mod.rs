@@ -35,7 +35,7 @@ use crate::data::DataError;
 use crate::plan::Plan;
 use crate::results::{JobStatus, ResultsDir, ResultsError, Tables};
 use cells::Context;
-use chart::{ChartKind, ChartSpec, Palette};
+use chart::{ChartSpec, Drawn, Palette, Sources};
 use expect::Check;
 use readme::BlockError;
 pub use specs::ReportSpecs;
@@ -219,8 +219,8 @@ pub fn write<'a>(
     })
 }
 
-/// Draws every chart into `dir`; returns the files written and the
-/// charts' section of REPORT.md.
+/// Draws every chart into `dir`, each by its kind; returns the files
+/// written and the charts' section of REPORT.md.
 fn draw_charts(
     sweep: &Sweep,
     ctx: &Context,
@@ -228,29 +228,24 @@ fn draw_charts(
     dir: &Path,
 ) -> Result<(Vec<PathBuf>, String), ReportError> {
     let palette = palette(ctx.plan);
+    let from = Sources {
+        ctx,
+        palette: &palette,
+        library: &sweep.library,
+    };
     let mut charts = Vec::new();
     let mut md = String::new();
     for spec in specs {
-        match spec.kind {
-            ChartKind::Activations => draw_activations(sweep, ctx.plan, spec, dir)?,
-            ChartKind::Boundary => {
-                let panels = chart::boundary_panels(spec, ctx)?;
-                if panels.is_empty() {
-                    let _ = writeln!(
-                        md,
-                        "### {}\n\n_Not drawn: no run of this experiment has finished yet._\n",
-                        spec.title
-                    );
-                    continue;
-                }
-                chart::draw_boundary(spec, &panels, dir)?;
-            }
-            _ => {
-                let Some(q) = chart::query(spec) else {
-                    continue;
-                };
-                let cells = ctx.query(&q)?;
-                chart::draw_figure(&chart::figure(spec, &cells, &palette), dir)?;
+        match spec.kind.draw(spec, &from, dir)? {
+            Drawn::Files => {}
+            Drawn::Nothing => continue,
+            Drawn::NotYet => {
+                let _ = writeln!(
+                    md,
+                    "### {}\n\n_Not drawn: no run of this experiment has finished yet._\n",
+                    spec.title
+                );
+                continue;
             }
         }
         for ext in ["svg", "png"] {
@@ -263,45 +258,6 @@ fn draw_charts(
         );
     }
     Ok((charts, md))
-}
-
-/// An `activations` chart: the named activations (default: those the plan
-/// uses) and their derivatives.
-fn draw_activations(
-    sweep: &Sweep,
-    plan: &Plan,
-    spec: &ChartSpec,
-    dir: &Path,
-) -> Result<(), ReportError> {
-    let names: Vec<String> = match &spec.activations {
-        Some(n) => n.clone(),
-        None => {
-            let mut v: Vec<String> = Vec::new();
-            for j in &plan.jobs {
-                if !v.contains(&j.config.activation.name) {
-                    v.push(j.config.activation.name.clone());
-                }
-            }
-            v
-        }
-    };
-    let defs = names
-        .iter()
-        .map(|n| {
-            sweep.library.get(n).ok_or_else(|| {
-                ReportError::Spec(format!("chart {}: no activation named `{n}`", spec.file))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    for ext in ["svg", "png"] {
-        let p = dir.join(format!("{}.{ext}", spec.file));
-        crate::activation::plot::draw_sized(
-            defs.iter().copied(),
-            &p,
-            Some((spec.width, spec.height)),
-        )?;
-    }
-    Ok(())
 }
 
 /// Replaces the sweep's marked block of each of `readmes` with its tables.
