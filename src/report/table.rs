@@ -73,78 +73,12 @@ impl TableSpec {
     /// Resolves a `[[tables]]` entry against the experiment's axes.
     pub fn from_raw(t: &RawTable, axes: &[String]) -> Result<TableSpec, Diagnostic> {
         let exp = t.experiment.get_ref().clone();
-        let rows = Dim::parse_at(&t.rows, axes, "rows")?;
-        let columns = match &t.columns {
-            Some(c) => Dim::parse_at(c, axes, "columns")?,
-            None => Dim::Metric,
-        };
-        if rows == columns {
-            return Err(spec_error(
-                "columns",
-                format!("rows and columns are both `{}`", rows.name()),
-                t.columns.as_ref(),
-            ));
-        }
-        let values = t
-            .value
-            .get_ref()
-            .0
-            .iter()
-            .map(|v| value_name(v, "value", Some(&t.value)))
-            .collect::<Result<Vec<ValueName>, Diagnostic>>()?;
-        if values.is_empty() {
-            return Err(spec_error(
-                "value",
-                "`value` names no metric",
-                Some(&t.value),
-            ));
-        }
-        if values.len() > 1 && rows != Dim::Metric && columns != Dim::Metric {
-            return Err(spec_error(
-                "value",
-                "several values need `metric` as rows or columns",
-                Some(&t.value),
-            ));
-        }
+        let (rows, columns) = table_dims(t, axes)?;
+        let values = table_values(t, &rows, &columns)?;
         let epoch = EpochSel::parse(t.epoch.as_ref().map(|e| e.get_ref()))
             .map_err(|m| spec_error("epoch", m, t.epoch.as_ref()))?;
-        let format = match t.format.as_ref().map(|f| f.get_ref().as_str()) {
-            None | Some("fixed") => NumFormat::Fixed,
-            Some("percent") => NumFormat::Percent,
-            Some("scientific") => NumFormat::Scientific,
-            Some(other) => {
-                return Err(spec_error(
-                    "format",
-                    format!("format `{other}` is not one of percent, fixed, scientific"),
-                    t.format.as_ref(),
-                ))
-            }
-        };
-        let digits = match &t.digits {
-            Some(d) if (0..=12).contains(d.get_ref()) => *d.get_ref() as usize,
-            Some(d) => {
-                return Err(spec_error(
-                    "digits",
-                    format!("digits must be 0 to 12, not {}", d.get_ref()),
-                    Some(d),
-                ))
-            }
-            None if format == NumFormat::Fixed => DEFAULT_DIGITS,
-            None => 2,
-        };
-        let ratio = match &t.ratio {
-            None => None,
-            Some(r) => match r.get_ref().as_slice() {
-                [a, b] => Some((a.clone(), b.clone())),
-                _ => {
-                    return Err(spec_error(
-                        "ratio",
-                        "ratio must name two column labels: [\"a\", \"b\"]",
-                        Some(r),
-                    ))
-                }
-            },
-        };
+        let (format, digits) = number_format(t)?;
+        let ratio = ratio_columns(t)?;
         let baseline = Baseline::parse(t.baseline.as_ref(), t.test.as_ref())?;
         let rank = t.rank.unwrap_or(false);
         if rank && rows == Dim::Metric {
@@ -181,6 +115,95 @@ impl TableSpec {
             rank,
             expect,
         })
+    }
+}
+
+/// A table's rows and columns (default: `metric`), which must differ.
+fn table_dims(t: &RawTable, axes: &[String]) -> Result<(Dim, Dim), Diagnostic> {
+    let rows = Dim::parse_at(&t.rows, axes, "rows")?;
+    let columns = match &t.columns {
+        Some(c) => Dim::parse_at(c, axes, "columns")?,
+        None => Dim::Metric,
+    };
+    if rows == columns {
+        return Err(spec_error(
+            "columns",
+            format!("rows and columns are both `{}`", rows.name()),
+            t.columns.as_ref(),
+        ));
+    }
+    Ok((rows, columns))
+}
+
+/// A table's values, resolved against the metric catalogue: at least one,
+/// and several only with `metric` as rows or columns.
+fn table_values(t: &RawTable, rows: &Dim, columns: &Dim) -> Result<Vec<ValueName>, Diagnostic> {
+    let values = t
+        .value
+        .get_ref()
+        .0
+        .iter()
+        .map(|v| value_name(v, "value", Some(&t.value)))
+        .collect::<Result<Vec<ValueName>, Diagnostic>>()?;
+    if values.is_empty() {
+        return Err(spec_error(
+            "value",
+            "`value` names no metric",
+            Some(&t.value),
+        ));
+    }
+    if values.len() > 1 && *rows != Dim::Metric && *columns != Dim::Metric {
+        return Err(spec_error(
+            "value",
+            "several values need `metric` as rows or columns",
+            Some(&t.value),
+        ));
+    }
+    Ok(values)
+}
+
+/// A table's number format (default `fixed`) and digits after the point
+/// (0 to 12; default 4 for `fixed`, else 2).
+fn number_format(t: &RawTable) -> Result<(NumFormat, usize), Diagnostic> {
+    let format = match t.format.as_ref().map(|f| f.get_ref().as_str()) {
+        None | Some("fixed") => NumFormat::Fixed,
+        Some("percent") => NumFormat::Percent,
+        Some("scientific") => NumFormat::Scientific,
+        Some(other) => {
+            return Err(spec_error(
+                "format",
+                format!("format `{other}` is not one of percent, fixed, scientific"),
+                t.format.as_ref(),
+            ))
+        }
+    };
+    let digits = match &t.digits {
+        Some(d) if (0..=12).contains(d.get_ref()) => *d.get_ref() as usize,
+        Some(d) => {
+            return Err(spec_error(
+                "digits",
+                format!("digits must be 0 to 12, not {}", d.get_ref()),
+                Some(d),
+            ))
+        }
+        None if format == NumFormat::Fixed => DEFAULT_DIGITS,
+        None => 2,
+    };
+    Ok((format, digits))
+}
+
+/// A table's ratio column: two column labels, or none.
+fn ratio_columns(t: &RawTable) -> Result<Option<(String, String)>, Diagnostic> {
+    let Some(r) = &t.ratio else {
+        return Ok(None);
+    };
+    match r.get_ref().as_slice() {
+        [a, b] => Ok(Some((a.clone(), b.clone()))),
+        _ => Err(spec_error(
+            "ratio",
+            "ratio must name two column labels: [\"a\", \"b\"]",
+            Some(r),
+        )),
     }
 }
 

@@ -10,6 +10,7 @@ use plotters::prelude::*;
 
 use super::draw::{err, DrawResult};
 use super::{ChartKind, ChartSpec, Drawn, Keys, Layout, Sources};
+use crate::plan::Job;
 use crate::report::cells::{Context, Dim};
 use crate::report::ReportError;
 use crate::results::JobStatus;
@@ -49,13 +50,16 @@ impl ChartKind for Boundary {
     }
 }
 
+/// A point of a boundary grid: (x, y, the network's output there).
+pub type GridPoint = (f32, f32, f32);
+
 /// One panel of a boundary chart: a job's grid and the data.
 #[derive(Debug, Clone)]
 pub struct BoundaryPanel {
     /// Caption.
     pub title: String,
     /// (x, y, value) of the grid.
-    pub grid: Vec<(f32, f32, f32)>,
+    pub grid: Vec<GridPoint>,
     /// (x, y, class) of data points.
     pub points: Vec<(f32, f32, u32)>,
 }
@@ -66,72 +70,20 @@ pub struct BoundaryPanel {
 /// finished without recording boundaries.
 pub fn boundary_panels(spec: &ChartSpec, ctx: &Context) -> Result<Vec<BoundaryPanel>, ReportError> {
     let exp = spec.experiment.clone().unwrap_or_default();
-    let axes = ctx.axes(&exp);
-    let mut chosen: Vec<(String, &crate::plan::Job, i64)> = Vec::new();
-    for (job, run) in ctx.jobs(&exp, &spec.filter) {
-        let Some(run) = run else { continue };
-        if run.status != JobStatus::Ok {
-            continue;
-        }
-        let title = match &spec.panels {
-            Some(Dim::Axis(a)) => {
-                let mut parts: Vec<String> = axes
-                    .iter()
-                    .filter(|x| *x != a)
-                    .filter_map(|x| run.axes.get(x).map(|v| format!("{x}={v}")))
-                    .collect();
-                parts.push(run.axes.get(a).cloned().unwrap_or_default());
-                parts.join(", ")
-            }
-            _ => axes
-                .iter()
-                .filter_map(|x| run.axes.get(x).map(|v| format!("{x}={v}")))
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
-        match chosen.iter_mut().find(|c| c.0 == title) {
-            Some(c) if run.seed < c.2 => *c = (title, job, run.seed),
-            Some(_) => {}
-            None => chosen.push((title, job, run.seed)),
-        }
-    }
+    let chosen = panel_runs(spec, ctx, &exp);
     if chosen.is_empty() {
         // Nothing finished yet (a report in the middle of a run): no panels.
         return Ok(Vec::new());
     }
     let mut out = Vec::new();
     for (title, job, seed) in chosen {
-        let pts: Vec<_> = ctx
-            .results
-            .boundaries
-            .iter()
-            .filter(|b| b.job_id == job.id)
-            .collect();
-        let Some(last) = pts.iter().map(|b| b.point.epoch).max() else {
+        let Some((last, grid)) = last_grid(ctx, job) else {
             continue;
         };
-        let grid = pts
-            .iter()
-            .map(|b| &b.point)
-            .filter(|b| b.epoch == last)
-            .map(|b| (b.x, b.y, b.value))
-            .collect();
-        let data = crate::data::load(&job.config.dataset)?;
-        let mut points = Vec::new();
-        if data.input_dim == 2 {
-            for split in [&data.train, &data.test] {
-                let classes = split.targets.classes();
-                for i in 0..split.len().min(1500) {
-                    let r = split.row(i);
-                    let c = classes.and_then(|c| c.get(i).copied()).unwrap_or(0);
-                    points.push((r[0], r[1], c));
-                }
-            }
-        }
         out.push(BoundaryPanel {
             title: format!("{title} (seed {seed}, epoch {last})"),
             grid,
-            points,
+            points: data_points(job)?,
         });
     }
     if out.is_empty() {
@@ -140,6 +92,73 @@ pub fn boundary_panels(spec: &ChartSpec, ctx: &Context) -> Result<Vec<BoundaryPa
         )));
     }
     Ok(out)
+}
+
+/// Per panel, in plan order: its caption (the other axes' `name=value`,
+/// then its own value) and the finished job with the lowest seed, with
+/// that seed.
+fn panel_runs<'a>(spec: &ChartSpec, ctx: &Context<'a>, exp: &str) -> Vec<(String, &'a Job, i64)> {
+    let axes = ctx.axes(exp);
+    let mut chosen: Vec<(String, &Job, i64)> = Vec::new();
+    for (job, run) in ctx.jobs(exp, &spec.filter) {
+        let Some(run) = run else { continue };
+        if run.status != JobStatus::Ok {
+            continue;
+        }
+        let named = |x: &String| run.axes.get(x).map(|v| format!("{x}={v}"));
+        let title = match &spec.panels {
+            Some(Dim::Axis(a)) => {
+                let mut parts: Vec<String> =
+                    axes.iter().filter(|x| *x != a).filter_map(named).collect();
+                parts.push(run.axes.get(a).cloned().unwrap_or_default());
+                parts.join(", ")
+            }
+            _ => axes.iter().filter_map(named).collect::<Vec<_>>().join(", "),
+        };
+        match chosen.iter_mut().find(|c| c.0 == title) {
+            Some(c) if run.seed < c.2 => *c = (title, job, run.seed),
+            Some(_) => {}
+            None => chosen.push((title, job, run.seed)),
+        }
+    }
+    chosen
+}
+
+/// The last epoch at which `job` recorded its boundary, and that grid as
+/// (x, y, output); none when it recorded none.
+fn last_grid(ctx: &Context, job: &Job) -> Option<(u32, Vec<GridPoint>)> {
+    let pts: Vec<_> = ctx
+        .results
+        .boundaries
+        .iter()
+        .filter(|b| b.job_id == job.id)
+        .collect();
+    let last = pts.iter().map(|b| b.point.epoch).max()?;
+    let grid = pts
+        .iter()
+        .map(|b| &b.point)
+        .filter(|b| b.epoch == last)
+        .map(|b| (b.x, b.y, b.value))
+        .collect();
+    Some((last, grid))
+}
+
+/// The job's dataset as (x, y, class) points, up to 1,500 of each split;
+/// none unless it has two inputs.
+fn data_points(job: &Job) -> Result<Vec<(f32, f32, u32)>, ReportError> {
+    let data = crate::data::load(&job.config.dataset)?;
+    let mut points = Vec::new();
+    if data.input_dim == 2 {
+        for split in [&data.train, &data.test] {
+            let classes = split.targets.classes();
+            for i in 0..split.len().min(1500) {
+                let r = split.row(i);
+                let c = classes.and_then(|c| c.get(i).copied()).unwrap_or(0);
+                points.push((r[0], r[1], c));
+            }
+        }
+    }
+    Ok(points)
 }
 
 /// Draws boundary panels to `dir/<file>.svg` and `.png`.
@@ -184,21 +203,93 @@ where
     let body = root
         .titled(&spec.title, ("sans-serif", 20).into_font())
         .map_err(err)?;
-    let n = panels.len().max(1);
-    let areas = body.split_evenly((1, n));
-    let class_colors = [
-        RGBColor(31, 119, 180),
-        RGBColor(214, 39, 40),
-        RGBColor(44, 160, 44),
-        RGBColor(148, 103, 189),
-    ];
+    let areas = body.split_evenly((1, panels.len().max(1)));
     for (p, area) in panels.iter().zip(areas) {
-        let mut xs: Vec<f32> = p.grid.iter().map(|g| g.0).collect();
-        let mut ys: Vec<f32> = p.grid.iter().map(|g| g.1).collect();
-        xs.sort_by(f32::total_cmp);
-        xs.dedup();
-        ys.sort_by(f32::total_cmp);
-        ys.dedup();
+        draw_panel(&area, spec, p)?;
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// The colours of the data points' classes (a cycle).
+const CLASS_COLORS: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+];
+
+/// One panel: its grid as cells shaded from blue (low output) to red, then
+/// the data points.
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    spec: &ChartSpec,
+    p: &BoundaryPanel,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let extent = Extent::of(p);
+    let (vmin, vmax) = output_range(p);
+    let mut chart = ChartBuilder::on(area)
+        .caption(&p.title, ("sans-serif", 13).into_font())
+        .margin(8)
+        .x_label_area_size(32)
+        .y_label_area_size(40)
+        .build_cartesian_2d(extent.x.0..extent.x.1, extent.y.0..extent.y.1)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(spec.x_label.as_str())
+        .y_desc(spec.y_label.as_str())
+        .label_style(("sans-serif", 11).into_font())
+        .draw()
+        .map_err(err)?;
+    let (dx, dy) = extent.step;
+    chart
+        .draw_series(p.grid.iter().map(|&(x, y, v)| {
+            let t = ((v - vmin) / (vmax - vmin)).clamp(0.0, 1.0) as f64;
+            let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * t).round() as u8;
+            let c = RGBColor(mix(198, 250), mix(219, 200), mix(239, 200));
+            Rectangle::new(
+                [(x - dx / 2.0, y - dy / 2.0), (x + dx / 2.0, y + dy / 2.0)],
+                c.filled(),
+            )
+        }))
+        .map_err(err)?;
+    chart
+        .draw_series(p.points.iter().map(|&(x, y, c)| {
+            Circle::new(
+                (x, y),
+                2,
+                CLASS_COLORS[c as usize % CLASS_COLORS.len()].filled(),
+            )
+        }))
+        .map_err(err)?;
+    Ok(())
+}
+
+/// What a boundary panel shows: the grid's cells (half a step beyond its
+/// outer points) and every data point.
+struct Extent {
+    /// The grid's step along x and y.
+    step: (f32, f32),
+    /// The horizontal range.
+    x: (f32, f32),
+    /// The vertical range.
+    y: (f32, f32),
+}
+
+impl Extent {
+    fn of(p: &BoundaryPanel) -> Extent {
+        let distinct = |coord: fn(&GridPoint) -> f32| {
+            let mut v: Vec<f32> = p.grid.iter().map(coord).collect();
+            v.sort_by(f32::total_cmp);
+            v.dedup();
+            v
+        };
+        let (xs, ys) = (distinct(|g| g.0), distinct(|g| g.1));
         let step = |v: &[f32]| {
             if v.len() > 1 {
                 (v[v.len() - 1] - v[0]) / (v.len() - 1) as f32
@@ -219,53 +310,26 @@ where
             y0 = y0.min(y);
             y1 = y1.max(y);
         }
-        let (vmin, vmax) = p
-            .grid
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), g| {
-                (a.min(g.2), b.max(g.2))
-            });
-        let (vmin, vmax) = if vmin >= 0.0 && vmax <= 1.0 {
-            (0.0, 1.0)
-        } else {
-            (vmin, vmax.max(vmin + 1e-6))
-        };
-        let mut chart = ChartBuilder::on(&area)
-            .caption(&p.title, ("sans-serif", 13).into_font())
-            .margin(8)
-            .x_label_area_size(32)
-            .y_label_area_size(40)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_desc(spec.x_label.as_str())
-            .y_desc(spec.y_label.as_str())
-            .label_style(("sans-serif", 11).into_font())
-            .draw()
-            .map_err(err)?;
-        chart
-            .draw_series(p.grid.iter().map(|&(x, y, v)| {
-                let t = ((v - vmin) / (vmax - vmin)).clamp(0.0, 1.0) as f64;
-                let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * t).round() as u8;
-                let c = RGBColor(mix(198, 250), mix(219, 200), mix(239, 200));
-                Rectangle::new(
-                    [(x - dx / 2.0, y - dy / 2.0), (x + dx / 2.0, y + dy / 2.0)],
-                    c.filled(),
-                )
-            }))
-            .map_err(err)?;
-        chart
-            .draw_series(p.points.iter().map(|&(x, y, c)| {
-                Circle::new(
-                    (x, y),
-                    2,
-                    class_colors[c as usize % class_colors.len()].filled(),
-                )
-            }))
-            .map_err(err)?;
+        Extent {
+            step: (dx, dy),
+            x: (x0, x1),
+            y: (y0, y1),
+        }
     }
-    root.present().map_err(err)?;
-    Ok(())
+}
+
+/// The range the shading spans: 0 to 1 for probabilities, else the grid's
+/// own (never empty).
+fn output_range(p: &BoundaryPanel) -> (f32, f32) {
+    let (vmin, vmax) = p
+        .grid
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), g| {
+            (a.min(g.2), b.max(g.2))
+        });
+    if vmin >= 0.0 && vmax <= 1.0 {
+        (0.0, 1.0)
+    } else {
+        (vmin, vmax.max(vmin + 1e-6))
+    }
 }

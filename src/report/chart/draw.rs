@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -191,20 +192,47 @@ fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     fig: &Figure,
     panel: &PanelData,
-    (x0, x1, y0, y1): Range4,
+    view: Range4,
 ) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let mut chart = panel_axes(area, fig, &panel.title, view)?;
+    let (x0, x1, y0, y1) = view;
+    let n = panel.series.len().max(1);
+    for (i, s) in panel.series.iter().enumerate() {
+        let pts = series_points(fig, s, (y0, y1));
+        if fig.marks == Marks::Bars {
+            draw_bars(&mut chart, fig, s, &pts, (i, n), y0)?;
+        } else {
+            draw_line(&mut chart, fig, s, &pts, x1 - x0)?;
+        }
+    }
+    Ok(())
+}
+
+/// A panel's plotting area on `[x0, x1] × [y0, y1]` (plotted space), with
+/// its caption, axis labels and ticks (categories, or numbers on a linear
+/// or log scale).
+fn panel_axes<'a, DB: DrawingBackend + 'a>(
+    area: &'a DrawingArea<DB, Shift>,
+    fig: &Figure,
+    title: &str,
+    (x0, x1, y0, y1): Range4,
+) -> Result<PanelChart<'a, DB>, String>
 where
     DB::ErrorType: 'static,
 {
     let spec = &fig.spec;
     let mut chart = ChartBuilder::on(area)
-        .caption(&panel.title, ("sans-serif", 15).into_font())
+        .caption(title, ("sans-serif", 15).into_font())
         .margin(8)
         .x_label_area_size(36)
         .y_label_area_size(64)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
     let cats = fig.categories.clone();
+    let log_x = spec.log_x;
     let xfmt = move |v: &f64| -> String {
         match &cats {
             Some(c) => {
@@ -215,7 +243,7 @@ where
                     String::new()
                 }
             }
-            None if spec.log_x => log_tick(*v),
+            None if log_x => log_tick(*v),
             None => trim_num(*v),
         }
     };
@@ -241,62 +269,94 @@ where
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(err)?;
-    let m = panel.series.len().max(1) as f64;
-    for (si, s) in panel.series.iter().enumerate() {
-        let pts = series_points(fig, s, (y0, y1));
-        if fig.marks == Marks::Bars {
-            let bw = 0.8 / m;
-            for (x, lo, mid, hi) in &pts {
-                let left = x - 0.4 + bw * si as f64;
-                let base = if log_y { y0 } else { y0.max(0.0) };
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(left, base), (left + bw * 0.92, *mid)],
-                        s.color.filled(),
-                    )))
-                    .map_err(err)?;
-                if spec.band != Band::None {
-                    let c = left + bw * 0.46;
-                    chart
-                        .draw_series(error_bar(c, *lo, *hi, bw * 0.15, BLACK))
-                        .map_err(err)?;
-                }
-            }
-            continue;
-        }
-        let areas = fig.categories.is_none() && matches!(fig.marks, Marks::Lines { areas: true });
-        if spec.band != Band::None && pts.len() > 1 && areas {
-            let mut poly: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.3)).collect();
-            poly.extend(pts.iter().rev().map(|p| (p.0, p.1)));
-            chart
-                .draw_series(std::iter::once(Polygon::new(
-                    poly,
-                    s.color.mix(0.18).filled(),
-                )))
-                .map_err(err)?;
-        } else if spec.band != Band::None {
-            let cap = (x1 - x0) * 0.008;
-            chart
-                .draw_series(
-                    pts.iter()
-                        .flat_map(|(x, lo, _, hi)| error_bar(*x, *lo, *hi, cap, s.color)),
-                )
-                .map_err(err)?;
-        }
+    Ok(chart)
+}
+
+/// A panel's plotting area, in plotted space.
+type PanelChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A point in plotted space: (x, low, mean, high).
+type Point = (f64, f64, f64, f64);
+
+/// Series `i` of `n` as bars in each category's slot, from the axis (`y0`
+/// on a log scale, else 0) to the mean, with black error bars.
+fn draw_bars<DB: DrawingBackend>(
+    chart: &mut PanelChart<'_, DB>,
+    fig: &Figure,
+    s: &Series,
+    pts: &[Point],
+    (i, n): (usize, usize),
+    y0: f64,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let spec = &fig.spec;
+    let bw = 0.8 / n as f64;
+    for (x, lo, mid, hi) in pts {
+        let left = x - 0.4 + bw * i as f64;
+        let base = if spec.log_y { y0 } else { y0.max(0.0) };
         chart
-            .draw_series(LineSeries::new(
-                pts.iter().map(|p| (p.0, p.2)),
-                s.color.stroke_width(2),
-            ))
+            .draw_series(std::iter::once(Rectangle::new(
+                [(left, base), (left + bw * 0.92, *mid)],
+                s.color.filled(),
+            )))
             .map_err(err)?;
-        if pts.len() <= 30 {
+        if spec.band != Band::None {
+            let c = left + bw * 0.46;
             chart
-                .draw_series(
-                    pts.iter()
-                        .map(|p| Circle::new((p.0, p.2), 3, s.color.filled())),
-                )
+                .draw_series(error_bar(c, *lo, *hi, bw * 0.15, BLACK))
                 .map_err(err)?;
         }
+    }
+    Ok(())
+}
+
+/// A series as a line with its points (up to 30), its spread a shaded area
+/// (a curve with `areas`) or error bars with caps a little of `x_span`.
+fn draw_line<DB: DrawingBackend>(
+    chart: &mut PanelChart<'_, DB>,
+    fig: &Figure,
+    s: &Series,
+    pts: &[Point],
+    x_span: f64,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let spec = &fig.spec;
+    let areas = fig.categories.is_none() && matches!(fig.marks, Marks::Lines { areas: true });
+    if spec.band != Band::None && pts.len() > 1 && areas {
+        let mut poly: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.3)).collect();
+        poly.extend(pts.iter().rev().map(|p| (p.0, p.1)));
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                poly,
+                s.color.mix(0.18).filled(),
+            )))
+            .map_err(err)?;
+    } else if spec.band != Band::None {
+        let cap = x_span * 0.008;
+        chart
+            .draw_series(
+                pts.iter()
+                    .flat_map(|(x, lo, _, hi)| error_bar(*x, *lo, *hi, cap, s.color)),
+            )
+            .map_err(err)?;
+    }
+    chart
+        .draw_series(LineSeries::new(
+            pts.iter().map(|p| (p.0, p.2)),
+            s.color.stroke_width(2),
+        ))
+        .map_err(err)?;
+    if pts.len() <= 30 {
+        chart
+            .draw_series(
+                pts.iter()
+                    .map(|p| Circle::new((p.0, p.2), 3, s.color.filled())),
+            )
+            .map_err(err)?;
     }
     Ok(())
 }
@@ -305,7 +365,7 @@ where
 /// vertical range `(y0, y1)`: with fixed ends a mean outside the range is
 /// left out (not drawn at the edge, where it would read as a value); bars
 /// and spreads are cut at the edges.
-fn series_points(fig: &Figure, s: &Series, (y0, y1): (f64, f64)) -> Vec<(f64, f64, f64, f64)> {
+fn series_points(fig: &Figure, s: &Series, (y0, y1): (f64, f64)) -> Vec<Point> {
     let spec = &fig.spec;
     let log_y = spec.log_y;
     s.points

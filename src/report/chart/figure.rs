@@ -114,22 +114,15 @@ fn differences(spec: &ChartSpec, cells: &Cells) -> Option<Cells> {
     Some(cells.differences(&cells.paired(dim, &b.label, b.test)))
 }
 
+/// The figure of `cells`, in steps: which dimension plays which part
+/// ([`Roles`]), where each x label sits, then every cell in order put on its
+/// panel's series, and the points sorted by x.
 fn figure_of(spec: &ChartSpec, cells: &Cells, palette: &Palette, marks: Marks) -> Figure {
-    let nd = cells.dims.len();
-    let x_idx = nd - 1;
-    let has_panel = spec.panels.is_some();
-    let panel_idx = has_panel.then_some(cells.extra);
-    // Series: the dimension just before x, unless that is the panel.
-    let series_idx = if nd >= 2 && Some(nd - 2) != panel_idx && nd - 2 >= cells.extra {
-        Some(nd - 2)
-    } else {
-        None
-    };
-    let extras: Vec<usize> = (0..cells.extra).collect();
-    let x_labels = &cells.labels[x_idx];
+    let roles = Roles::of(spec, cells);
+    let x_labels = &cells.labels[roles.x];
     let numeric = x_labels.iter().all(|l| l.parse::<f64>().is_ok()) && marks != Marks::Bars;
     let categories = (!numeric).then(|| x_labels.clone());
-    let xval = |l: &String| -> f64 {
+    let x_value = |l: &String| -> f64 {
         if numeric {
             l.parse::<f64>().unwrap_or(f64::NAN)
         } else {
@@ -139,28 +132,95 @@ fn figure_of(spec: &ChartSpec, cells: &Cells, palette: &Palette, marks: Marks) -
                 .map_or(f64::NAN, |i| i as f64)
         }
     };
+    let mut panels: Vec<PanelData> = Vec::new();
+    for k in roles.ordered_keys(cells) {
+        let Some(s) = cells.cells.get(k) else {
+            continue;
+        };
+        let series = roles.series_of(&mut panels, cells, k, palette);
+        series.points.push((x_value(&k[roles.x]), *s));
+    }
+    // A logarithmic x axis has no place for 0 (epoch 0, the network at
+    // initialisation) or below: those points are left out.
+    let positive_x = spec.log_x && categories.is_none();
+    for s in panels.iter_mut().flat_map(|p| &mut p.series) {
+        if positive_x {
+            s.points.retain(|(x, _)| *x > 0.0);
+        }
+        s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    Figure {
+        spec: spec.clone(),
+        categories,
+        marks,
+        panels,
+    }
+}
 
-    // Group cell keys into panel -> series -> points.
-    let panel_key = |k: &[String]| -> String {
+/// Which dimension of the cells plays which part in a figure: x is the
+/// last; the panel (when the chart has panels) the first after the extra
+/// axes; the series the one just before x, unless that is the panel. Extra
+/// axes (those the query added) join the panel's caption when there are
+/// panels, else the series' name.
+struct Roles {
+    /// The x dimension.
+    x: usize,
+    /// Whether the chart has panels.
+    has_panel: bool,
+    /// The panel dimension.
+    panel: Option<usize>,
+    /// The series dimension.
+    series: Option<usize>,
+    /// The extra axes' dimensions.
+    extras: Vec<usize>,
+}
+
+impl Roles {
+    fn of(spec: &ChartSpec, cells: &Cells) -> Roles {
+        let nd = cells.dims.len();
+        let has_panel = spec.panels.is_some();
+        let panel = has_panel.then_some(cells.extra);
+        let series = if nd >= 2 && Some(nd - 2) != panel && nd - 2 >= cells.extra {
+            Some(nd - 2)
+        } else {
+            None
+        };
+        Roles {
+            x: nd - 1,
+            has_panel,
+            panel,
+            series,
+            extras: (0..cells.extra).collect(),
+        }
+    }
+
+    /// `name=label` of each extra axis of cell `k`.
+    fn extra_labels(&self, cells: &Cells, k: &[String]) -> Vec<String> {
+        self.extras
+            .iter()
+            .map(|&e| format!("{}={}", cells.dims[e].name(), k[e]))
+            .collect()
+    }
+
+    /// The caption of the panel cell `k` goes to (empty without panels).
+    fn panel_title(&self, cells: &Cells, k: &[String]) -> String {
         let mut parts: Vec<String> = Vec::new();
-        if has_panel {
-            for &e in &extras {
-                parts.push(format!("{}={}", cells.dims[e].name(), k[e]));
-            }
-            if let Some(p) = panel_idx {
+        if self.has_panel {
+            parts = self.extra_labels(cells, k);
+            if let Some(p) = self.panel {
                 parts.push(k[p].clone());
             }
         }
         parts.join(", ")
-    };
-    let series_key = |k: &[String]| -> String {
+    }
+
+    /// The name of the series cell `k` goes to (a layer is `layer 2`).
+    fn series_name(&self, cells: &Cells, k: &[String]) -> String {
         let mut parts: Vec<String> = Vec::new();
-        if !has_panel {
-            for &e in &extras {
-                parts.push(format!("{}={}", cells.dims[e].name(), k[e]));
-            }
+        if !self.has_panel {
+            parts = self.extra_labels(cells, k);
         }
-        if let Some(s) = series_idx {
+        if let Some(s) = self.series {
             if cells.dims[s] == Dim::Layer {
                 parts.push(format!("layer {}", k[s]));
             } else {
@@ -168,94 +228,95 @@ fn figure_of(spec: &ChartSpec, cells: &Cells, palette: &Palette, marks: Marks) -
             }
         }
         parts.join(", ")
-    };
-    // Deterministic order: walk the label products in order.
-    let mut keys: Vec<&Vec<String>> = cells.cells.keys().collect();
-    let pos = |k: &Vec<String>| -> Vec<usize> {
-        k.iter()
-            .enumerate()
-            .map(|(i, l)| {
-                cells.labels[i]
-                    .iter()
-                    .position(|x| x == l)
-                    .unwrap_or(usize::MAX)
-            })
-            .collect()
-    };
-    keys.sort_by_key(|k| {
-        let p = pos(k);
-        // Panel, then series, then x.
-        let mut order = Vec::new();
-        if let Some(pi) = panel_idx {
-            order.extend(extras.iter().map(|&e| p[e]));
-            order.push(p[pi]);
-        }
-        if !has_panel {
-            order.extend(extras.iter().map(|&e| p[e]));
-        }
-        if let Some(s) = series_idx {
-            order.push(p[s]);
-        }
-        order.push(p[x_idx]);
-        order
-    });
-    let mut panels: Vec<PanelData> = Vec::new();
-    for k in keys {
-        let Some(s) = cells.cells.get(k) else {
-            continue;
+    }
+
+    /// The cells' keys in drawing order: panel, then series, then x, each
+    /// in its labels' order.
+    fn ordered_keys<'c>(&self, cells: &'c Cells) -> Vec<&'c Vec<String>> {
+        let pos = |k: &Vec<String>| -> Vec<usize> {
+            k.iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    cells.labels[i]
+                        .iter()
+                        .position(|x| x == l)
+                        .unwrap_or(usize::MAX)
+                })
+                .collect()
         };
-        let pk = panel_key(k);
-        let sk = series_key(k);
-        let pi = match panels.iter().position(|p| p.title == pk) {
+        let mut keys: Vec<&Vec<String>> = cells.cells.keys().collect();
+        keys.sort_by_key(|k| {
+            let p = pos(k);
+            let mut order = Vec::new();
+            if let Some(pi) = self.panel {
+                order.extend(self.extras.iter().map(|&e| p[e]));
+                order.push(p[pi]);
+            }
+            if !self.has_panel {
+                order.extend(self.extras.iter().map(|&e| p[e]));
+            }
+            if let Some(s) = self.series {
+                order.push(p[s]);
+            }
+            order.push(p[self.x]);
+            order
+        });
+        keys
+    }
+
+    /// The series cell `k` goes to, added (with its colour) to its panel,
+    /// and the panel to `panels`, when new.
+    fn series_of<'p>(
+        &self,
+        panels: &'p mut Vec<PanelData>,
+        cells: &Cells,
+        k: &[String],
+        palette: &Palette,
+    ) -> &'p mut Series {
+        let title = self.panel_title(cells, k);
+        let pi = match panels.iter().position(|p| p.title == title) {
             Some(i) => i,
             None => {
                 panels.push(PanelData {
-                    title: pk.clone(),
+                    title,
                     series: Vec::new(),
                 });
                 panels.len() - 1
             }
         };
         let panel = &mut panels[pi];
-        let si = match panel.series.iter().position(|s| s.name == sk) {
+        let name = self.series_name(cells, k);
+        let si = match panel.series.iter().position(|s| s.name == name) {
             Some(i) => i,
             None => {
-                let is_act =
-                    series_idx.is_some_and(|i| cells.dims[i] == Dim::Axis("activation".into()));
-                let color = if is_act && (has_panel || extras.is_empty()) {
-                    series_idx
-                        .and_then(|i| palette.activation(&k[i]))
-                        .unwrap_or_else(|| Palette::nth(panel.series.len()))
-                } else if !has_panel && extras.is_empty() && series_idx.is_none() {
-                    // One series: colour it by the panel's activation if any.
-                    Palette::nth(0)
-                } else {
-                    Palette::nth(panel.series.len())
-                };
+                let color = self.color(cells, k, palette, panel.series.len());
                 panel.series.push(Series {
-                    name: sk.clone(),
+                    name,
                     color,
                     points: Vec::new(),
                 });
                 panel.series.len() - 1
             }
         };
-        panel.series[si].points.push((xval(&k[x_idx]), *s));
+        &mut panel.series[si]
     }
-    for p in &mut panels {
-        for s in &mut p.series {
-            // A logarithmic x axis has no place for 0 (epoch 0, the network
-            // at initialisation) or below: those points are left out.
-            if spec.log_x && categories.is_none() {
-                s.points.retain(|(x, _)| *x > 0.0);
-            }
-            s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+
+    /// The colour of a new series, the `nth` of its panel: an activation's
+    /// own colour when the series are activations (and not mixed with extra
+    /// axes), else the cycle.
+    fn color(&self, cells: &Cells, k: &[String], palette: &Palette, nth: usize) -> RGBColor {
+        let is_act = self
+            .series
+            .is_some_and(|i| cells.dims[i] == Dim::Axis("activation".into()));
+        if is_act && (self.has_panel || self.extras.is_empty()) {
+            self.series
+                .and_then(|i| palette.activation(&k[i]))
+                .unwrap_or_else(|| Palette::nth(nth))
+        } else if !self.has_panel && self.extras.is_empty() && self.series.is_none() {
+            // One series: the cycle's first colour.
+            Palette::nth(0)
+        } else {
+            Palette::nth(nth)
         }
-    }
-    Figure {
-        spec: spec.clone(),
-        categories,
-        marks,
-        panels,
     }
 }
