@@ -8,11 +8,11 @@
 //! any checks of its own, what it aggregates ([`ChartKind::query`]) and how
 //! it draws ([`ChartKind::draw`]).
 //!
-//! - [`line`] (x = an axis or `epoch`, one series per value of an axis),
+//! - [`line`](mod@line) (x = an axis or `epoch`, one series per value of an axis),
 //!   [`bar`] (grouped bars with error bars, or paired differences from a
 //!   baseline), [`curves`] (metrics over epochs, a panel per value of an
 //!   axis) and [`layers`] (a per-layer metric over epochs, log scale, a
-//!   panel per activation) draw the shared series [`figure`] (panels of
+//!   panel per activation) draw the shared series [`figure`](mod@figure) (panels of
 //!   series of mean ± spread points) with [`draw`].
 //! - [`boundary`] (decision boundaries with the data points, side by side)
 //!   and [`activations`] (the shapes and derivatives of
@@ -25,7 +25,7 @@
 //!
 //! Adding a kind is its file (a unit struct implementing [`ChartKind`]) plus
 //! one line in [`KINDS`] (and its new keys, if it takes keys no kind has
-//! yet, in [`RawChart`](crate::config::raw::RawChart)). A kind that needs a
+//! yet, in [`RawChart`]). A kind that needs a
 //! picture of its own (a critical-difference diagram of mean ranks) queries
 //! the cells it needs in [`ChartKind::query`] or in its `draw`, and draws
 //! with plotters there, as [`boundary`] does.

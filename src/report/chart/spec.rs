@@ -74,7 +74,9 @@ pub struct ChartSpec {
 
 impl ChartSpec {
     /// Resolves a `[[charts]]` entry against the experiment's axes: its
-    /// dimensions, values, spread, y range, file and labels, in that order.
+    /// kind, dimensions, values, baseline, spread, epoch, y range, file and
+    /// size, in that order, then the kind's own checks, then its title and
+    /// labels.
     pub fn from_raw(c: &RawChart, axes: &[String]) -> Result<ChartSpec, Diagnostic> {
         let kind = kind(c.kind.get_ref()).ok_or_else(|| {
             spec_error(
@@ -92,7 +94,8 @@ impl ChartSpec {
             return Err(spec_error(
                 "baseline",
                 format!(
-                    "`baseline` draws paired differences on `bar` charts, not `{}`",
+                    "`baseline` draws paired differences on {} charts, not `{}`",
+                    kinds_taking_baseline(),
                     kind.name()
                 ),
                 c.baseline.as_ref(),
@@ -191,6 +194,16 @@ impl ChartSpec {
             height: HEIGHT,
         })
     }
+}
+
+/// The kinds that take `baseline`, as an error names them (`` `bar` ``).
+fn kinds_taking_baseline() -> String {
+    let names: Vec<String> = super::KINDS
+        .iter()
+        .filter(|k| k.keys().baseline)
+        .map(|k| format!("`{}`", k.name()))
+        .collect();
+    names.join(" and ")
 }
 
 /// A chart's width in pixels without `width`.
