@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::{ChartKind, ChartSpec, Drawn, Sources};
+use super::{ChartKind, ChartSpec, Drawn, Keys, Sources};
 use crate::plan::Plan;
 use crate::report::ReportError;
 
@@ -16,6 +16,14 @@ pub struct Activations;
 impl ChartKind for Activations {
     fn name(&self) -> &'static str {
         "activations"
+    }
+
+    /// No experiment: it draws from the library.
+    fn keys(&self) -> Keys {
+        Keys {
+            experiment: false,
+            ..Keys::DEFAULT
+        }
     }
 
     fn default_title(&self, _spec: &ChartSpec, _stem: &str) -> String {

@@ -25,7 +25,9 @@
 //!
 //! Adding a kind is its file (a unit struct implementing [`ChartKind`]) plus
 //! one line in [`KINDS`] (and its new keys, if it takes keys no kind has
-//! yet, in [`RawChart`]). A kind that needs a
+//! yet, in [`RawChart`]). The sweep file's reading
+//! ([`crate::config::load`]) checks `kind` and `experiment` against
+//! [`KINDS`] too. A kind that needs a
 //! picture of its own (a critical-difference diagram of mean ranks) queries
 //! the cells it needs in [`ChartKind::query`] or in its `draw`, and draws
 //! with plotters there, as [`boundary`] does.
@@ -130,17 +132,21 @@ pub struct Keys {
     pub log_y: bool,
     /// Whether the kind takes `baseline` (paired differences).
     pub baseline: bool,
+    /// Whether it draws an experiment's results, so `experiment` is
+    /// required (checked when the sweep file is read).
+    pub experiment: bool,
 }
 
 impl Keys {
     /// x is the epoch, series and panels as written, y is `test_acc` on a
-    /// linear scale, no baseline.
+    /// linear scale, no baseline, an experiment required.
     pub const DEFAULT: Keys = Keys {
         x: DefaultX::Epoch,
         layout: Layout::AsWritten,
         y: "test_acc",
         log_y: false,
         baseline: false,
+        experiment: true,
     };
 }
 
