@@ -244,7 +244,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn report_cmd(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let (sweep, plan) = load_plan(&args.file)?;
+    let Loaded {
+        sweep,
+        plan,
+        report,
+    } = load_plan(&args.file)?;
     for w in &sweep.warnings {
         tracing::warn!("{w}");
     }
@@ -261,7 +265,7 @@ fn report_cmd(args: ReportArgs) -> anyhow::Result<ExitCode> {
             dir.root().display()
         );
     }
-    let outcome = crate::report::generate(&sweep, &plan, &opts).map_err(report_error)?;
+    let outcome = crate::report::generate(&sweep, &plan, &report, &opts).map_err(report_error)?;
     let failed = outcome.failed();
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
@@ -330,7 +334,7 @@ fn exit(failed: bool) -> ExitCode {
 /// Trains the selected jobs; true when some did not finish.
 fn run_sweep(args: &RunArgs, quiet: bool) -> anyhow::Result<bool> {
     use crate::run::{self, Options, ProgressMode, Shard};
-    let (sweep, plan) = load_plan(&args.file)?;
+    let Loaded { sweep, plan, .. } = load_plan(&args.file)?;
     for w in &sweep.warnings {
         tracing::warn!("{w}");
     }
@@ -389,7 +393,7 @@ fn run_sweep(args: &RunArgs, quiet: bool) -> anyhow::Result<bool> {
 }
 
 fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let (_, plan) = load_plan(&args.file)?;
+    let Loaded { plan, .. } = load_plan(&args.file)?;
     let jobs = Selection::parse(&args.only)?.apply(&plan.jobs)?;
     let s = crate::run::status::read(&plan, &jobs, &args.out);
     let text = if args.json {
@@ -403,7 +407,7 @@ fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
 
 fn slurm(args: SlurmArgs) -> anyhow::Result<ExitCode> {
     use crate::run::slurm;
-    let (sweep, plan) = load_plan(&args.file)?;
+    let Loaded { sweep, plan, .. } = load_plan(&args.file)?;
     for w in &sweep.warnings {
         tracing::warn!("{w}");
     }
@@ -521,7 +525,14 @@ fn collect(args: CollectArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let keep = match &args.sweep {
-        Some(file) => Some(load_plan(file)?.1.jobs.into_iter().map(|j| j.id).collect()),
+        Some(file) => Some(
+            load_plan(file)?
+                .plan
+                .jobs
+                .into_iter()
+                .map(|j| j.id)
+                .collect(),
+        ),
         None => None,
     };
     let m = crate::run::collect(&args.dirs, &into, keep.as_ref())
@@ -611,7 +622,7 @@ fn activations(args: ActivationsArgs) -> anyhow::Result<ExitCode> {
 fn datasets(args: DatasetsArgs) -> anyhow::Result<ExitCode> {
     let mut text = crate::data::kind::catalogue();
     if let Some(file) = &args.file {
-        let (_, plan) = load_plan(file)?;
+        let Loaded { plan, .. } = load_plan(file)?;
         text.push_str(&format!("datasets of {}:\n", file.display()));
         for d in crate::plan::distinct_datasets(&plan.jobs) {
             let settings = serde_json::to_string(d).unwrap_or_default();
@@ -629,7 +640,7 @@ fn datasets(args: DatasetsArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let (sweep, plan) = load_plan(&args.file)?;
+    let Loaded { sweep, plan, .. } = load_plan(&args.file)?;
     let selection = Selection::parse(&args.only)?;
     let jobs = selection.apply(&plan.jobs)?;
     for w in &sweep.warnings {
@@ -646,13 +657,30 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Loads, validates and expands a sweep file.
-pub fn load_plan(file: &std::path::Path) -> anyhow::Result<(config::Sweep, Plan)> {
+/// A sweep file as a command gets it: parsed, planned, and its report's
+/// tables and charts resolved against the plan.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The parsed sweep file.
+    pub sweep: config::Sweep,
+    /// Its jobs.
+    pub plan: Plan,
+    /// Its tables and charts, typed and checked.
+    pub report: crate::report::ReportSpecs,
+}
+
+/// Loads, validates and expands a sweep file, and resolves its report's
+/// tables and charts (so a typo in one is an error before anything trains).
+pub fn load_plan(file: &std::path::Path) -> anyhow::Result<Loaded> {
     let sweep = config::load(file)?;
     let plan = Plan::new(&sweep)?;
-    crate::report::check_specs(&sweep, &plan).map_err(report_error)?;
+    let report = crate::report::ReportSpecs::resolve(&sweep, &plan).map_err(report_error)?;
     tracing::info!(jobs = plan.jobs.len(), "planned {}", file.display());
-    Ok((sweep, plan))
+    Ok(Loaded {
+        sweep,
+        plan,
+        report,
+    })
 }
 
 /// A report error as the CLI reports it: a sweep-file problem rendered with

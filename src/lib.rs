@@ -6,14 +6,15 @@
 //! ```text
 //! sweep file ──config──▶ Sweep ──plan──▶ jobs ──train/run──▶ results ──report──▶ charts, tables
 //!                  ▲                 │                          │
-//!              activation            └─ report::check_specs ────┘
-//!   (formula library, built-ins in TOML)   (tables, charts, filters checked
-//!                                            before anything trains)
+//!              activation            └─ report::ReportSpecs ────┘
+//!   (formula library, built-ins in TOML)   (tables, charts, filters resolved
+//!                                            and checked before anything trains)
 //! ```
 //!
 //! [`cli::load_plan`] is where a command gets its plan: it parses the file,
-//! expands the plan and checks the report's tables and charts against it,
-//! so a typo in a table is reported before any job trains. While a command
+//! expands the plan and resolves the report's tables and charts against it
+//! into typed specs that travel with the plan, so a typo in a table is
+//! reported before any job trains and the report never reads TOML. While a command
 //! runs, [`logfile`] copies every log line into the results folder's
 //! `run.log`.
 //!

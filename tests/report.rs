@@ -303,6 +303,11 @@ fn load(dir: &Path, text: &str) -> (config::Sweep, Plan) {
     (sweep, plan)
 }
 
+/// The report's tables and charts of a planned sweep, as `load_plan` resolves them.
+fn specs(sweep: &config::Sweep, plan: &Plan) -> report::ReportSpecs {
+    report::ReportSpecs::resolve(sweep, plan).unwrap()
+}
+
 /// Writes `sweep.toml` and its fixture results under `dir`.
 fn fixture(dir: &Path, text: &str) -> (config::Sweep, Plan, Tables) {
     let (sweep, plan) = load(dir, text);
@@ -329,7 +334,7 @@ fn png_size(path: &Path) -> (u32, u32) {
 fn every_table_kind_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let (sweep, plan, results) = fixture(dir.path(), &format!("{BASE}{TABLES}"));
-    let tables = report::render_tables(&sweep, &plan, &results).unwrap();
+    let tables = report::render_tables(&specs(&sweep, &plan), &plan, &results).unwrap();
     assert_eq!(tables.len(), 6);
     let names = [
         "table_percent_metric_columns",
@@ -348,10 +353,18 @@ fn every_table_kind_snapshot() {
 fn default_report_without_tables_or_charts() {
     let dir = tempfile::tempdir().unwrap();
     let (sweep, plan, results) = fixture(dir.path(), BASE);
-    let tables = report::render_tables(&sweep, &plan, &results).unwrap();
+    let tables = report::render_tables(&specs(&sweep, &plan), &plan, &results).unwrap();
     let all: Vec<&str> = tables.iter().map(|t| t.markdown.as_str()).collect();
     insta::assert_snapshot!("default_tables", all.join("\n"));
-    let out = report::write(&sweep, &plan, &results, &dir.path().join("report"), None).unwrap();
+    let out = report::write(
+        &sweep,
+        &plan,
+        &specs(&sweep, &plan),
+        &results,
+        &dir.path().join("report"),
+        None,
+    )
+    .unwrap();
     assert_eq!(out.tables, 2);
     for name in ["cmp_curves.png", "moons_curves.png"] {
         assert_eq!(png_size(&dir.path().join("report").join(name)), (800, 500));
@@ -363,7 +376,7 @@ fn every_chart_kind_renders_at_its_size() {
     let dir = tempfile::tempdir().unwrap();
     let (sweep, plan, results) = fixture(dir.path(), &format!("{BASE}{CHARTS}"));
     let rdir = dir.path().join("report");
-    let out = report::write(&sweep, &plan, &results, &rdir, None).unwrap();
+    let out = report::write(&sweep, &plan, &specs(&sweep, &plan), &results, &rdir, None).unwrap();
     let expected = [
         ("cmp_line", (640, 400)),
         ("cmp_epochs", (800, 500)),
@@ -567,10 +580,8 @@ fn project_sweep_files_resolve_their_tables_and_charts() {
     for f in files {
         let sweep = config::load(&f).unwrap();
         let plan = Plan::new(&sweep).unwrap();
-        let results = Tables::default();
-        let ctx = report::cells::Context::new(&plan, &results);
-        report::table_specs(&sweep, &ctx).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        report::chart_specs(&sweep, &ctx).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        report::ReportSpecs::resolve(&sweep, &plan)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
     }
 }
 
@@ -592,7 +603,7 @@ value = "test_loss"
     let render = |text: String| {
         let dir = tempfile::tempdir().unwrap();
         let (sweep, plan, results) = fixture(dir.path(), &text);
-        let mut t = report::render_tables(&sweep, &plan, &results).unwrap();
+        let mut t = report::render_tables(&specs(&sweep, &plan), &plan, &results).unwrap();
         t.remove(0).markdown
     };
     let all = render(table(""));
@@ -704,10 +715,11 @@ fn epoch_line_figure(dir: &Path, extra: &str) -> report::chart::Figure {
     );
     let (sweep, plan, results) = fixture(dir, &text);
     let ctx = report::cells::Context::new(&plan, &results);
-    let specs = report::chart_specs(&sweep, &ctx).unwrap();
-    let q = report::chart::query(&specs[0]).unwrap();
+    let specs = specs(&sweep, &plan).charts(&ctx);
+    let q = specs[0].kind.query(&specs[0]).unwrap();
     let cells = ctx.query(&q).unwrap();
-    report::chart::figure(&specs[0], &cells, &report::palette(&plan))
+    let marks = report::chart::line::Line::marks(&specs[0]);
+    report::chart::figure(&specs[0], &cells, &report::palette(&plan), marks)
 }
 
 #[test]
@@ -745,7 +757,7 @@ expect = [
 "#
     );
     let (sweep, plan, results) = fixture(dir.path(), &text);
-    let tables = report::render_tables(&sweep, &plan, &results).unwrap();
+    let tables = report::render_tables(&specs(&sweep, &plan), &plan, &results).unwrap();
     let checks = &tables[0].checks;
     let rows: Vec<&str> = checks.iter().map(|c| c.row.as_str()).collect();
     assert_eq!(rows, ["3, relu", "2, relu", "3, relu"], "{checks:?}");
@@ -870,7 +882,7 @@ fn panels_share_one_vertical_scale_unless_told_not_to() {
     for extra in ["", "share_y = false"] {
         let (sweep, plan, results) = fixture(dir.path(), &chart(extra));
         let out = dir.path().join("report");
-        report::write(&sweep, &plan, &results, &out, None).unwrap();
+        report::write(&sweep, &plan, &specs(&sweep, &plan), &results, &out, None).unwrap();
         let svg = std::fs::read_to_string(out.join("cmp_layers.svg")).unwrap();
         // 800 px less the 170 px legend, split into two panels.
         ticks.push(y_ticks(&svg, 630.0));

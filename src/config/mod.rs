@@ -28,6 +28,7 @@ use std::sync::Arc;
 use toml::Spanned;
 
 use crate::activation::{Definition, Library, Origin};
+use crate::report::chart;
 use diag::{did_you_mean, list, ConfigError, Diagnostic};
 use raw::{RawActivation, RawChart, RawSection, RawSweep, RawTable};
 pub use resolve::Layered;
@@ -318,9 +319,6 @@ fn check_learnable(name: &str, a: &RawActivation, diags: &mut Vec<Diagnostic>) -
     ok
 }
 
-/// Chart kinds `[[charts]]` may name.
-const CHART_KINDS: &[&str] = &["line", "bar", "curves", "layers", "boundary", "activations"];
-
 /// Tables and charts name existing experiments, charts a known kind.
 fn check_tables_and_charts(
     raw: &RawSweep,
@@ -332,23 +330,23 @@ fn check_tables_and_charts(
         let key = format!("tables[{i}].experiment");
         check_experiment_ref(diags, &names, &t.get_ref().experiment, key);
     }
+    // The chart kinds, as the report lists them (one file each).
+    let kinds = || chart::KINDS.iter().map(|k| k.name());
     for (i, c) in raw.charts.iter().enumerate() {
         let ch = c.get_ref();
         let kind = ch.kind.get_ref().as_str();
-        if !CHART_KINDS.contains(&kind) {
+        let known = chart::kind(kind);
+        if known.is_none() {
             diags.push(
                 Diagnostic::new(format!("unknown chart kind `{kind}`"), Some(ch.kind.span()))
                     .key(format!("charts[{i}].kind"))
-                    .help_opt(did_you_mean(kind, CHART_KINDS.iter().copied()))
-                    .note(format!(
-                        "known chart kinds: {}",
-                        list(CHART_KINDS.iter().copied())
-                    )),
+                    .help_opt(did_you_mean(kind, kinds()))
+                    .note(format!("known chart kinds: {}", list(kinds()))),
             );
         }
         match &ch.experiment {
             Some(e) => check_experiment_ref(diags, &names, e, format!("charts[{i}].experiment")),
-            None if kind != "activations" => diags.push(
+            None if known.is_none_or(|k| k.keys().experiment) => diags.push(
                 Diagnostic::new(
                     format!("a `{kind}` chart needs `experiment = \"NAME\"`"),
                     Some(c.span()),

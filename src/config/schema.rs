@@ -27,9 +27,10 @@
 //! The report's `[[tables]]` and `[[charts]]` keys are not job fields and do
 //! not go through this machinery: they are plain serde fields of
 //! [`RawTable`](super::raw::RawTable) and [`RawChart`](super::raw::RawChart)
-//! (with their doc comments), read by the report's spec resolution
-//! ([`crate::report::check_specs`] at plan time). Adding one of those is a
-//! field there plus its handling in [`crate::report`].
+//! (with their doc comments), read once, right after the plan, by the
+//! report's spec resolution ([`crate::report::ReportSpecs::resolve`]).
+//! Adding one of those is a field there plus its handling in
+//! [`crate::report`] (a chart key: in its chart kind's file).
 
 use std::ops::Range;
 

@@ -6,13 +6,11 @@
 //! which epoch to take. Jobs that failed or diverged are set aside and
 //! listed, never averaged in. Grid axes the query does not name but that vary
 //! among the jobs are added in front of the dimensions, so two cells never
-//! silently merge. Values are grouped with Polars by every dimension (the seed
-//! is never one) into mean, sample std and n; the 95% CI comes from
-//! [`super::stats`].
+//! silently merge. Each job's values are keyed by cell (the seed is never a
+//! dimension) as the query walks the results, and each cell's values become
+//! its mean, sample std, n and 95% CI ([`Summary::of_cell`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-
-use polars::prelude::*;
 
 use super::paired::{self, Comparison, PairedTest};
 use super::stats::Summary;
@@ -535,11 +533,44 @@ impl<'a> Context<'a> {
         set.into_iter().collect()
     }
 
-    /// Runs the query.
+    /// Runs the query in named steps: the values must be in the results;
+    /// the experiment's jobs split into those averaged and those left out;
+    /// the cells' dimensions; each averaged job's values keyed by cell; the
+    /// cells' summaries; each dimension's labels in order.
     pub fn query(&self, q: &Query) -> Result<Cells, ReportError> {
+        self.check_values_recorded(q)?;
+        let (ok, excluded) = self.split_jobs(q);
+        let dims = self.cell_dims(q, &ok);
+        let extra = dims.len() - q.dims.len();
+        let (samples, seen) = self.samples(q, &ok, &dims)?;
+        let cells = samples
+            .iter()
+            .filter_map(|(key, s)| {
+                let values: Vec<f64> = s.iter().map(|&(_, v)| v).collect();
+                Summary::of_cell(&values).map(|summary| (key.clone(), summary))
+            })
+            .collect();
+        let labels = self.ordered_labels(q, &dims, seen);
+        Ok(Cells {
+            dims,
+            extra,
+            labels,
+            cells,
+            samples,
+            excluded,
+            included: ok.len(),
+        })
+    }
+
+    /// Every value of the query is somewhere in the results (when there are
+    /// results at all): a misspelt or unrecorded metric is an error naming
+    /// the values present, not an empty table.
+    fn check_values_recorded(&self, q: &Query) -> Result<(), ReportError> {
+        if self.results.metrics.is_empty() {
+            return Ok(());
+        }
         for v in &q.values {
-            if !self.results.metrics.iter().any(|m| m.holds(v)) && !self.results.metrics.is_empty()
-            {
+            if !self.results.metrics.iter().any(|m| m.holds(v)) {
                 return Err(ReportError::Spec(format!(
                     "experiment {}: no metric `{}` in the results (values present: {})",
                     q.experiment,
@@ -548,10 +579,15 @@ impl<'a> Context<'a> {
                 )));
             }
         }
-        let jobs = self.jobs(&q.experiment, &q.filter);
+        Ok(())
+    }
+
+    /// The runs of the query's jobs that finished, and the jobs left out of
+    /// the averages (failed, diverged, or not run yet), both in plan order.
+    fn split_jobs(&self, q: &Query) -> (Vec<&'a RunRow>, Vec<Excluded>) {
+        let mut ok = Vec::new();
         let mut excluded = Vec::new();
-        let mut ok: Vec<&RunRow> = Vec::new();
-        for (job, run) in &jobs {
+        for (job, run) in self.jobs(&q.experiment, &q.filter) {
             match run {
                 None => excluded.push(Excluded {
                     label: job.label.clone(),
@@ -566,8 +602,13 @@ impl<'a> Context<'a> {
                 Some(r) => ok.push(r),
             }
         }
+        (ok, excluded)
+    }
 
-        // Axes that vary among the kept jobs but key no dimension.
+    /// The cells' dimensions: the grid axes that vary among the averaged
+    /// runs but key no dimension of the query (so two cells never silently
+    /// merge), then the query's own.
+    fn cell_dims(&self, q: &Query, ok: &[&RunRow]) -> Vec<Dim> {
         let mut dims = Vec::new();
         for axis in self.axes(&q.experiment) {
             if q.dims.iter().any(|d| d == &Dim::Axis(axis.clone())) {
@@ -579,17 +620,25 @@ impl<'a> Context<'a> {
                 dims.push(Dim::Axis(axis));
             }
         }
-        let extra = dims.len();
         dims.extend(q.dims.iter().cloned());
+        dims
+    }
+
+    /// Each averaged run's values of the query, with the run's seed, keyed
+    /// by cell (in run, value, layer and epoch order), and the labels each
+    /// dimension took, in order of first appearance.
+    fn samples(
+        &self,
+        q: &Query,
+        ok: &[&RunRow],
+        dims: &[Dim],
+    ) -> Result<(CellSamples, Vec<Vec<String>>), ReportError> {
         let by_epoch = dims.contains(&Dim::Epoch);
         let by_layer = dims.contains(&Dim::Layer);
-
-        let mut keys: Vec<String> = Vec::new();
-        let mut vals: Vec<f64> = Vec::new();
-        let mut seeds: Vec<i64> = Vec::new();
+        let mut samples: CellSamples = HashMap::new();
         let mut seen: Vec<Vec<String>> = vec![Vec::new(); dims.len()];
         let empty = Vec::new();
-        for run in &ok {
+        for run in ok {
             let ms = self.metrics.get(run.job_id.as_str()).unwrap_or(&empty);
             for v in &q.values {
                 // Each (layer) series of this value in this job.
@@ -612,45 +661,24 @@ impl<'a> Context<'a> {
                             .collect()
                     };
                     for m in chosen {
-                        let key: Vec<String> = dims
-                            .iter()
-                            .map(|d| match d {
-                                Dim::Axis(a) => {
-                                    run.axes.get(a).cloned().unwrap_or_else(|| "—".into())
-                                }
-                                Dim::Layer => {
-                                    layer.map_or_else(|| "model".into(), |l| l.to_string())
-                                }
-                                Dim::Epoch => m.epoch.to_string(),
-                                Dim::Metric => v.name.clone(),
-                                Dim::Experiment => q.experiment.clone(),
-                            })
-                            .collect();
-                        for (i, k) in key.iter().enumerate() {
-                            if !seen[i].contains(k) {
-                                seen[i].push(k.clone());
+                        let key = cell_key(dims, q, run, v, layer, m);
+                        for (labels, k) in seen.iter_mut().zip(&key) {
+                            if !labels.contains(k) {
+                                labels.push(k.clone());
                             }
                         }
-                        keys.push(key.join("\u{1f}"));
-                        vals.push(m.value);
-                        seeds.push(run.seed);
+                        samples.entry(key).or_default().push((run.seed, m.value));
                     }
                 }
             }
         }
+        Ok((samples, seen))
+    }
 
-        let mut samples: HashMap<Vec<String>, Vec<(i64, f64)>> = HashMap::new();
-        for ((k, &v), &seed) in keys.iter().zip(&vals).zip(&seeds) {
-            let key = k.split('\u{1f}').map(str::to_string).collect();
-            samples.entry(key).or_default().push((seed, v));
-        }
-        let cells = aggregate(keys, vals)?
-            .into_iter()
-            .map(|(k, s)| (k.split('\u{1f}').map(str::to_string).collect(), s))
-            .collect();
-
-        let labels = dims
-            .iter()
+    /// Each dimension's labels in their order: an axis's in plan order,
+    /// layers and epochs by number, metrics in the query's order.
+    fn ordered_labels(&self, q: &Query, dims: &[Dim], seen: Vec<Vec<String>>) -> Vec<Vec<String>> {
+        dims.iter()
             .zip(seen)
             .map(|(d, mut got)| {
                 match d {
@@ -670,17 +698,33 @@ impl<'a> Context<'a> {
                 }
                 got
             })
-            .collect();
-        Ok(Cells {
-            dims,
-            extra,
-            labels,
-            cells,
-            samples,
-            excluded,
-            included: ok.len(),
-        })
+            .collect()
     }
+}
+
+/// Cell key (one label per dimension) to its values, one per job, each
+/// with the job's seed.
+type CellSamples = HashMap<Vec<String>, Vec<(i64, f64)>>;
+
+/// The cell of one metric row: its label in every dimension (`—` for an
+/// axis the run lacks, `model` for a whole-model series on a layer axis).
+fn cell_key(
+    dims: &[Dim],
+    q: &Query,
+    run: &RunRow,
+    v: &ValueName,
+    layer: Option<u32>,
+    m: &MetricRow,
+) -> Vec<String> {
+    dims.iter()
+        .map(|d| match d {
+            Dim::Axis(a) => run.axes.get(a).cloned().unwrap_or_else(|| "—".into()),
+            Dim::Layer => layer.map_or_else(|| "model".into(), |l| l.to_string()),
+            Dim::Epoch => m.epoch.to_string(),
+            Dim::Metric => v.name.clone(),
+            Dim::Experiment => q.experiment.clone(),
+        })
+        .collect()
 }
 
 /// The metric row of one job's series at the chosen epoch.
@@ -701,43 +745,6 @@ fn pick_epoch<'m>(pts: &[&'m MetricRow], sel: EpochSel, higher: bool) -> Option<
     }
 }
 
-/// Groups `values` by `keys` with Polars: mean, sample std, n, and the CI.
-pub fn aggregate(
-    keys: Vec<String>,
-    values: Vec<f64>,
-) -> Result<Vec<(String, Summary)>, ReportError> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let df = DataFrame::new_infer_height(vec![
-        Column::new("key".into(), keys),
-        Column::new("value".into(), values),
-    ])?;
-    let out = df
-        .lazy()
-        .group_by([col("key")])
-        .agg([
-            col("value").mean().alias("mean"),
-            col("value").std(1).alias("std"),
-            col("value").count().cast(DataType::Float64).alias("n"),
-        ])
-        .collect()?;
-    let keys = out.column("key")?.str()?.clone();
-    let means = out.column("mean")?.f64()?.clone();
-    let stds = out.column("std")?.f64()?.clone();
-    let ns = out.column("n")?.f64()?.clone();
-    let mut res = Vec::with_capacity(out.height());
-    for i in 0..out.height() {
-        let (Some(k), Some(n)) = (keys.get(i), ns.get(i)) else {
-            continue;
-        };
-        let mean = means.get(i).unwrap_or(f64::NAN);
-        let std = stds.get(i).unwrap_or(0.0);
-        res.push((k.to_string(), Summary::from_parts(mean, std, n as usize)));
-    }
-    Ok(res)
-}
-
 /// The keys a filter can name on `job`: its axes, `experiment`, `id`, the
 /// job fields and the resolved config's flattened fields.
 fn filter_keys(job: &Job) -> Vec<String> {
@@ -750,21 +757,4 @@ fn filter_keys(job: &Job) -> Vec<String> {
     keys.extend(job.axes.iter().map(|(a, _)| a.clone()));
     keys.extend(job.config.flat().into_iter().map(|(k, _)| k));
     keys
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn polars_aggregation() {
-        let keys = vec!["a".to_string(), "a".into(), "b".into()];
-        let mut got = aggregate(keys, vec![1.0, 3.0, 5.0]).unwrap();
-        got.sort_by(|x, y| x.0.cmp(&y.0));
-        assert_eq!(got[0].1.mean, 2.0);
-        assert!((got[0].1.std - 2f64.sqrt()).abs() < 1e-12);
-        assert_eq!(got[0].1.n, 2);
-        assert_eq!(got[1].1.n, 1);
-        assert_eq!(got[1].1.std, 0.0);
-    }
 }

@@ -1,22 +1,28 @@
 //! The report: a sweep's tidy results turned into what a researcher reads.
 //!
-//! `actsweep report FILE` reads `results/<name>/{runs,metrics,boundaries}.parquet`
-//! through the results contract ([`crate::results::Tables`]), aggregates over seeds with Polars ([`cells`], [`stats`]),
-//! renders the declared `[[tables]]` as Markdown ([`table`], pure functions)
-//! and `[[charts]]` as SVG and PNG ([`chart`]), checks the tables' `expect`
-//! values, and writes `results/<name>/report/` with `REPORT.md`. With
-//! `--readme`, the tables also replace a marked block of a README
-//! ([`readme`]). A sweep file without tables or charts gets a default report:
-//! per experiment, a table of final metrics over its axes and learning curves.
+//! The sweep file's `[[tables]]` and `[[charts]]` are resolved once, right
+//! after the plan, into typed specs ([`specs`]); from there on the report
+//! reads no TOML. `actsweep report FILE` reads
+//! `results/<name>/{runs,metrics,boundaries}.parquet` through the results
+//! contract ([`crate::results::Tables`]), aggregates over seeds ([`cells`],
+//! [`stats`]), renders the tables as Markdown ([`table`], pure functions),
+//! checks their `expect` values ([`expect`]), draws the charts as SVG and PNG
+//! ([`chart`], one file per chart kind), and writes `results/<name>/report/`
+//! with `REPORT.md`. With `--readme`, the tables also replace a marked block
+//! of a README ([`readme`]). A sweep file without tables or charts gets a
+//! default report: per experiment, a table of final metrics over its axes
+//! and learning curves.
 //!
 //! This module owns the orchestration and the file layout; everything that
 //! decides what a table or chart shows is testable without the disk.
 
 pub mod cells;
 pub mod chart;
+pub mod expect;
 pub mod paired;
 pub mod ranks;
 pub mod readme;
+pub mod specs;
 pub mod stats;
 pub mod table;
 
@@ -24,16 +30,17 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::activation::plot::PlotError;
-use crate::config::diag::{ConfigError, Diagnostic};
-use crate::config::raw::{RawChart, RawTable};
+use crate::config::diag::ConfigError;
 use crate::config::Sweep;
 use crate::data::DataError;
 use crate::plan::Plan;
-use crate::results::{JobStatus, ResultsDir, ResultsError, Tables, ValueName};
-use cells::{Context, Dim, EpochSel, Query};
-use chart::{ChartKind, ChartSpec, Palette};
+use crate::results::{JobStatus, ResultsDir, ResultsError, Tables};
+use cells::Context;
+use chart::{ChartSpec, Drawn, Palette, Sources};
+use expect::Check;
 use readme::BlockError;
-use table::{Check, NumFormat, Rendered, TableSpec};
+pub use specs::ReportSpecs;
+use table::Rendered;
 
 /// Making the report failed.
 #[derive(Debug, thiserror::Error)]
@@ -133,206 +140,24 @@ impl Written {
     }
 }
 
-/// Reads the results of `sweep` and writes its report.
-pub fn generate(sweep: &Sweep, plan: &Plan, opts: &ReportOptions) -> Result<Written, ReportError> {
+/// Reads the results of `sweep` and writes its report (`specs`: its tables
+/// and charts, resolved with the plan).
+pub fn generate(
+    sweep: &Sweep,
+    plan: &Plan,
+    specs: &ReportSpecs,
+    opts: &ReportOptions,
+) -> Result<Written, ReportError> {
     let dir = ResultsDir::new(opts.out.join(&sweep.name));
     let results = Tables::read(dir.root())?;
     write(
         sweep,
         plan,
+        specs,
         &results,
         &dir.report_dir(),
         opts.readme.iter().map(PathBuf::as_path),
     )
-}
-
-/// A table or chart entry of the sweep file that does not resolve: a
-/// [`ConfigError`] naming the file, the key, its line and column.
-fn spec_failure(sweep: &Sweep, entry: &str, mut d: Diagnostic) -> ReportError {
-    let key = match &d.key {
-        Some(k) => format!("{entry}.{k}"),
-        None => entry.to_string(),
-    };
-    d.key = Some(key);
-    ReportError::Config(ConfigError::single(&sweep.file, sweep.text.clone(), d))
-}
-
-/// Checks the declared `[[tables]]` and `[[charts]]` against the plan
-/// before anything trains: axes, metric names (against the metric
-/// catalogue), filter keys and values (against the planned jobs), so a typo
-/// in a report key is caught by `plan` and `run`, not after the sweep has
-/// trained.
-pub fn check_specs(sweep: &Sweep, plan: &Plan) -> Result<(), ReportError> {
-    if !declared(sweep) {
-        return Ok(());
-    }
-    let results = Tables::default();
-    let ctx = Context::new(plan, &results);
-    table_specs(sweep, &ctx)?;
-    chart_specs(sweep, &ctx)?;
-    Ok(())
-}
-
-/// Whether the sweep file declares its report (else it gets the defaults).
-fn declared(sweep: &Sweep) -> bool {
-    !(sweep.tables.is_empty() && sweep.charts.is_empty())
-}
-
-/// The tables of the report, resolved: declared ones, or the defaults.
-pub fn table_specs(sweep: &Sweep, ctx: &Context) -> Result<Vec<TableSpec>, ReportError> {
-    if !declared(sweep) {
-        return Ok(default_tables(ctx));
-    }
-    sweep
-        .tables
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            table_spec(t.get_ref(), ctx)
-                .map_err(|d| spec_failure(sweep, &format!("tables[{i}]"), d))
-        })
-        .collect()
-}
-
-/// One `[[tables]]` entry resolved, its baseline and filter checked
-/// against the plan.
-fn table_spec(t: &RawTable, ctx: &Context) -> Result<TableSpec, Diagnostic> {
-    let exp = t.experiment.get_ref();
-    let spec = TableSpec::from_raw(t, &ctx.axes(exp))?;
-    if let Some(b) = &spec.baseline {
-        let dims = &spec.query.dims;
-        b.check(ctx, exp, &[&dims[1], &dims[0]])?;
-    }
-    ctx.check_filter(exp, &spec.query.filter, t.filter.as_ref())?;
-    Ok(spec)
-}
-
-/// The charts of the report, resolved: declared ones, or the defaults.
-pub fn chart_specs(sweep: &Sweep, ctx: &Context) -> Result<Vec<ChartSpec>, ReportError> {
-    let resolved: Vec<ChartSpec> = if declared(sweep) {
-        sweep
-            .charts
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                chart_spec(c.get_ref(), ctx)
-                    .map_err(|d| spec_failure(sweep, &format!("charts[{i}]"), d))
-            })
-            .collect::<Result<_, _>>()?
-    } else {
-        default_charts(ctx)
-    };
-    Ok(distinct_files(resolved))
-}
-
-/// One `[[charts]]` entry resolved, its baseline and filter checked
-/// against the plan.
-fn chart_spec(c: &RawChart, ctx: &Context) -> Result<ChartSpec, Diagnostic> {
-    let exp = c.experiment.as_ref().map(|e| e.get_ref().as_str());
-    let axes = exp.map(|e| ctx.axes(e)).unwrap_or_default();
-    let spec = ChartSpec::from_raw(c, &axes)?;
-    if let Some(exp) = exp {
-        if let Some(b) = &spec.baseline {
-            let mut dims = vec![&spec.x];
-            dims.extend(spec.series.as_ref());
-            b.check(ctx, exp, &dims)?;
-        }
-        ctx.check_filter(exp, &spec.filter, c.filter.as_ref())?;
-    }
-    Ok(spec)
-}
-
-/// Two charts of one kind on one experiment get distinct files.
-fn distinct_files(specs: Vec<ChartSpec>) -> Vec<ChartSpec> {
-    let mut out: Vec<ChartSpec> = Vec::with_capacity(specs.len());
-    for mut s in specs {
-        let base = s.file.clone();
-        let mut k = 2;
-        while out.iter().any(|o| o.file == s.file) {
-            s.file = format!("{base}_{k}");
-            k += 1;
-        }
-        out.push(s);
-    }
-    out
-}
-
-/// Of the value names `wanted`, those some job of `experiment` recorded.
-fn values_present(ctx: &Context, experiment: &str, wanted: &[&str]) -> Vec<ValueName> {
-    let ids: std::collections::HashSet<&str> = ctx
-        .plan
-        .jobs
-        .iter()
-        .filter(|j| j.experiment == experiment)
-        .map(|j| j.id.as_str())
-        .collect();
-    wanted
-        .iter()
-        .filter_map(|w| ValueName::resolve(w).ok())
-        .filter(|v| {
-            ctx.results
-                .metrics
-                .iter()
-                .any(|m| ids.contains(m.job_id.as_str()) && m.holds(v))
-        })
-        .collect()
-}
-
-/// The default report's tables: per experiment, its final metrics over its
-/// first axis.
-fn default_tables(ctx: &Context) -> Vec<TableSpec> {
-    let wanted = [
-        "train_acc",
-        "test_acc",
-        "train_loss",
-        "test_loss",
-        "train_mae",
-        "test_mae",
-    ];
-    ctx.plan
-        .experiments
-        .iter()
-        .filter_map(|e| {
-            let values = values_present(ctx, &e.name, &wanted);
-            if values.is_empty() {
-                return None;
-            }
-            let rows = match ctx.axes(&e.name).first() {
-                Some(a) => Dim::Axis(a.clone()),
-                None => Dim::Experiment,
-            };
-            Some(TableSpec {
-                title: format!("{}: final metrics", e.name),
-                query: Query {
-                    experiment: e.name.clone(),
-                    values,
-                    dims: vec![rows, Dim::Metric],
-                    epoch: EpochSel::Last,
-                    filter: Vec::new(),
-                },
-                format: NumFormat::Fixed,
-                digits: table::DEFAULT_DIGITS,
-                std: true,
-                ratio: None,
-                baseline: None,
-                rank: false,
-                expect: Vec::new(),
-            })
-        })
-        .collect()
-}
-
-/// The default report's charts: per experiment, learning curves of its
-/// train and test loss.
-fn default_charts(ctx: &Context) -> Vec<ChartSpec> {
-    ctx.plan
-        .experiments
-        .iter()
-        .filter_map(|e| {
-            let values = values_present(ctx, &e.name, &["train_loss", "test_loss"]);
-            ChartSpec::learning_curves(&e.name, values, &ctx.axes(&e.name))
-        })
-        .collect()
 }
 
 /// The report's palette: every activation the plan uses, in plan order.
@@ -353,12 +178,13 @@ pub fn palette(plan: &Plan) -> Palette {
 
 /// Renders every table (pure: no files).
 pub fn render_tables(
-    sweep: &Sweep,
+    specs: &ReportSpecs,
     plan: &Plan,
     results: &Tables,
 ) -> Result<Vec<Rendered>, ReportError> {
     let ctx = Context::new(plan, results);
-    table_specs(sweep, &ctx)?
+    specs
+        .tables(&ctx)
         .iter()
         .map(|spec| Ok(table::render(spec, &ctx.query(&spec.query)?)))
         .collect()
@@ -369,18 +195,19 @@ pub fn render_tables(
 pub fn write<'a>(
     sweep: &Sweep,
     plan: &Plan,
+    specs: &ReportSpecs,
     results: &Tables,
     dir: &Path,
     readmes: impl IntoIterator<Item = &'a Path>,
 ) -> Result<Written, ReportError> {
     let ctx = Context::new(plan, results);
-    let tables = render_tables(sweep, plan, results)?;
-    let specs = chart_specs(sweep, &ctx)?;
+    let tables = render_tables(specs, plan, results)?;
+    let charts = specs.charts(&ctx);
     std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
-    let (charts, chart_md) = draw_charts(sweep, &ctx, &specs, dir)?;
+    let (charts, chart_md) = draw_charts(sweep, &ctx, &charts, dir)?;
     let checks: Vec<Check> = tables.iter().flat_map(|t| t.checks.clone()).collect();
     let md = report_markdown(sweep, &ctx, &tables, &checks, &chart_md);
     write_file(&dir.join(crate::results::REPORT_FILE), &md)?;
@@ -393,8 +220,8 @@ pub fn write<'a>(
     })
 }
 
-/// Draws every chart into `dir`; returns the files written and the
-/// charts' section of REPORT.md.
+/// Draws every chart into `dir`, each by its kind; returns the files
+/// written and the charts' section of REPORT.md.
 fn draw_charts(
     sweep: &Sweep,
     ctx: &Context,
@@ -402,29 +229,24 @@ fn draw_charts(
     dir: &Path,
 ) -> Result<(Vec<PathBuf>, String), ReportError> {
     let palette = palette(ctx.plan);
+    let from = Sources {
+        ctx,
+        palette: &palette,
+        library: &sweep.library,
+    };
     let mut charts = Vec::new();
     let mut md = String::new();
     for spec in specs {
-        match spec.kind {
-            ChartKind::Activations => draw_activations(sweep, ctx.plan, spec, dir)?,
-            ChartKind::Boundary => {
-                let panels = chart::boundary_panels(spec, ctx)?;
-                if panels.is_empty() {
-                    let _ = writeln!(
-                        md,
-                        "### {}\n\n_Not drawn: no run of this experiment has finished yet._\n",
-                        spec.title
-                    );
-                    continue;
-                }
-                chart::draw_boundary(spec, &panels, dir)?;
-            }
-            _ => {
-                let Some(q) = chart::query(spec) else {
-                    continue;
-                };
-                let cells = ctx.query(&q)?;
-                chart::draw_figure(&chart::figure(spec, &cells, &palette), dir)?;
+        match spec.kind.draw(spec, &from, dir)? {
+            Drawn::Files => {}
+            Drawn::Nothing => continue,
+            Drawn::NotYet => {
+                let _ = writeln!(
+                    md,
+                    "### {}\n\n_Not drawn: no run of this experiment has finished yet._\n",
+                    spec.title
+                );
+                continue;
             }
         }
         for ext in ["svg", "png"] {
@@ -437,45 +259,6 @@ fn draw_charts(
         );
     }
     Ok((charts, md))
-}
-
-/// An `activations` chart: the named activations (default: those the plan
-/// uses) and their derivatives.
-fn draw_activations(
-    sweep: &Sweep,
-    plan: &Plan,
-    spec: &ChartSpec,
-    dir: &Path,
-) -> Result<(), ReportError> {
-    let names: Vec<String> = match &spec.activations {
-        Some(n) => n.clone(),
-        None => {
-            let mut v: Vec<String> = Vec::new();
-            for j in &plan.jobs {
-                if !v.contains(&j.config.activation.name) {
-                    v.push(j.config.activation.name.clone());
-                }
-            }
-            v
-        }
-    };
-    let defs = names
-        .iter()
-        .map(|n| {
-            sweep.library.get(n).ok_or_else(|| {
-                ReportError::Spec(format!("chart {}: no activation named `{n}`", spec.file))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    for ext in ["svg", "png"] {
-        let p = dir.join(format!("{}.{ext}", spec.file));
-        crate::activation::plot::draw_sized(
-            defs.iter().copied(),
-            &p,
-            Some((spec.width, spec.height)),
-        )?;
-    }
-    Ok(())
 }
 
 /// Replaces the sweep's marked block of each of `readmes` with its tables.

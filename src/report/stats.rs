@@ -36,6 +36,23 @@ impl Summary {
         Some(Summary::from_parts(mean, std, n))
     }
 
+    /// Summary of one cell's values, in the order the query met them: the
+    /// mean by compensated (Kahan) summation and the sample standard
+    /// deviation by Welford's online update. This is the arithmetic of the
+    /// Polars group-by that aggregated the cells before, step for step, so
+    /// every table and chart keeps its last digit (a test checks the two
+    /// agree bit for bit). `None` when empty.
+    pub fn of_cell(values: &[f64]) -> Option<Summary> {
+        let n = values.len();
+        let mean = match values {
+            [] => return None,
+            [one] => *one,
+            _ => kahan_sum(values) / n as f64,
+        };
+        let std = welford_variance(values).map_or(0.0, f64::sqrt);
+        Some(Summary::from_parts(mean, std, n))
+    }
+
     /// Summary from a mean, a sample standard deviation and a count.
     pub fn from_parts(mean: f64, std: f64, n: usize) -> Summary {
         let ci95 = if n > 1 {
@@ -50,6 +67,35 @@ impl Summary {
             ci95,
         }
     }
+}
+
+/// The sum of `values` in order, with Kahan's compensation (the error term
+/// is kept only while finite, so an infinity does not turn into NaN).
+fn kahan_sum(values: &[f64]) -> f64 {
+    let (mut sum, mut err) = (0.0f64, 0.0f64);
+    for &v in values {
+        let y = v - err;
+        let next = sum + y;
+        let e = (next - sum) - y;
+        sum = next;
+        if e.is_finite() {
+            err = e;
+        }
+    }
+    sum
+}
+
+/// The sample variance (n - 1 in the denominator) of `values` in order, by
+/// Welford's online update; `None` for fewer than two values.
+fn welford_variance(values: &[f64]) -> Option<f64> {
+    let (mut mean, mut m2) = (0.0f64, 0.0f64);
+    for (i, &v) in values.iter().enumerate() {
+        let d1 = v - mean;
+        let next = d1 / (i + 1) as f64 + mean;
+        m2 += d1 * (v - next);
+        mean = next;
+    }
+    (values.len() > 1).then(|| m2 / (values.len() - 1) as f64)
 }
 
 /// The `p` quantile of Student's t distribution with `df` degrees of freedom
@@ -88,6 +134,64 @@ mod tests {
         }
         assert!((t_quantile(0.025, 4.0) + 2.7764).abs() < 1e-3);
         assert_eq!(t_quantile(0.5, 3.0), 0.0);
+    }
+
+    /// The cells' arithmetic is Polars' group-by mean and std, bit for bit
+    /// (what the report used before it summarised cells itself).
+    #[test]
+    fn cell_summaries_match_a_polars_group_by() {
+        use polars::prelude::*;
+        // Deterministic values of mixed magnitude, in groups of 1 to 120.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let groups: Vec<Vec<f64>> = (0..120usize)
+            .map(|g| {
+                let scale = [1.0, 1e-3, 0.97, 250.0][g % 4];
+                (0..=g).map(|_| scale * (0.9 + 0.1 * next())).collect()
+            })
+            .collect();
+        // The groups' rows interleaved, as a query meets them (one job's
+        // values of every cell, then the next job's).
+        let (mut keys, mut values) = (Vec::new(), Vec::new());
+        for j in 0..groups.len() {
+            for (g, group) in groups.iter().enumerate().filter(|(_, v)| v.len() > j) {
+                keys.push(format!("k{g}"));
+                values.push(group[j]);
+            }
+        }
+        let df = DataFrame::new_infer_height(vec![
+            Column::new("key".into(), keys),
+            Column::new("value".into(), values),
+        ])
+        .unwrap();
+        let out = df
+            .lazy()
+            .group_by([col("key")])
+            .agg([
+                col("value").mean().alias("mean"),
+                col("value").std(1).alias("std"),
+            ])
+            .collect()
+            .unwrap();
+        let k = out.column("key").unwrap().str().unwrap().clone();
+        let means = out.column("mean").unwrap().f64().unwrap().clone();
+        let stds = out.column("std").unwrap().f64().unwrap().clone();
+        for i in 0..out.height() {
+            let g: usize = k.get(i).unwrap()[1..].parse().unwrap();
+            let s = Summary::of_cell(&groups[g]).unwrap();
+            assert_eq!(
+                s.mean.to_bits(),
+                means.get(i).unwrap().to_bits(),
+                "mean of group {g}"
+            );
+            let std = stds.get(i).unwrap_or(0.0);
+            assert_eq!(s.std.to_bits(), std.to_bits(), "std of group {g}");
+        }
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! Tables: a `[[tables]]` entry resolved into a [`TableSpec`], and the pure
-//! function [`render`] from aggregated [`Cells`] to Markdown text plus the
-//! outcome of its `expect` checks. Nothing here touches the disk, so every
-//! table kind is snapshot-tested on fixture data.
+//! function [`render`] from aggregated [`Cells`] to Markdown text, in named
+//! steps (layout, header, body, notes), plus the outcome of its `expect`
+//! checks (which [`super::expect`] owns). Nothing here touches the disk, so
+//! every table kind is snapshot-tested on fixture data.
 
 use std::fmt::Write as _;
 
 use super::cells::{
     spec_error, value_label, value_name, Baseline, Cells, Dim, EpochSel, Filter, Paired, Query,
 };
+use super::expect::{self, Check, Expect, Measured};
 use super::paired::{self, Comparison, PairedTest};
 use super::stats::Summary;
 use crate::config::diag::Diagnostic;
@@ -23,23 +25,6 @@ pub enum NumFormat {
     Fixed,
     /// `2.45e-3`.
     Scientific,
-}
-
-/// One reference value on a cell or a group of cells.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Expect {
-    /// Row label; none = every row.
-    pub row: Option<String>,
-    /// Column label (or the ratio column's `a/b`); none = every column.
-    pub column: Option<String>,
-    /// The reference value, in the metric's own units (0.978, not 97.8).
-    pub value: f64,
-    /// Allowed absolute difference.
-    pub tol: f64,
-    /// Allowed relative difference.
-    pub rel_tol: f64,
-    /// Where the reference comes from.
-    pub source: String,
 }
 
 /// A resolved `[[tables]]` entry.
@@ -66,6 +51,11 @@ pub struct TableSpec {
 }
 
 impl TableSpec {
+    /// The ratio column's name, `a/b`.
+    pub fn ratio_name(&self) -> Option<String> {
+        self.ratio.as_ref().map(|(a, b)| format!("{a}/{b}"))
+    }
+
     /// The value named `name` (a label of the `metric` dimension), or the
     /// table's first value without one.
     fn value(&self, name: Option<&str>) -> Option<&ValueName> {
@@ -83,78 +73,12 @@ impl TableSpec {
     /// Resolves a `[[tables]]` entry against the experiment's axes.
     pub fn from_raw(t: &RawTable, axes: &[String]) -> Result<TableSpec, Diagnostic> {
         let exp = t.experiment.get_ref().clone();
-        let rows = Dim::parse_at(&t.rows, axes, "rows")?;
-        let columns = match &t.columns {
-            Some(c) => Dim::parse_at(c, axes, "columns")?,
-            None => Dim::Metric,
-        };
-        if rows == columns {
-            return Err(spec_error(
-                "columns",
-                format!("rows and columns are both `{}`", rows.name()),
-                t.columns.as_ref(),
-            ));
-        }
-        let values = t
-            .value
-            .get_ref()
-            .0
-            .iter()
-            .map(|v| value_name(v, "value", Some(&t.value)))
-            .collect::<Result<Vec<ValueName>, Diagnostic>>()?;
-        if values.is_empty() {
-            return Err(spec_error(
-                "value",
-                "`value` names no metric",
-                Some(&t.value),
-            ));
-        }
-        if values.len() > 1 && rows != Dim::Metric && columns != Dim::Metric {
-            return Err(spec_error(
-                "value",
-                "several values need `metric` as rows or columns",
-                Some(&t.value),
-            ));
-        }
+        let (rows, columns) = table_dims(t, axes)?;
+        let values = table_values(t, &rows, &columns)?;
         let epoch = EpochSel::parse(t.epoch.as_ref().map(|e| e.get_ref()))
             .map_err(|m| spec_error("epoch", m, t.epoch.as_ref()))?;
-        let format = match t.format.as_ref().map(|f| f.get_ref().as_str()) {
-            None | Some("fixed") => NumFormat::Fixed,
-            Some("percent") => NumFormat::Percent,
-            Some("scientific") => NumFormat::Scientific,
-            Some(other) => {
-                return Err(spec_error(
-                    "format",
-                    format!("format `{other}` is not one of percent, fixed, scientific"),
-                    t.format.as_ref(),
-                ))
-            }
-        };
-        let digits = match &t.digits {
-            Some(d) if (0..=12).contains(d.get_ref()) => *d.get_ref() as usize,
-            Some(d) => {
-                return Err(spec_error(
-                    "digits",
-                    format!("digits must be 0 to 12, not {}", d.get_ref()),
-                    Some(d),
-                ))
-            }
-            None if format == NumFormat::Fixed => DEFAULT_DIGITS,
-            None => 2,
-        };
-        let ratio = match &t.ratio {
-            None => None,
-            Some(r) => match r.get_ref().as_slice() {
-                [a, b] => Some((a.clone(), b.clone())),
-                _ => {
-                    return Err(spec_error(
-                        "ratio",
-                        "ratio must name two column labels: [\"a\", \"b\"]",
-                        Some(r),
-                    ))
-                }
-            },
-        };
+        let (format, digits) = number_format(t)?;
+        let ratio = ratio_columns(t)?;
         let baseline = Baseline::parse(t.baseline.as_ref(), t.test.as_ref())?;
         let rank = t.rank.unwrap_or(false);
         if rank && rows == Dim::Metric {
@@ -165,25 +89,11 @@ impl TableSpec {
             ));
         }
         let filter = filter_pairs(t.filter.as_ref().map(|f| f.get_ref()));
-        let mut expect = Vec::new();
-        for spanned in &t.expect {
-            let e = spanned.get_ref();
-            if e.tol.is_none() && e.rel_tol.is_none() {
-                return Err(spec_error(
-                    "expect",
-                    "an `expect` entry needs `tol` or `rel_tol`",
-                    Some(spanned),
-                ));
-            }
-            expect.push(Expect {
-                row: e.row.as_ref().map(value_label),
-                column: e.column.as_ref().map(value_label),
-                value: e.value.0,
-                tol: e.tol.map_or(0.0, |t| t.0),
-                rel_tol: e.rel_tol.map_or(0.0, |t| t.0),
-                source: e.source.clone(),
-            });
-        }
+        let expect = t
+            .expect
+            .iter()
+            .map(Expect::from_raw)
+            .collect::<Result<Vec<_>, _>>()?;
         let title = t.title.clone().unwrap_or_else(|| {
             let names: Vec<&str> = values.iter().map(|v| v.name.as_str()).collect();
             format!("{exp}: {}", names.join(", "))
@@ -208,6 +118,95 @@ impl TableSpec {
     }
 }
 
+/// A table's rows and columns (default: `metric`), which must differ.
+fn table_dims(t: &RawTable, axes: &[String]) -> Result<(Dim, Dim), Diagnostic> {
+    let rows = Dim::parse_at(&t.rows, axes, "rows")?;
+    let columns = match &t.columns {
+        Some(c) => Dim::parse_at(c, axes, "columns")?,
+        None => Dim::Metric,
+    };
+    if rows == columns {
+        return Err(spec_error(
+            "columns",
+            format!("rows and columns are both `{}`", rows.name()),
+            t.columns.as_ref(),
+        ));
+    }
+    Ok((rows, columns))
+}
+
+/// A table's values, resolved against the metric catalogue: at least one,
+/// and several only with `metric` as rows or columns.
+fn table_values(t: &RawTable, rows: &Dim, columns: &Dim) -> Result<Vec<ValueName>, Diagnostic> {
+    let values = t
+        .value
+        .get_ref()
+        .0
+        .iter()
+        .map(|v| value_name(v, "value", Some(&t.value)))
+        .collect::<Result<Vec<ValueName>, Diagnostic>>()?;
+    if values.is_empty() {
+        return Err(spec_error(
+            "value",
+            "`value` names no metric",
+            Some(&t.value),
+        ));
+    }
+    if values.len() > 1 && *rows != Dim::Metric && *columns != Dim::Metric {
+        return Err(spec_error(
+            "value",
+            "several values need `metric` as rows or columns",
+            Some(&t.value),
+        ));
+    }
+    Ok(values)
+}
+
+/// A table's number format (default `fixed`) and digits after the point
+/// (0 to 12; default 4 for `fixed`, else 2).
+fn number_format(t: &RawTable) -> Result<(NumFormat, usize), Diagnostic> {
+    let format = match t.format.as_ref().map(|f| f.get_ref().as_str()) {
+        None | Some("fixed") => NumFormat::Fixed,
+        Some("percent") => NumFormat::Percent,
+        Some("scientific") => NumFormat::Scientific,
+        Some(other) => {
+            return Err(spec_error(
+                "format",
+                format!("format `{other}` is not one of percent, fixed, scientific"),
+                t.format.as_ref(),
+            ))
+        }
+    };
+    let digits = match &t.digits {
+        Some(d) if (0..=12).contains(d.get_ref()) => *d.get_ref() as usize,
+        Some(d) => {
+            return Err(spec_error(
+                "digits",
+                format!("digits must be 0 to 12, not {}", d.get_ref()),
+                Some(d),
+            ))
+        }
+        None if format == NumFormat::Fixed => DEFAULT_DIGITS,
+        None => 2,
+    };
+    Ok((format, digits))
+}
+
+/// A table's ratio column: two column labels, or none.
+fn ratio_columns(t: &RawTable) -> Result<Option<(String, String)>, Diagnostic> {
+    let Some(r) = &t.ratio else {
+        return Ok(None);
+    };
+    match r.get_ref().as_slice() {
+        [a, b] => Ok(Some((a.clone(), b.clone()))),
+        _ => Err(spec_error(
+            "ratio",
+            "ratio must name two column labels: [\"a\", \"b\"]",
+            Some(r),
+        )),
+    }
+}
+
 /// `filter = { depth = 5, activation = ["tanh", "arctan"] }` as (field,
 /// accepted labels): a list keeps jobs matching any of its values.
 pub fn filter_pairs(t: Option<&toml::Table>) -> Filter {
@@ -223,23 +222,6 @@ pub fn filter_pairs(t: Option<&toml::Table>) -> Filter {
             .collect()
     })
     .unwrap_or_default()
-}
-
-/// The outcome of one expectation on one cell.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Check {
-    /// The table's title.
-    pub table: String,
-    /// Row label (extra axes joined in front).
-    pub row: String,
-    /// Column label.
-    pub column: String,
-    /// The measured mean (none when the cell is empty).
-    pub measured: Option<f64>,
-    /// The expectation.
-    pub expect: Expect,
-    /// Within tolerance.
-    pub pass: bool,
 }
 
 /// A rendered table.
@@ -269,7 +251,7 @@ pub fn fmt_value(v: f64, format: NumFormat, digits: usize) -> String {
 
 /// The format of a value: `percent` applies to accuracies and fractions
 /// only; any other value in a percent table is written `fixed`.
-fn format_for(spec: &TableSpec, value: Option<&str>) -> (NumFormat, usize) {
+pub(super) fn format_for(spec: &TableSpec, value: Option<&str>) -> (NumFormat, usize) {
     let fraction = spec.value(value).is_some_and(ValueName::is_fraction);
     if spec.format == NumFormat::Percent && !fraction {
         (NumFormat::Fixed, spec.digits.max(4))
@@ -375,7 +357,8 @@ fn mean_rank_column(spec: &TableSpec, cells: &Cells, rows: &[Vec<String>]) -> (V
     (ranks, blocks_used)
 }
 
-fn fmt_ratio(r: f64) -> String {
+/// A ratio: `204×`, `12.5×`, `4.17×`; `—` when undefined.
+pub(super) fn fmt_ratio(r: f64) -> String {
     if !r.is_finite() {
         "—".into()
     } else if r.abs() >= 100.0 {
@@ -387,16 +370,73 @@ fn fmt_ratio(r: f64) -> String {
     }
 }
 
-/// Renders the table and checks its expectations. Pure: same cells, same text.
+/// Renders the table and checks its expectations, in steps: the layout
+/// (rows, columns, comparisons), the header, the body (which also yields
+/// the measured values), the notes, then the expectations
+/// ([`super::expect`]). Pure: same cells, same text.
 pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
-    let nd = cells.dims.len();
-    let col_dim = nd - 1;
-    let row_dims: Vec<usize> = (0..col_dim).collect();
-    let columns = &cells.labels[col_dim];
+    let layout = Layout::of(spec, cells);
+    let mut md = format!("### {}\n\n", spec.title);
+    md.push_str(&header(cells, &layout));
+    let (body, measured) = body(spec, cells, &layout);
+    md.push_str(&body);
+    md.push('\n');
+    md.push_str(&notes(spec, cells, &layout));
+    let checks = expect::check(spec, &measured);
+    md.push_str(&expect::markdown(spec, &checks));
+    Rendered {
+        markdown: md,
+        checks,
+    }
+}
 
-    // Rows: every combination of row labels that has at least one cell.
+/// What a table shows, decided from its spec and cells before any text.
+struct Layout<'c> {
+    /// The column dimension (the last); the ones before it key the rows.
+    col_dim: usize,
+    /// The column labels.
+    columns: &'c [String],
+    /// Every combination of row labels that has at least one cell.
+    rows: Vec<Vec<String>>,
+    /// The ratio column's name, `a/b`.
+    ratio: Option<String>,
+    /// The dimension of value names, if any.
+    metric_dim: Option<usize>,
+    /// The comparison with the baseline, when it has results.
+    paired: Option<Paired>,
+    /// Each row's mean rank and the number of blocks ranked.
+    ranks: Option<(Vec<f64>, usize)>,
+}
+
+impl<'c> Layout<'c> {
+    fn of(spec: &TableSpec, cells: &'c Cells) -> Layout<'c> {
+        let col_dim = cells.dims.len() - 1;
+        let columns = &cells.labels[col_dim];
+        let rows = table_rows(cells, col_dim);
+        // The declared rows are the last row dimension; extra axes come first.
+        let paired = spec.baseline.as_ref().and_then(|b| {
+            cells
+                .dim_with_label(&[col_dim, col_dim - 1], &b.label)
+                .map(|d| cells.paired(d, &b.label, b.test))
+        });
+        let ranks = spec.rank.then(|| mean_rank_column(spec, cells, &rows));
+        Layout {
+            col_dim,
+            columns,
+            rows,
+            ratio: spec.ratio_name(),
+            metric_dim: cells.dims.iter().position(|d| d == &Dim::Metric),
+            paired,
+            ranks,
+        }
+    }
+}
+
+/// Every combination of the row dimensions' labels (those before
+/// `col_dim`) that has a cell in some column, in label order.
+fn table_rows(cells: &Cells, col_dim: usize) -> Vec<Vec<String>> {
     let mut rows: Vec<Vec<String>> = vec![Vec::new()];
-    for &d in &row_dims {
+    for d in 0..col_dim {
         rows = rows
             .into_iter()
             .flat_map(|p| {
@@ -408,61 +448,56 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
             })
             .collect();
     }
-    rows.retain(|r| {
-        columns.iter().any(|c| {
-            let mut k = r.clone();
-            k.push(c.clone());
-            cells.get(&k).is_some()
-        })
-    });
+    let columns = &cells.labels[col_dim];
+    rows.retain(|r| columns.iter().any(|c| cells.get(&cell_key(r, c)).is_some()));
+    rows
+}
 
-    let ratio_name = spec.ratio.as_ref().map(|(a, b)| format!("{a}/{b}"));
-    let metric_dim = cells.dims.iter().position(|d| d == &Dim::Metric);
-    // The declared rows are the last row dimension; extra axes come first.
-    let paired: Option<Paired> = spec.baseline.as_ref().and_then(|b| {
-        cells
-            .dim_with_label(&[col_dim, col_dim - 1], &b.label)
-            .map(|d| cells.paired(d, &b.label, b.test))
-    });
-    let ranks = spec.rank.then(|| mean_rank_column(spec, cells, &rows));
-    let mut md = String::new();
-    let _ = writeln!(md, "### {}\n", spec.title);
-    let mut header: Vec<String> = row_dims
-        .iter()
-        .map(|&d| cells.dims[d].name().to_string())
+/// The key of the cell in row `row` and column `column`.
+fn cell_key(row: &[String], column: &str) -> Vec<String> {
+    let mut k = row.to_vec();
+    k.push(column.to_string());
+    k
+}
+
+/// The header line and the alignment line: row dimensions left, values right.
+fn header(cells: &Cells, layout: &Layout) -> String {
+    let mut header: Vec<String> = (0..layout.col_dim)
+        .map(|d| cells.dims[d].name().to_string())
         .collect();
-    header.extend(columns.iter().map(|c| match &paired {
-        Some(p) if p.dim == col_dim && *c == p.baseline => format!("{c} (baseline)"),
+    header.extend(layout.columns.iter().map(|c| match &layout.paired {
+        Some(p) if p.dim == layout.col_dim && *c == p.baseline => format!("{c} (baseline)"),
         _ => c.clone(),
     }));
-    header.extend(ratio_name.iter().cloned());
-    if ranks.is_some() {
+    header.extend(layout.ratio.iter().cloned());
+    if layout.ranks.is_some() {
         header.push("mean rank".into());
     }
-    let _ = writeln!(md, "| {} |", header.join(" | "));
-    let aligns: Vec<&str> = header
-        .iter()
-        .enumerate()
-        .map(|(i, _)| if i < row_dims.len() { "---" } else { "---:" })
+    let aligns: Vec<&str> = (0..header.len())
+        .map(|i| if i < layout.col_dim { "---" } else { "---:" })
         .collect();
-    let _ = writeln!(md, "| {} |", aligns.join(" | "));
+    format!("| {} |\n| {} |\n", header.join(" | "), aligns.join(" | "))
+}
 
-    // Measured values for checks: (row key, column label) -> mean.
-    let mut measured: Vec<(Vec<String>, String, Option<f64>)> = Vec::new();
-    for (ri, r) in rows.iter().enumerate() {
+/// The table's lines, and each value shown with the mean it was measured
+/// at (what expectations are checked against).
+fn body(spec: &TableSpec, cells: &Cells, layout: &Layout) -> (String, Vec<Measured>) {
+    let mut md = String::new();
+    let mut measured = Vec::new();
+    for (ri, r) in layout.rows.iter().enumerate() {
         let mut line: Vec<String> = r.clone();
-        if let Some(p) = paired
+        if let Some(p) = layout
+            .paired
             .as_ref()
-            .filter(|p| p.dim < col_dim && r[p.dim] == p.baseline)
+            .filter(|p| p.dim < layout.col_dim && r[p.dim] == p.baseline)
         {
             line[p.dim] = format!("{} (baseline)", line[p.dim]);
         }
-        for c in columns {
-            let mut k = r.clone();
-            k.push(c.clone());
+        for c in layout.columns {
+            let k = cell_key(r, c);
             let s = cells.get(&k);
-            let value = metric_dim.map(|i| k[i].as_str());
-            let text = match &paired {
+            let value = layout.metric_dim.map(|i| k[i].as_str());
+            let text = match &layout.paired {
                 Some(p) if k[p.dim] != p.baseline => p
                     .tests
                     .get(&k)
@@ -470,29 +505,55 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
                 _ => s.map_or_else(|| "—".into(), |s| fmt_cell(s, spec, value)),
             };
             line.push(text);
-            measured.push((r.clone(), c.clone(), s.map(|s| s.mean)));
+            measured.push(Measured {
+                row: r.clone(),
+                column: c.clone(),
+                mean: s.map(|s| s.mean),
+            });
         }
-        if let (Some((a, b)), Some(name)) = (&spec.ratio, &ratio_name) {
-            let get = |c: &String| {
-                let mut k = r.clone();
-                k.push(c.clone());
-                cells.get(&k).map(|s| s.mean)
-            };
-            let ratio = match (get(a), get(b)) {
+        if let (Some((a, b)), Some(name)) = (&spec.ratio, &layout.ratio) {
+            let mean = |c: &String| cells.get(&cell_key(r, c)).map(|s| s.mean);
+            let ratio = match (mean(a), mean(b)) {
                 (Some(x), Some(y)) => Some(x / y),
                 _ => None,
             };
             line.push(ratio.map_or_else(|| "—".into(), fmt_ratio));
-            measured.push((r.clone(), name.clone(), ratio));
+            measured.push(Measured {
+                row: r.clone(),
+                column: name.clone(),
+                mean: ratio,
+            });
         }
-        if let Some((ranks, _)) = &ranks {
+        if let Some((ranks, _)) = &layout.ranks {
             line.push(format!("{:.2}", ranks[ri]));
         }
         let _ = writeln!(md, "| {} |", line.join(" | "));
     }
-    md.push('\n');
+    (md, measured)
+}
 
-    // Notes: what the cells are, and who was left out.
+/// The notes under the table: what the cells are, the paired comparison,
+/// the mean rank, and the jobs left out.
+fn notes(spec: &TableSpec, cells: &Cells, layout: &Layout) -> String {
+    let mut md = format!("_{}_\n", cells_note(spec, cells));
+    if let Some(p) = &layout.paired {
+        let _ = writeln!(md, "\n_{}_", paired_note(p, spec));
+    }
+    if let Some((_, blocks)) = &layout.ranks {
+        let _ = writeln!(
+            md,
+            "\n_Mean rank: each row's rank among the {} rows (1 = best: highest for accuracies, \
+             lowest otherwise) within one seed and one column, averaged over the {blocks} such \
+             blocks in which every row has a value._",
+            layout.rows.len()
+        );
+    }
+    md.push_str(&excluded_note(cells));
+    md
+}
+
+/// What the cells are: mean (± std) over how many seeds, at which epoch.
+fn cells_note(spec: &TableSpec, cells: &Cells) -> String {
     let mut note = if spec.std {
         "Cells: mean ± std over seeds".to_string()
     } else {
@@ -505,7 +566,7 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
         Some((lo, hi)) => {
             let _ = write!(note, " (n = {lo} to {hi})");
         }
-        None => note = "No results for this table.".into(),
+        None => return "No results for this table.".into(),
     }
     let epoch_note = match spec.query.epoch {
         _ if spec.query.dims.contains(&Dim::Epoch) => String::new(),
@@ -513,153 +574,50 @@ pub fn render(spec: &TableSpec, cells: &Cells) -> Rendered {
         EpochSel::Best => "; best epoch of each run".into(),
         EpochSel::At(e) => format!("; epoch {e}"),
     };
-    if cells.n_range().is_some() {
-        note.push_str(&epoch_note);
-        note.push('.');
-    }
-    let _ = writeln!(md, "_{note}_");
-    if let Some(p) = &paired {
-        let _ = writeln!(md, "\n_{}_", paired_note(p, spec));
-    }
-    if let Some((_, blocks)) = &ranks {
-        let _ = writeln!(
-            md,
-            "\n_Mean rank: each row's rank among the {} rows (1 = best: highest for accuracies, \
-             lowest otherwise) within one seed and one column, averaged over the {blocks} such \
-             blocks in which every row has a value._",
-            rows.len()
-        );
-    }
-    if !cells.excluded.is_empty() {
-        let failed = cells.excluded.iter().filter(|e| e.status.is_some()).count();
-        let missing = cells.excluded.len() - failed;
-        let mut parts = Vec::new();
-        if failed > 0 {
-            parts.push(format!("{failed} failed or diverged"));
-        }
-        if missing > 0 {
-            parts.push(format!("{missing} not run yet"));
-        }
-        let _ = writeln!(
-            md,
-            "\n**Not averaged in:** {} of {} jobs ({}):\n",
-            cells.excluded.len(),
-            cells.excluded.len() + cells.included,
-            parts.join(", ")
-        );
-        for e in &cells.excluded {
-            match &e.error {
-                Some(err) => {
-                    let _ = writeln!(
-                        md,
-                        "- `{}`: {} ({})",
-                        e.label,
-                        e.status_text(),
-                        err.replace('\n', " ")
-                    );
-                }
-                None => {
-                    let _ = writeln!(md, "- `{}`: {}", e.label, e.status_text());
-                }
-            }
-        }
-    }
+    note.push_str(&epoch_note);
+    note.push('.');
+    note
+}
 
-    // Expectations.
-    let mut checks = Vec::new();
-    for e in &spec.expect {
-        let mut hit = false;
-        for (r, c, m) in &measured {
-            // A row is named by its own label ("relu": every row with it,
-            // whatever the extra axes in front) or by the whole joined label
-            // ("3, relu").
-            let row_ok = e
-                .row
-                .as_ref()
-                .is_none_or(|x| r.last() == Some(x) || r.join(", ") == *x);
-            let col_ok = e.column.as_ref().is_none_or(|x| x == c);
-            if !(row_ok && col_ok) {
-                continue;
-            }
-            hit = true;
-            let pass = m.is_some_and(|m| (m - e.value).abs() <= e.tol + e.rel_tol * e.value.abs());
-            checks.push(Check {
-                table: spec.title.clone(),
-                row: r.join(", "),
-                column: c.clone(),
-                measured: *m,
-                expect: e.clone(),
-                pass,
-            });
-        }
-        if !hit {
-            checks.push(Check {
-                table: spec.title.clone(),
-                row: e.row.clone().unwrap_or_else(|| "*".into()),
-                column: e.column.clone().unwrap_or_else(|| "*".into()),
-                measured: None,
-                expect: e.clone(),
-                pass: false,
-            });
-        }
+/// The jobs not averaged in, each with how it ended (empty when none).
+fn excluded_note(cells: &Cells) -> String {
+    let mut md = String::new();
+    if cells.excluded.is_empty() {
+        return md;
     }
-    if !checks.is_empty() {
-        let passed = checks.iter().filter(|c| c.pass).count();
-        let _ = writeln!(
-            md,
-            "\n**Expectations:** {passed} of {} pass.\n",
-            checks.len()
-        );
-        let _ = writeln!(
-            md,
-            "| row | column | measured | expected | tolerance | result | source |"
-        );
-        let _ = writeln!(md, "| --- | --- | ---: | ---: | --- | --- | --- |");
-        for c in &checks {
-            let is_ratio = ratio_name.as_deref() == Some(c.column.as_str());
-            let value = spec
-                .query
-                .values
-                .iter()
-                .find(|v| v.name == c.column || c.row.ends_with(v.name.as_str()))
-                .map(|v| v.name.as_str());
-            let (format, digits) = format_for(spec, value);
-            let f = |v: f64| {
-                if is_ratio {
-                    fmt_ratio(v)
-                } else {
-                    fmt_value(v, format, digits)
-                }
-            };
-            let mut tol = Vec::new();
-            if c.expect.tol > 0.0 || c.expect.rel_tol == 0.0 {
-                let t = if is_ratio || format != NumFormat::Percent {
-                    format!("{}", c.expect.tol)
-                } else {
-                    fmt_tol(c.expect.tol)
-                };
-                tol.push(format!("± {t}"));
+    let failed = cells.excluded.iter().filter(|e| e.status.is_some()).count();
+    let missing = cells.excluded.len() - failed;
+    let mut parts = Vec::new();
+    if failed > 0 {
+        parts.push(format!("{failed} failed or diverged"));
+    }
+    if missing > 0 {
+        parts.push(format!("{missing} not run yet"));
+    }
+    let _ = writeln!(
+        md,
+        "\n**Not averaged in:** {} of {} jobs ({}):\n",
+        cells.excluded.len(),
+        cells.excluded.len() + cells.included,
+        parts.join(", ")
+    );
+    for e in &cells.excluded {
+        match &e.error {
+            Some(err) => {
+                let _ = writeln!(
+                    md,
+                    "- `{}`: {} ({})",
+                    e.label,
+                    e.status_text(),
+                    err.replace('\n', " ")
+                );
             }
-            if c.expect.rel_tol > 0.0 {
-                tol.push(format!("± {}% rel.", c.expect.rel_tol * 100.0));
+            None => {
+                let _ = writeln!(md, "- `{}`: {}", e.label, e.status_text());
             }
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                c.row,
-                c.column,
-                c.measured.map_or_else(|| "no data".into(), f),
-                f(c.expect.value),
-                tol.join(" + "),
-                if c.pass { "pass" } else { "**FAIL**" },
-                c.expect.source
-            );
         }
     }
-    Rendered {
-        markdown: md,
-        checks,
-    }
+    md
 }
 
 /// The note under a paired table: what its cells are.
@@ -691,10 +649,6 @@ fn paired_note(p: &Paired, spec: &TableSpec) -> String {
         );
     }
     note
-}
-
-fn fmt_tol(t: f64) -> String {
-    format!("{}%", (t * 100.0 * 1e9).round() / 1e9)
 }
 
 #[cfg(test)]
