@@ -619,12 +619,24 @@ pub struct RawTable {
     /// cells show the mean difference with its 95% CI, the p-value and the
     /// Holm-corrected p-value, e.g. `baseline = "relu"`. Default: none.
     pub baseline: Option<Spanned<toml::Value>>,
-    /// The paired test with `baseline`: `"t"` (paired Student t-test) or
-    /// `"wilcoxon"` (signed-rank test). Default: `"t"`.
+    /// The test: with `baseline`, the paired test, `"t"` (paired Student
+    /// t-test) or `"wilcoxon"` (signed-rank test); with `rank = true`,
+    /// `"friedman"`: the Friedman test of the mean ranks over the blocks (p in
+    /// the note) and the Nemenyi critical difference at 0.05, marking the rows
+    /// that differ from the best by at least it. Default: `"t"` with a
+    /// baseline, none otherwise.
     pub test: Option<Spanned<String>>,
     /// Add a `mean rank` column: each row's rank among the rows (1 = best) in
     /// every seed and column, averaged. Default: false.
     pub rank: Option<bool>,
+    /// Each cell at its own best setting, chosen on validation:
+    /// `tune = { over = "optimizer.lr", by = "valid_acc" }` shows, for every
+    /// cell, `value` at the value of `over` (an axis, or a list of axes, the
+    /// table does not show) whose jobs have the best mean of `by` over seeds,
+    /// with that setting in the cell. `by` may not be a test metric.
+    /// Default: none (every setting of an axis the table does not show is
+    /// its own group of rows).
+    pub tune: Option<Spanned<RawTune>>,
     /// Reference values with tolerances, checked by `report --check`. Default: none.
     #[serde(default)]
     pub expect: Vec<Spanned<RawExpect>>,
@@ -685,6 +697,10 @@ pub struct RawChart {
     pub baseline: Option<Spanned<toml::Value>>,
     /// The paired test with `baseline`: `"t"` or `"wilcoxon"`. Default: `"t"`.
     pub test: Option<Spanned<String>>,
+    /// `line` and `bar`: each point at its own best setting, chosen on
+    /// validation, as a table's `tune` (`tune = { over = "optimizer.lr", by =
+    /// "valid_acc" }`). Default: none.
+    pub tune: Option<Spanned<RawTune>>,
     /// Logarithmic horizontal axis. Default: false.
     pub log_x: Option<bool>,
     /// Logarithmic vertical axis. Default: false (true for `layers`).
@@ -705,6 +721,18 @@ pub struct RawChart {
     pub width: Option<Spanned<i64>>,
     /// Height in pixels. Default: 500.
     pub height: Option<Spanned<i64>>,
+}
+
+/// `tune = { over = "optimizer.lr", by = "valid_acc" }` of a table or chart.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTune {
+    /// The axis, or axes, whose best value each cell takes. Required.
+    pub over: Spanned<StringOrList>,
+    /// The metric that chooses (higher or lower is better as the metric
+    /// catalogue says), at the table's or chart's epoch; not on the test
+    /// split. Required.
+    pub by: Spanned<String>,
 }
 
 /// `"x"` or `["x", "y"]`.

@@ -280,6 +280,8 @@ pub struct Cells {
     pub excluded: Vec<Excluded>,
     /// Jobs averaged in.
     pub included: usize,
+    /// With `tune`: each cell's chosen setting ([`super::tune`]).
+    pub tuned: Option<super::tune::Tuned>,
 }
 
 impl Cells {
@@ -559,6 +561,7 @@ impl<'a> Context<'a> {
             samples,
             excluded,
             included: ok.len(),
+            tuned: None,
         })
     }
 

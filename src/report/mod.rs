@@ -25,6 +25,7 @@ pub mod readme;
 pub mod specs;
 pub mod stats;
 pub mod table;
+pub mod tune;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -186,7 +187,12 @@ pub fn render_tables(
     specs
         .tables(&ctx)
         .iter()
-        .map(|spec| Ok(table::render(spec, &ctx.query(&spec.query)?)))
+        .map(|spec| {
+            Ok(table::render(
+                spec,
+                &ctx.query_tuned(&spec.query, spec.tune.as_ref())?,
+            ))
+        })
         .collect()
 }
 

@@ -111,6 +111,9 @@ fn table_spec(t: &RawTable, ctx: &Context) -> Result<TableSpec, Diagnostic> {
         b.check(ctx, exp, &[&dims[1], &dims[0]])?;
     }
     ctx.check_filter(exp, &spec.query.filter, t.filter.as_ref())?;
+    if let Some(tune) = &spec.tune {
+        tune.check(ctx, exp)?;
+    }
     Ok(spec)
 }
 
@@ -127,6 +130,9 @@ fn chart_spec(c: &RawChart, ctx: &Context) -> Result<ChartSpec, Diagnostic> {
             b.check(ctx, exp, &dims)?;
         }
         ctx.check_filter(exp, &spec.filter, c.filter.as_ref())?;
+        if let Some(tune) = &spec.tune {
+            tune.check(ctx, exp)?;
+        }
     }
     Ok(spec)
 }
@@ -205,6 +211,8 @@ fn default_tables(ctx: &Context) -> Vec<TableSpec> {
                 ratio: None,
                 baseline: None,
                 rank: false,
+                friedman: false,
+                tune: None,
                 expect: Vec::new(),
             })
         })

@@ -11,8 +11,10 @@ use super::cells::{
 };
 use super::expect::{self, Check, Expect, Measured};
 use super::paired::{self, Comparison, PairedTest};
+use super::ranks::RankTest;
 use super::stats::Summary;
-use crate::config::diag::Diagnostic;
+use super::tune::Tune;
+use crate::config::diag::{did_you_mean, Diagnostic};
 use crate::config::raw::RawTable;
 use crate::results::ValueName;
 
@@ -46,6 +48,11 @@ pub struct TableSpec {
     pub baseline: Option<Baseline>,
     /// A `mean rank` column.
     pub rank: bool,
+    /// `test = "friedman"`: the Friedman test of the mean ranks, with the
+    /// Nemenyi critical difference.
+    pub friedman: bool,
+    /// Each cell at its best setting of these axes, chosen by this metric.
+    pub tune: Option<Tune>,
     /// Reference values.
     pub expect: Vec<Expect>,
 }
@@ -79,7 +86,6 @@ impl TableSpec {
             .map_err(|m| spec_error("epoch", m, t.epoch.as_ref()))?;
         let (format, digits) = number_format(t)?;
         let ratio = ratio_columns(t)?;
-        let baseline = Baseline::parse(t.baseline.as_ref(), t.test.as_ref())?;
         let rank = t.rank.unwrap_or(false);
         if rank && rows == Dim::Metric {
             return Err(spec_error(
@@ -88,6 +94,8 @@ impl TableSpec {
                 Some(&t.rows),
             ));
         }
+        let (baseline, friedman) = table_tests(t, rank)?;
+        let tune = Tune::parse(t.tune.as_ref(), axes, &[&rows, &columns])?;
         let filter = filter_pairs(t.filter.as_ref().map(|f| f.get_ref()));
         let expect = t
             .expect
@@ -113,8 +121,40 @@ impl TableSpec {
             ratio,
             baseline,
             rank,
+            friedman,
+            tune,
             expect,
         })
+    }
+}
+
+/// A table's `baseline` with its paired test, and whether it tests its mean
+/// ranks (`test = "friedman"`, which needs `rank = true` and no baseline).
+fn table_tests(t: &RawTable, rank: bool) -> Result<(Option<Baseline>, bool), Diagnostic> {
+    const TESTS: [&str; 3] = ["t", "wilcoxon", "friedman"];
+    match t.test.as_ref().map(|s| s.get_ref().as_str()) {
+        Some("friedman") if !rank => Err(spec_error(
+            "test",
+            "`test = \"friedman\"` tests the rows' mean ranks; set `rank = true` too",
+            t.test.as_ref(),
+        )),
+        Some("friedman") if t.baseline.is_some() => Err(spec_error(
+            "test",
+            "with `baseline`, `test` is the paired test (t or wilcoxon); the Friedman test of \
+             the ranks goes in a table of its own, without `baseline`",
+            t.test.as_ref(),
+        )),
+        Some("friedman") => Ok((None, true)),
+        Some(other) if !TESTS.contains(&other) => Err(spec_error(
+            "test",
+            format!("test `{other}` is not one of {}", TESTS.join(", ")),
+            t.test.as_ref(),
+        )
+        .help_opt(did_you_mean(other, TESTS))),
+        _ => Ok((
+            Baseline::parse(t.baseline.as_ref(), t.test.as_ref())?,
+            false,
+        )),
     }
 }
 
@@ -306,18 +346,18 @@ fn fmt_p(p: f64) -> String {
     }
 }
 
-/// Each row's mean rank (1 = best) over blocks of one seed and one column
-/// where every row has a value; and how many blocks there were.
-fn mean_rank_column(spec: &TableSpec, cells: &Cells, rows: &[Vec<String>]) -> (Vec<f64>, usize) {
+/// The blocks a rank comparison ranks the rows in: per column, one per
+/// seed, every row's value there (NaN where it has none), with whether
+/// higher is better in that column.
+fn rank_blocks(
+    spec: &TableSpec,
+    cells: &Cells,
+    rows: &[Vec<String>],
+) -> Vec<(Vec<Vec<f64>>, bool)> {
     let col_dim = cells.dims.len() - 1;
-    let mut total = vec![0.0; rows.len()];
-    let mut blocks_used = 0;
+    let mut out = Vec::new();
     for c in &cells.labels[col_dim] {
-        let key = |r: &Vec<String>| {
-            let mut k = r.clone();
-            k.push(c.clone());
-            k
-        };
+        let key = |r: &Vec<String>| cell_key(r, c);
         let mut seeds: Vec<i64> = rows
             .iter()
             .filter_map(|r| cells.samples.get(&key(r)))
@@ -326,22 +366,30 @@ fn mean_rank_column(spec: &TableSpec, cells: &Cells, rows: &[Vec<String>]) -> (V
             .collect();
         seeds.sort_unstable();
         seeds.dedup();
+        let value_at = |r: &Vec<String>, seed: i64| {
+            cells
+                .samples
+                .get(&key(r))
+                .and_then(|vs| vs.iter().find(|(s, _)| *s == seed))
+                .map_or(f64::NAN, |(_, v)| *v)
+        };
         let blocks: Vec<Vec<f64>> = seeds
             .iter()
-            .map(|seed| {
-                rows.iter()
-                    .map(|r| {
-                        cells
-                            .samples
-                            .get(&key(r))
-                            .and_then(|vs| vs.iter().find(|(s, _)| s == seed))
-                            .map_or(f64::NAN, |(_, v)| *v)
-                    })
-                    .collect()
-            })
+            .map(|&seed| rows.iter().map(|r| value_at(r, seed)).collect())
             .collect();
         let named = (cells.dims[col_dim] == Dim::Metric).then_some(c.as_str());
         let higher = spec.value(named).is_some_and(ValueName::higher_is_better);
+        out.push((blocks, higher));
+    }
+    out
+}
+
+/// Each row's mean rank (1 = best) over blocks of one seed and one column
+/// where every row has a value; and how many blocks there were.
+fn mean_rank_column(spec: &TableSpec, cells: &Cells, rows: &[Vec<String>]) -> (Vec<f64>, usize) {
+    let mut total = vec![0.0; rows.len()];
+    let mut blocks_used = 0;
+    for (blocks, higher) in rank_blocks(spec, cells, rows) {
         let (ranks, n) = paired::mean_ranks(&blocks, higher);
         if n > 0 {
             for (t, r) in total.iter_mut().zip(ranks) {
@@ -355,6 +403,22 @@ fn mean_rank_column(spec: &TableSpec, cells: &Cells, rows: &[Vec<String>]) -> (V
         .map(|t| t / blocks_used.max(1) as f64)
         .collect();
     (ranks, blocks_used)
+}
+
+/// The Friedman test of the rows' ranks over every block of
+/// [`rank_blocks`] (values turned so that higher is better in each), with
+/// the Nemenyi critical difference; `None` when there is nothing to test.
+fn friedman_test(spec: &TableSpec, cells: &Cells, rows: &[Vec<String>]) -> Option<RankTest> {
+    let scores: Vec<Vec<f64>> = rank_blocks(spec, cells, rows)
+        .into_iter()
+        .flat_map(|(blocks, higher)| {
+            let sign = if higher { 1.0 } else { -1.0 };
+            blocks
+                .into_iter()
+                .map(move |b| b.into_iter().map(|v| sign * v).collect::<Vec<f64>>())
+        })
+        .collect();
+    RankTest::new(&scores, true).ok()
 }
 
 /// A ratio: `204×`, `12.5×`, `4.17×`; `—` when undefined.
@@ -406,6 +470,8 @@ struct Layout<'c> {
     paired: Option<Paired>,
     /// Each row's mean rank and the number of blocks ranked.
     ranks: Option<(Vec<f64>, usize)>,
+    /// The Friedman test of those ranks, with `test = "friedman"`.
+    friedman: Option<RankTest>,
 }
 
 impl<'c> Layout<'c> {
@@ -420,6 +486,9 @@ impl<'c> Layout<'c> {
                 .map(|d| cells.paired(d, &b.label, b.test))
         });
         let ranks = spec.rank.then(|| mean_rank_column(spec, cells, &rows));
+        let friedman = (spec.rank && spec.friedman)
+            .then(|| friedman_test(spec, cells, &rows))
+            .flatten();
         Layout {
             col_dim,
             columns,
@@ -428,6 +497,7 @@ impl<'c> Layout<'c> {
             metric_dim: cells.dims.iter().position(|d| d == &Dim::Metric),
             paired,
             ranks,
+            friedman,
         }
     }
 }
@@ -504,7 +574,7 @@ fn body(spec: &TableSpec, cells: &Cells, layout: &Layout) -> (String, Vec<Measur
                     .map_or_else(|| "—".into(), |(c, h)| fmt_paired(c, *h, spec, value)),
                 _ => s.map_or_else(|| "—".into(), |s| fmt_cell(s, spec, value)),
             };
-            line.push(text);
+            line.push(with_setting(text, cells, &k));
             measured.push(Measured {
                 row: r.clone(),
                 column: c.clone(),
@@ -525,7 +595,12 @@ fn body(spec: &TableSpec, cells: &Cells, layout: &Layout) -> (String, Vec<Measur
             });
         }
         if let Some((ranks, _)) = &layout.ranks {
-            line.push(format!("{:.2}", ranks[ri]));
+            let differs = layout
+                .friedman
+                .as_ref()
+                .is_some_and(|f| f.differs_from_best(f.cd_05)[ri]);
+            let mark = if differs { " †" } else { "" };
+            line.push(format!("{:.2}{mark}", ranks[ri]));
         }
         let _ = writeln!(md, "| {} |", line.join(" | "));
     }
@@ -548,8 +623,58 @@ fn notes(spec: &TableSpec, cells: &Cells, layout: &Layout) -> String {
             layout.rows.len()
         );
     }
+    if let Some(f) = &layout.friedman {
+        let _ = writeln!(md, "\n_{}_", friedman_note(f, layout));
+    }
+    if let Some(t) = &spec.tune {
+        let _ = writeln!(md, "\n_{}_", t.note(cells, spec.query.epoch));
+    }
     md.push_str(&excluded_note(cells));
     md
+}
+
+/// A cell's text with its chosen setting, in a tuned table: `97.81% ± 0.08 (lr 3e-3)`.
+fn with_setting(text: String, cells: &Cells, key: &[String]) -> String {
+    match cells.tuned.as_ref().and_then(|t| t.chosen.get(key)) {
+        Some(setting) => format!("{text} ({setting})"),
+        None => text,
+    }
+}
+
+/// The note under a table with `test = "friedman"`: the test over the
+/// blocks, and the Nemenyi critical difference the † marks.
+fn friedman_note(f: &RankTest, layout: &Layout) -> String {
+    let best = f
+        .order()
+        .first()
+        .and_then(|&i| layout.rows.get(i))
+        .map_or_else(String::new, |r| r.join(", "));
+    let verdict = if f.friedman.p < 0.05 {
+        "the rows' ranks differ (p < 0.05)"
+    } else {
+        "no difference among the rows' ranks is shown at 0.05"
+    };
+    format!(
+        "Friedman test over the {n} blocks (k = {k} rows): χ²({df}) = {chi2:.2}, p {p}: {verdict}. \
+         Nemenyi critical difference at 0.05: {cd:.2} mean ranks (Demšar 2006); † marks the rows \
+         whose mean rank is at least that far from the best row's (`{best}`).",
+        n = f.blocks,
+        k = f.treatments(),
+        df = f.friedman.df,
+        chi2 = f.friedman.chi2,
+        p = p_equals(f.friedman.p),
+        cd = f.cd_05,
+    )
+}
+
+/// `= 0.012`, or `< 0.001`.
+fn p_equals(p: f64) -> String {
+    let text = fmt_p(p);
+    if text.starts_with('<') {
+        text
+    } else {
+        format!("= {text}")
+    }
 }
 
 /// What the cells are: mean (± std) over how many seeds, at which epoch.

@@ -24,6 +24,7 @@ impl ChartKind for Bar {
             x: DefaultX::Axis,
             layout: Layout::Series,
             baseline: true,
+            tune: true,
             ..Keys::DEFAULT
         }
     }

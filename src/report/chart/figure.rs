@@ -54,7 +54,7 @@ pub fn draw_series(
     let Some(q) = spec.kind.query(spec) else {
         return Ok(Drawn::Nothing);
     };
-    let cells = from.ctx.query(&q)?;
+    let cells = from.ctx.query_tuned(&q, spec.tune.as_ref())?;
     super::draw_figure(&figure(spec, &cells, from.palette, marks), dir)?;
     Ok(Drawn::Files)
 }

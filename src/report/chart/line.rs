@@ -30,6 +30,7 @@ impl ChartKind for Line {
     fn keys(&self) -> Keys {
         Keys {
             layout: Layout::Series,
+            tune: true,
             ..Keys::DEFAULT
         }
     }

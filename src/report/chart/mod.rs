@@ -132,6 +132,8 @@ pub struct Keys {
     pub log_y: bool,
     /// Whether the kind takes `baseline` (paired differences).
     pub baseline: bool,
+    /// Whether the kind takes `tune` (each point at its best setting).
+    pub tune: bool,
     /// Whether it draws an experiment's results, so `experiment` is
     /// required (checked when the sweep file is read).
     pub experiment: bool,
@@ -146,6 +148,7 @@ impl Keys {
         y: "test_acc",
         log_y: false,
         baseline: false,
+        tune: false,
         experiment: true,
     };
 }

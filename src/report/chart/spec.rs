@@ -3,11 +3,12 @@
 //! labels), checked in one order for every kind, with the defaults its kind
 //! declares ([`super::Keys`]) and then the kind's own checks.
 
-use super::{kind, ChartKind, DefaultX, Layout};
+use super::{kind, ChartKind, DefaultX, Keys, Layout};
 use crate::config::diag::Diagnostic;
 use crate::config::raw::RawChart;
 use crate::report::cells::{spec_error, value_name, Baseline, Dim, EpochSel, Filter};
 use crate::report::table::filter_pairs;
+use crate::report::tune::Tune;
 use crate::results::ValueName;
 
 /// Spread drawn around each mean.
@@ -52,6 +53,8 @@ pub struct ChartSpec {
     pub filter: Filter,
     /// `bar`: bars as paired differences from this label of x (or series).
     pub baseline: Option<Baseline>,
+    /// `line`, `bar`: each point at its best setting of these axes.
+    pub tune: Option<Tune>,
     /// Logarithmic x.
     pub log_x: bool,
     /// Logarithmic y.
@@ -95,13 +98,29 @@ impl ChartSpec {
                 "baseline",
                 format!(
                     "`baseline` draws paired differences on {} charts, not `{}`",
-                    kinds_taking_baseline(),
+                    kinds_taking(|k| k.baseline),
                     kind.name()
                 ),
                 c.baseline.as_ref(),
             ));
         }
         let band = chart_band(c, baseline.is_some())?;
+        let shown: Vec<&Dim> = [Some(&x), series.as_ref(), panels.as_ref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let tune = Tune::parse(c.tune.as_ref(), axes, &shown)?;
+        if tune.is_some() && !keys.tune {
+            return Err(spec_error(
+                "tune",
+                format!(
+                    "`tune` chooses each point's setting on {} charts, not `{}`",
+                    kinds_taking(|k| k.tune),
+                    kind.name()
+                ),
+                c.tune.as_ref(),
+            ));
+        }
         let epoch = EpochSel::parse(c.epoch.as_ref().map(|e| e.get_ref()))
             .map_err(|m| spec_error("epoch", m, c.epoch.as_ref()))?;
         let log_y = c.log_y.unwrap_or(keys.log_y);
@@ -123,6 +142,7 @@ impl ChartSpec {
             activations: c.activations.clone(),
             filter: filter_pairs(c.filter.as_ref().map(|f| f.get_ref())),
             baseline,
+            tune,
             log_x: c.log_x.unwrap_or(false),
             log_y,
             share_y: c.share_y.unwrap_or(true),
@@ -183,6 +203,7 @@ impl ChartSpec {
             activations: None,
             filter: Vec::new(),
             baseline: None,
+            tune: None,
             log_x: false,
             log_y: false,
             share_y: true,
@@ -197,10 +218,10 @@ impl ChartSpec {
 }
 
 /// The kinds that take `baseline`, as an error names them (`` `bar` ``).
-fn kinds_taking_baseline() -> String {
+fn kinds_taking(takes: impl Fn(&Keys) -> bool) -> String {
     let names: Vec<String> = super::KINDS
         .iter()
-        .filter(|k| k.keys().baseline)
+        .filter(|k| takes(&k.keys()))
         .map(|k| format!("`{}`", k.name()))
         .collect();
     names.join(" and ")
