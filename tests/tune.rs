@@ -50,6 +50,12 @@ experiment = "zoo"
 x = "dataset"
 y = "test_acc"
 tune = { over = "optimizer.lr", by = "valid_acc" }
+
+[[charts]]
+kind = "cd"
+experiment = "zoo"
+y = "test_acc"
+tune = { over = "optimizer.lr", by = "valid_acc" }
 "#;
 
 /// A text column of `df`, one entry per row.
@@ -182,6 +188,20 @@ fn a_tuned_table_shows_each_cells_best_setting_on_validation() {
         assert!(report.contains(part), "`{part}` not in:\n{report}");
     }
     assert!(dir.join("results/tuned/report/zoo_bar.svg").exists());
+    // The critical-difference diagram: every activation with its mean rank
+    // (the table's mean rank column), and the critical difference.
+    let svg = std::fs::read_to_string(dir.join("results/tuned/report/zoo_cd.svg"))
+        .expect("the CD diagram");
+    assert!(svg.contains("CD = "), "{svg}");
+    for activation in ["relu", "tanh", "elu"] {
+        let rank = row_cells(&report, activation)
+            .last()
+            .cloned()
+            .unwrap_or_default();
+        let rank = rank.trim_end_matches(" †");
+        let label = format!("{activation} ({rank})");
+        assert!(svg.contains(&label), "`{label}` not in the diagram");
+    }
 }
 
 /// `plan`'s error output for the sweep with `table` added (exit 2).
@@ -233,6 +253,19 @@ fn tuning_on_test_without_validation_or_over_no_axis_is_refused() {
         &table("{ over = \"activation\", by = \"valid_acc\" }", ""),
     );
     assert!(err.contains("`activation` is shown here"), "{err}");
+    let cd = "[[charts]]\nkind = \"cd\"\nexperiment = \"zoo\"\nx = \"epoch\"\n";
+    let err = plan_error(dir, cd);
+    assert!(err.contains("ranks the values of a grid axis"), "{err}");
+    let cd = "[[charts]]\nkind = \"cd\"\nexperiment = \"zoo\"\nseries = \"dataset\"\n";
+    let err = plan_error(dir, cd);
+    assert!(err.contains("charts[0].series"), "{err}");
+    let curves = "[[charts]]\nkind = \"curves\"\nexperiment = \"zoo\"\n\
+                  tune = { over = \"optimizer.lr\", by = \"valid_acc\" }\n";
+    let err = plan_error(dir, curves);
+    assert!(
+        err.contains("`tune` chooses each point's setting on"),
+        "{err}"
+    );
     let err = plan_error(
         dir,
         &table(

@@ -668,7 +668,7 @@ fn friedman_note(f: &RankTest, layout: &Layout) -> String {
 }
 
 /// `= 0.012`, or `< 0.001`.
-fn p_equals(p: f64) -> String {
+pub(crate) fn p_equals(p: f64) -> String {
     let text = fmt_p(p);
     if text.starts_with('<') {
         text

@@ -8,7 +8,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::draw::{err, DrawResult};
+use super::draw::{err, write_svg_and_png, DrawResult, Picture};
 use super::{ChartKind, ChartSpec, Drawn, Keys, Layout, Sources};
 use crate::plan::Job;
 use crate::report::cells::{Context, Dim};
@@ -167,26 +167,22 @@ pub fn draw_boundary(
     panels: &[BoundaryPanel],
     dir: &Path,
 ) -> Result<(), ReportError> {
-    crate::activation::plot::register_fonts();
-    let size = (spec.width, spec.height);
-    let svg = dir.join(format!("{}.svg", spec.file));
-    let png = dir.join(format!("{}.png", spec.file));
-    crate::atomic::write_via(&svg, |tmp| {
-        boundary_on(
-            &SVGBackend::new(tmp, size).into_drawing_area(),
-            spec,
-            panels,
-        )
-    })
-    .map_err(|m| ReportError::draw(&svg, m))?;
-    crate::atomic::write_via(&png, |tmp| {
-        boundary_on(
-            &BitMapBackend::new(tmp, size).into_drawing_area(),
-            spec,
-            panels,
-        )
-    })
-    .map_err(|m| ReportError::draw(&png, m))
+    write_svg_and_png(&Boundaries { spec, panels }, spec, dir)
+}
+
+/// The boundary panels of a chart, as one picture.
+struct Boundaries<'a> {
+    spec: &'a ChartSpec,
+    panels: &'a [BoundaryPanel],
+}
+
+impl Picture for Boundaries<'_> {
+    fn on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        boundary_on(root, self.spec, self.panels)
+    }
 }
 
 /// Draws the panels side by side on `root`: the grid shaded by the

@@ -18,20 +18,47 @@ use crate::report::ReportError;
 /// A drawing's outcome: plotters' message on failure.
 pub(super) type DrawResult = Result<(), String>;
 
-/// Draws `fig` into `dir/<file>.svg` and `dir/<file>.png`.
-pub fn draw_figure(fig: &Figure, dir: &Path) -> Result<(), ReportError> {
+/// A picture plotters draws alike on any backend.
+pub(super) trait Picture {
+    /// Draws the picture on `root`.
+    fn on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static;
+}
+
+/// Draws `picture` into `dir/<spec.file>.svg` and `.png`, at the spec's
+/// size, each file written atomically.
+pub(super) fn write_svg_and_png(
+    picture: &impl Picture,
+    spec: &ChartSpec,
+    dir: &Path,
+) -> Result<(), ReportError> {
     crate::activation::plot::register_fonts();
-    let size = (fig.spec.width, fig.spec.height);
-    let svg = dir.join(format!("{}.svg", fig.spec.file));
-    let png = dir.join(format!("{}.png", fig.spec.file));
+    let size = (spec.width, spec.height);
+    let svg = dir.join(format!("{}.svg", spec.file));
+    let png = dir.join(format!("{}.png", spec.file));
     crate::atomic::write_via(&svg, |tmp| {
-        figure_on(&SVGBackend::new(tmp, size).into_drawing_area(), fig)
+        picture.on(&SVGBackend::new(tmp, size).into_drawing_area())
     })
     .map_err(|m| ReportError::draw(&svg, m))?;
     crate::atomic::write_via(&png, |tmp| {
-        figure_on(&BitMapBackend::new(tmp, size).into_drawing_area(), fig)
+        picture.on(&BitMapBackend::new(tmp, size).into_drawing_area())
     })
     .map_err(|m| ReportError::draw(&png, m))
+}
+
+impl Picture for Figure {
+    fn on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        figure_on(root, self)
+    }
+}
+
+/// Draws `fig` into `dir/<file>.svg` and `dir/<file>.png`.
+pub fn draw_figure(fig: &Figure, dir: &Path) -> Result<(), ReportError> {
+    write_svg_and_png(fig, &fig.spec, dir)
 }
 
 /// The legend column's width in pixels.

@@ -35,6 +35,7 @@
 pub mod activations;
 pub mod bar;
 pub mod boundary;
+pub mod cd;
 pub mod curves;
 pub mod draw;
 pub mod figure;
@@ -64,6 +65,7 @@ pub static KINDS: &[&dyn ChartKind] = &[
     &layers::Layers,
     &boundary::Boundary,
     &activations::Activations,
+    &cd::Cd,
 ];
 
 /// The kind a sweep file names `name`.
