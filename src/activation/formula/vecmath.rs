@@ -626,6 +626,28 @@ pub fn cos(x: f32) -> f32 {
     sincos_quadrant(r, rl, k.wrapping_add(1))
 }
 
+/// erfc(z) = t exp(P(t) - z^2) with t = 1/(1 + z/2), for z in [0, 11]:
+/// P is an f64 least-squares Chebyshev fit (degree 12, numpy) of
+/// ln(erfc(z)/t) + z^2 against `math.erfc`, max error 4.7e-10 in the
+/// exponent, that is, relative error of erfc (the form of the classical
+/// erfcc of Numerical Recipes, refitted).
+#[allow(clippy::excessive_precision)]
+const ERFC_P: [f64; 13] = [
+    -1.2655050527987655,
+    0.9997500914688882,
+    0.3789350477494699,
+    0.04682999637926362,
+    0.13621375568024302,
+    -1.0773158549368755,
+    2.678903052580237,
+    -5.786048400897519,
+    8.58485802833029,
+    -7.925261521148444,
+    4.424770305221806,
+    -1.383632792591916,
+    0.18750334543170769,
+];
+
 /// log2((1+s)/(1-s)) = s * P(s^2) for |s| <= 0.1716 (m in [sqrt(1/2),
 /// sqrt(2))), f64 weighted-minimax fit, relative error 2^-36.
 const POW_LOG2: [f64; 5] = [
@@ -646,6 +668,29 @@ const POW_EXP2: [f64; 8] = [
     0.000_154_692_911_425_550_67,
     1.520_192_162_455_356_9e-5,
 ];
+
+/// Complementary error function 1 - erf(x), accurate in both tails (where
+/// 1 - erf(x) would cancel).  Branch-free; computed in f64 (see
+/// [`ERFC_P`]; e^v as 2^(v log2 e) with pow's 2^g polynomial) and rounded
+/// to f32 once, so subnormal results are rounded once too.  erfc(x > 11) = 0
+/// (as in f32: erfc(10.06) is below half the smallest subnormal),
+/// erfc(x < -11) = 2, erfc(±inf) = 0 / 2, NaN -> NaN.
+#[inline(always)]
+pub fn erfc(x: f32) -> f32 {
+    let z = f64::from(x.abs());
+    // NaN passes the clamp.
+    let z = if z > 11.0 { 11.0 } else { z };
+    let t = 1.0 / (1.0 + 0.5 * z);
+    // z is an f32, so z * z is exact in f64.
+    let v = (poly64(&ERFC_P, t) - z * z) * std::f64::consts::LOG2_E;
+    let kt = v + MAGIC64;
+    let k = kt.to_bits() as u32 as i32;
+    let g = v - (kt - MAGIC64);
+    let scale = f64::from_bits(u64::from(k.wrapping_add(1023) as u32) << 52);
+    let e = t * poly64(&POW_EXP2, g) * scale;
+    let y = if x < 0.0 { 2.0 - e } else { e };
+    y as f32
+}
 
 /// a^b with the semantics of `f32::powf` (C99 `powf`): pow(x, ±0) = 1,
 /// pow(1, y) = 1 (even for NaN), pow(-1, ±inf) = 1, a negative base with an
@@ -754,6 +799,10 @@ slice_fn!(
 slice_fn!(
     /// `d[i] = erf(a[i])` (see [`erf`]); no fix-up pass.
     erf_slice, erf
+);
+slice_fn!(
+    /// `d[i] = erfc(a[i])` (see [`erfc`]); no fix-up pass.
+    erfc_slice, erfc
 );
 slice_fn!(
     /// `d[i] = atan(a[i])` (see [`atan`]); no fix-up pass.
@@ -889,6 +938,7 @@ mod tests {
         ("sigmoid", sigmoid_slice, sigmoid, ref_sigmoid, 2.41),
         ("softplus", softplus_slice, softplus, ref_softplus, 1.66),
         ("erf", erf_slice, erf, |x| libm::erf(f64::from(x)), 1.32),
+        ("erfc", erfc_slice, erfc, |x| libm::erfc(f64::from(x)), 0.51),
         ("atan", atan_slice, atan, |x| f64::from(x).atan(), 1.32),
         ("sin", sin_slice, sin, |x| f64::from(x).sin(), 1.02),
         ("cos", cos_slice, cos, |x| f64::from(x).cos(), 1.02),
@@ -1043,6 +1093,10 @@ mod tests {
         check_sweep("erf");
     }
     #[test]
+    fn sweep_erfc() {
+        check_sweep("erfc");
+    }
+    #[test]
     fn sweep_atan() {
         check_sweep("atan");
     }
@@ -1069,6 +1123,7 @@ mod tests {
         ("sigmoid", 0.78, 8_423_299),
         ("softplus", 0.78, 1_369_549),
         ("erf", 0.51, 6_134),
+        ("erfc", 1.0, 0),
         ("atan", 0.0, 7_264),
         ("sin", 0.0, 66),
         ("cos", 0.0, 64),
