@@ -9,7 +9,7 @@
 //! `where` differentiates the branch it picks, which fixes every kink
 //! convention (see the [module docs](super)); `abs' = sign`, `sign' = step' = 0`.
 
-use super::{Fn1, Fn2, Graph, Id, Node};
+use super::{Cmp, Fn1, Fn2, Graph, Id, Node};
 
 /// What to differentiate with respect to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,13 +119,21 @@ fn un_derivative(g: &mut Graph, f: Fn1, a: Id, node: Id) -> Id {
             let s = g.un(Fn1::Sin, a);
             g.un(Fn1::Neg, s)
         }
-        // tanh'(a) = 1 - tanh(a)^2 = 4 sigmoid'(2a); not from tanh(a), whose
-        // rounding near ±1 leaves 1 - tanh(a)^2 few correct digits.
+        // tanh'(a) = 1 - tanh(a)^2 = 4 sigmoid'(2a). 1 - tanh(a)^2 is the
+        // more accurate for |a| < 1/2 (tanh(a)^2 < 0.22: no cancellation),
+        // but tanh(a)'s rounding near ±1 leaves it few correct digits
+        // beyond; there the logistic form.
         Fn1::Tanh => {
+            let one = g.num(1.0);
+            let sq = g.bin(Fn2::Mul, node, node);
+            let near = g.bin(Fn2::Sub, one, sq);
             let two_a = g.times(2.0, a);
             let d = logistic_density(g, two_a);
             let four = g.num(4.0);
-            g.bin(Fn2::Mul, four, d)
+            let far = g.bin(Fn2::Mul, four, d);
+            let aa = g.un(Fn1::Abs, a);
+            let half = g.num(0.5);
+            g.where_(Cmp::Lt, aa, half, near, far)
         }
         // sigmoid(a) (1 - sigmoid(a)), without the cancellation in 1 - sigmoid(a).
         Fn1::Sigmoid => logistic_density(g, a),
@@ -147,17 +155,16 @@ fn un_derivative(g: &mut Graph, f: Fn1, a: Id, node: Id) -> Id {
     }
 }
 
-/// The logistic density sigmoid'(v) = e / (1 + e)^2 with e = exp(-|v|):
-/// accurate for every v (no difference of nearly equal numbers), one
-/// exponential and one division.
+/// The logistic density sigmoid'(v) = s (1 - s) with s = sigmoid(-|v|)
+/// (the density is even): s is at most 1/2, so 1 - s does not cancel, and
+/// the form is accurate for every v.
 fn logistic_density(g: &mut Graph, v: Id) -> Id {
     let av = g.un(Fn1::Abs, v);
     let n = g.un(Fn1::Neg, av);
-    let e = g.un(Fn1::Exp, n);
+    let s = g.un(Fn1::Sigmoid, n);
     let one = g.num(1.0);
-    let s = g.bin(Fn2::Add, one, e);
-    let sq = g.bin(Fn2::Mul, s, s);
-    g.bin(Fn2::Div, e, sq)
+    let c = g.bin(Fn2::Sub, one, s);
+    g.bin(Fn2::Mul, s, c)
 }
 
 #[cfg(test)]
