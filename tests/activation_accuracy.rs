@@ -9,10 +9,12 @@
 //! `f32`), plus a log-spaced set near 0 (|x| from 1e-30 to 1), where `exp(x) - 1`
 //! and `ln(1 + x)` would cancel. The error of a result y is
 //! |y - f(x)| / ulp(f(x) rounded to `f32`), with ulp = 2^-149 for zero and
-//! subnormal results. Each built-in's bounds are asserted below; the table
-//! in docs/activations.md is this test's output:
+//! subnormal results. Each built-in's bounds are asserted below; the test
+//! prints its table with
 //! `cargo nextest run --test activation_accuracy --no-capture` (or
-//! `cargo test --test activation_accuracy -- --nocapture`).
+//! `cargo test --test activation_accuracy -- --nocapture`). The table in
+//! docs/activations.md has the same figures for our kernels, next to
+//! PyTorch's, from `scripts/activation_accuracy.py`.
 
 use actsweep::activation::{Compiled, Library};
 use actsweep::config::job::ActivationConfig;
