@@ -30,12 +30,12 @@ slurm FILE="experiments.toml" *ARGS:
 # page docs/studies/<name>.md (and experiments.toml's also into README.md),
 # between its actsweep markers, and copies the pages' charts to docs/img/.
 # Goes on past failed jobs; exits 1 if any failed.
-# Reproduce every seed study: all sweeps, their reports, the study pages, README and charts.
+# Reproduce every study: all sweeps, their reports, the study pages, README and charts.
 reproduce:
     cargo build --release --locked --quiet
     status=0; \
     for f in experiments.toml sweeps/xor_gradient_flow.toml sweeps/identity_dead_relu.toml \
-             sweeps/activation_zoo.toml sweeps/dead_neurons.toml; do \
+             sweeps/activation_zoo.toml sweeps/dead_neurons.toml sweeps/fair_zoo.toml; do \
         name=$(sed -n 's/^name *= *"\(.*\)".*/\1/p' "$f" | head -n 1); \
         readmes="--readme docs/studies/$name.md"; \
         if [ "$f" = experiments.toml ]; then readmes="$readmes --readme README.md"; fi; \
@@ -46,7 +46,8 @@ reproduce:
     for c in relu-experiment/depth_sweep_line relu-experiment/gradient_norms_layers \
              relu-experiment/two_moons_boundary relu-experiment/activation_comparison_vs_relu \
              xor_gradient_flow/accuracy_comparison activation_zoo/zoo_vs_relu \
-             activation_zoo/zoo_learning dead_neurons/learning_rate_line; do \
+             activation_zoo/zoo_learning dead_neurons/learning_rate_line \
+             fair_zoo/zoo_cd fair_zoo/zoo_tuned_bar; do \
         cp "results/${c%%/*}/report/${c#*/}.png" "docs/img/${c%%/*}-${c#*/}.png" || status=1; \
     done; \
     exit $status
