@@ -238,7 +238,7 @@ impl Context<'_> {
         out.samples.clear();
         let mut chosen = HashMap::new();
         for (key, summary) in &values.cells {
-            let setting = project(key, &values.dims, &is_over);
+            let setting = project(key, &values.dims, is_over);
             if best.get(&group(&values, key)) != Some(&setting) {
                 continue;
             }
@@ -258,6 +258,10 @@ impl Context<'_> {
 fn project_dims(dims: &[Dim], is_over: &impl Fn(&Dim) -> bool) -> Vec<Dim> {
     dims.iter().filter(|d| !is_over(d)).cloned().collect()
 }
+
+/// One setting of a group: its place in the axes' order, its labels, and
+/// the mean of `by` there.
+type Candidate = (Vec<usize>, Vec<String>, f64);
 
 /// For every group of `by`'s cells (all labels but the tuned axes'), the
 /// setting (the tuned axes' labels) with the best mean; of equal means, the
@@ -280,7 +284,7 @@ fn best_settings(
             })
             .collect()
     };
-    let mut groups: HashMap<Vec<String>, Vec<(Vec<usize>, Vec<String>, f64)>> = HashMap::new();
+    let mut groups: HashMap<Vec<String>, Vec<Candidate>> = HashMap::new();
     for (key, s) in &by.cells {
         if s.mean.is_nan() {
             continue;
