@@ -82,4 +82,9 @@ torch:
 lint:
     cargo fmt --all -- --check
     cargo clippy --all-targets -- -D warnings
-    cargo check --features cuda --lib
+    cargo check --features cuda-check --lib
+
+# Needs python3 and a C compiler; see scripts/build-cuda.sh and docs/training.md.
+# Build the CUDA binary without a CUDA toolkit (pinned CUDA 13.0 wheels, ~1.2 GB, in .cuda/) and pack it for a GPU machine in gpu-pack/.
+build-cuda:
+    bash scripts/build-cuda.sh

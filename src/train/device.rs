@@ -232,8 +232,8 @@ fn cuda_available() -> bool {
     use std::sync::OnceLock;
     static FOUND: OnceLock<bool> = OnceLock::new();
     *FOUND.get_or_init(|| {
-        // A build made with `ci-check` has no driver to call; treat a panic
-        // from the stub like an absent GPU.
+        // cudarc 0.9's `CudaDevice::new` unwraps `cuInit`'s result: with no
+        // GPU (or a driver that fails) it panics. Treat that like an absent GPU.
         std::panic::catch_unwind(|| dfdx::tensor::Cuda::try_build(0, 0).is_ok()).unwrap_or(false)
     })
 }

@@ -82,7 +82,8 @@ impl TrainError {
     pub fn help(&self) -> Option<&'static str> {
         match self {
             TrainError::CudaNotBuilt => Some(
-                "rebuild with `cargo build --release --features cuda` (needs the CUDA toolkit), \
+                "rebuild with `cargo build --release --features cuda` (needs the CUDA toolkit) \
+                 or `just build-cuda` (no toolkit; see docs/training.md), \
                  or set device = \"auto\" to use a GPU only when there is one",
             ),
             _ => None,
