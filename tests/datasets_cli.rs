@@ -59,3 +59,36 @@ fn a_sweep_files_datasets_are_listed_with_their_sizes() {
     // One line per distinct dataset, not per job.
     assert_eq!(own.matches("xor: ").count(), 1, "{own}");
 }
+
+#[test]
+fn every_kind_is_documented_with_its_keys_and_planable() {
+    let docs =
+        std::fs::read_to_string(common::root().join("docs/datasets.md")).expect("docs/datasets.md");
+    for &name in DatasetConfig::NAMES {
+        assert!(
+            docs.contains(&format!("`{name}`")),
+            "docs/datasets.md does not name the kind `{name}`"
+        );
+        for key in DatasetConfig::SCHEMA.keys_for(name) {
+            assert!(
+                docs.contains(&format!("`{key}`")),
+                "docs/datasets.md does not name `{key}`, a key of `{name}`"
+            );
+        }
+        // Planable: a sweep file naming the kind plans, its jobs on that kind.
+        let (dataset, loss) = match name {
+            "table" => (
+                format!(
+                    "{{ name = 'table', path = '{}', target = 'label' }}",
+                    common::root().join("examples/data/digits.csv").display()
+                ),
+                "cross_entropy",
+            ),
+            "identity" => ("'identity'".to_string(), "mse"),
+            _ => (format!("'{name}'"), "cross_entropy"),
+        };
+        let text = format!("[experiments.e]\ndataset = {dataset}\nloss = '{loss}'\n");
+        let (_, plan) = common::plan_text(&text);
+        assert_eq!(plan.jobs[0].config.dataset.name(), name);
+    }
+}
