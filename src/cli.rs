@@ -37,7 +37,8 @@ pub enum Command {
     /// and the work estimate.
     Plan(PlanArgs),
     /// List every activation (built-in and the file's) with formula,
-    /// parameters and description; `--plot` draws them with their derivatives.
+    /// parameters and description; `--plot` draws them with their
+    /// derivatives, `--values` writes their numbers as a table.
     Activations(ActivationsArgs),
     /// List every dataset kind with its keys, defaults and sizes; with a
     /// sweep file, also the datasets its jobs use and their sizes.
@@ -186,6 +187,24 @@ pub struct ActivationsArgs {
     /// Draw each activation and its derivative into OUT (.png or .svg).
     #[arg(long, value_name = "OUT")]
     pub plot: Option<PathBuf>,
+    /// Write every activation's value and derivatives, computed by the
+    /// training kernels, into OUT (.parquet or .csv): columns activation,
+    /// x, value, derivative, and d_P per learnable parameter P (null where
+    /// an activation has no P); parameters at their defaults.
+    #[arg(long, value_name = "OUT")]
+    pub values: Option<PathBuf>,
+    /// The inputs' range for --values, as A,B (A < B) [default: -6,6].
+    #[arg(
+        long,
+        value_name = "A,B",
+        requires = "values",
+        allow_hyphen_values = true
+    )]
+    pub range: Option<String>,
+    /// How many evenly spaced inputs for --values, both ends included
+    /// [default: 1001].
+    #[arg(long, value_name = "N", requires = "values")]
+    pub points: Option<usize>,
 }
 
 /// `actsweep datasets`.
@@ -557,7 +576,7 @@ fn collect(args: CollectArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn activations(args: ActivationsArgs) -> anyhow::Result<ExitCode> {
-    use crate::activation::{plot, Library, Origin};
+    use crate::activation::{plot, values, Library, Origin};
     if let Some(out) = &args.plot {
         if plot::Format::from_path(out).is_none() {
             return Err(UserError(format!(
@@ -567,6 +586,10 @@ fn activations(args: ActivationsArgs) -> anyhow::Result<ExitCode> {
             .into());
         }
     }
+    let grid = match &args.values {
+        Some(out) => Some(values_grid(&args, out)?),
+        None => None,
+    };
     let library = match &args.file {
         Some(f) => {
             let sweep = config::load(f)?;
@@ -616,7 +639,27 @@ fn activations(args: ActivationsArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot plot activations to {}", path.display()))?;
         tracing::info!("wrote {}", path.display());
     }
+    if let (Some(path), Some(grid)) = (&args.values, &grid) {
+        let rows = values::write(&library, grid, path)
+            .with_context(|| format!("cannot write activation values to {}", path.display()))?;
+        tracing::info!("wrote {} ({rows} rows)", path.display());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The grid of `--values`, checked with the output's extension before
+/// anything is computed.
+fn values_grid(
+    args: &ActivationsArgs,
+    out: &std::path::Path,
+) -> anyhow::Result<crate::activation::values::Grid> {
+    use crate::activation::values::{Format, Grid, ValuesError};
+    if Format::from_path(out).is_none() {
+        let e = ValuesError::Format(out.display().to_string());
+        return Err(UserError(e.to_string()).into());
+    }
+    Grid::from_flags(args.range.as_deref(), args.points)
+        .map_err(|e| UserError(e.to_string()).into())
 }
 
 fn datasets(args: DatasetsArgs) -> anyhow::Result<ExitCode> {

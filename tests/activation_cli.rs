@@ -131,3 +131,152 @@ fn activation_nonfinite_allowed_when_declared() {
         .assert()
         .success();
 }
+
+/// The rows of one activation in a values table: (x, value, derivative).
+fn rows_of(df: &polars::prelude::DataFrame, name: &str) -> Vec<(f32, f32, f32)> {
+    let act = df.column("activation").unwrap().str().unwrap();
+    let f = |c: &str| df.column(c).unwrap().f32().unwrap().clone();
+    let (x, v, d) = (f("x"), f("value"), f("derivative"));
+    (0..df.height())
+        .filter(|&i| act.get(i) == Some(name))
+        .map(|i| (x.get(i).unwrap(), v.get(i).unwrap(), d.get(i).unwrap()))
+        .collect()
+}
+
+/// |got - want| within `ulps` f32 spacings of `want` (absolute below 1e-30).
+fn close(got: f32, want: f64, ulps: f64) -> bool {
+    let spacing = (want.abs().max(1e-30) * f64::from(f32::EPSILON)).max(1e-45);
+    (f64::from(got) - want).abs() <= ulps * spacing
+}
+
+#[test]
+fn activation_values_match_independent_formulas() {
+    let dir = TempDir::new().unwrap();
+    sweep(
+        &dir,
+        "[activations.scaled_tanh]\nformula = \"s * tanh(x)\"\nparams = { s = 1.5 }\nlearnable = [\"s\"]\n",
+    );
+    common::succeed(common::actsweep(dir.path()).args([
+        "activations",
+        "sweep.toml",
+        "--values",
+        "v.parquet",
+        "--range",
+        "-8,8",
+        "--points",
+        "1601",
+    ]));
+    let df = common::read(&dir.path().join("v.parquet"));
+    let names: Vec<&str> = df.get_column_names().iter().map(|s| s.as_str()).collect();
+    assert_eq!(
+        names,
+        ["activation", "x", "value", "derivative", "d_a", "d_s"]
+    );
+    let builtins = actsweep::activation::Library::builtin().iter().count();
+    assert_eq!(df.height(), 1601 * (builtins + 1));
+
+    // tanh, against f64 closed forms: f = tanh, f' = 1 / cosh^2.
+    let tanh = rows_of(&df, "tanh");
+    assert_eq!(tanh.len(), 1601);
+    assert_eq!((tanh[0].0, tanh[800].0, tanh[1600].0), (-8.0, 0.0, 8.0));
+    for &(x, v, d) in &tanh {
+        let x = f64::from(x);
+        assert!(close(v, x.tanh(), 4.0), "tanh({x}) = {v}");
+        assert!(close(d, 1.0 / x.cosh().powi(2), 8.0), "tanh'({x}) = {d}");
+    }
+    // elu: f = e^x - 1 below 0 (accurate near 0), f' = e^x.
+    for &(x, v, d) in &rows_of(&df, "elu") {
+        let x = f64::from(x);
+        let (f, df) = if x > 0.0 {
+            (x, 1.0)
+        } else {
+            (x.exp_m1(), x.exp())
+        };
+        assert!(close(v, f, 4.0), "elu({x}) = {v}, want {f}");
+        assert!(close(d, df, 4.0), "elu'({x}) = {d}, want {df}");
+    }
+    // The file's activation: d/ds of s tanh(x) is tanh(x); null elsewhere.
+    let act = df.column("activation").unwrap().str().unwrap();
+    let ds = df.column("d_s").unwrap().f32().unwrap();
+    let x = df.column("x").unwrap().f32().unwrap();
+    for i in 0..df.height() {
+        match (act.get(i), ds.get(i)) {
+            (Some("scaled_tanh"), Some(g)) => {
+                let want = f64::from(x.get(i).unwrap()).tanh();
+                assert!(close(g, want, 4.0), "d/ds at {:?}: {g}", x.get(i));
+            }
+            (Some("scaled_tanh"), None) => panic!("d_s missing for scaled_tanh"),
+            (_, g) => assert_eq!(g, None),
+        }
+    }
+}
+
+#[test]
+fn activation_values_as_csv() {
+    let dir = TempDir::new().unwrap();
+    common::succeed(common::actsweep(dir.path()).args([
+        "activations",
+        "--values",
+        "v.CSV",
+        "--range",
+        "-1,1",
+        "--points",
+        "3",
+    ]));
+    let text = std::fs::read_to_string(dir.path().join("v.CSV")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "activation,x,value,derivative,d_a");
+    let builtins = actsweep::activation::Library::builtin().iter().count();
+    assert_eq!(lines.len(), 1 + 3 * builtins);
+    let prelu: Vec<Vec<f32>> = lines
+        .iter()
+        .filter(|l| l.starts_with("prelu,"))
+        .map(|l| l.split(',').skip(1).map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(
+        prelu,
+        [
+            vec![-1.0, -0.25, 0.25, -1.0],
+            vec![0.0, 0.0, 0.25, 0.0],
+            vec![1.0, 1.0, 1.0, 0.0]
+        ]
+    );
+    assert!(text.contains("\nrelu,1.0,1.0,1.0,\n"), "{text}");
+}
+
+fn values_error(args: &[&str]) -> String {
+    let dir = TempDir::new().unwrap();
+    let out = common::actsweep(dir.path())
+        .arg("activations")
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing written"
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn activation_values_reject_bad_flags() {
+    assert_eq!(
+        values_error(&["--values", "v.parquet", "--range", "6,-6"]),
+        "error: --range 6,-6: the start must be below the end\n"
+    );
+    assert_eq!(
+        values_error(&["--values", "v.parquet", "--range", "-6"]),
+        "error: --range -6: expected two numbers A,B, such as -6,6\n"
+    );
+    assert_eq!(
+        values_error(&["--values", "v.parquet", "--points", "1"]),
+        "error: --points 1: need at least 2 points (the two ends of the range) and at most 10000000\n"
+    );
+    assert_eq!(
+        values_error(&["--values", "v.xlsx"]),
+        "error: cannot write values to v.xlsx: the file name must end in .parquet or .csv\n"
+    );
+    let e = values_error(&["--range", "-1,1"]);
+    assert!(e.contains("--values <OUT>"), "{e}");
+}

@@ -10,7 +10,8 @@
 //! [`ActivationConfig`] (an activation as a job uses it: the formula and
 //! every parameter's value), and [`check_definition`], which every definition
 //! passes before any training. The formula language ([`formula`]), the compiled slice kernels
-//! ([`Compiled`]), the fused dfdx op ([`op`]) and the plots ([`plot`]) build on it.
+//! ([`Compiled`]), the fused dfdx op ([`op`]), the plots ([`plot`]) and the
+//! tables of values ([`values`]) build on it.
 //!
 //! It depends on nothing of the sweep file: [`crate::config`] takes the
 //! library and the checks from here, never the other way round, so the
@@ -20,6 +21,7 @@ pub mod compiled;
 pub mod formula;
 pub mod op;
 pub mod plot;
+pub mod values;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
