@@ -671,7 +671,7 @@ fn datasets(args: DatasetsArgs) -> anyhow::Result<ExitCode> {
             let settings = serde_json::to_string(d).unwrap_or_default();
             text.push_str(&format!(
                 "  {}: {}\n    {settings}\n",
-                d.name(),
+                d.label(),
                 d.sizes_text()
             ));
         }

@@ -23,7 +23,7 @@ use super::job::*;
 use super::raw::*;
 use super::schema::{TableKey, TableSchema};
 use crate::activation::Library;
-use crate::data::kind::VALIDATION_FRACTION;
+use crate::data::kind::{LABEL, VALIDATION_FRACTION};
 
 /// Job fields merged from several layers, with where each came from.
 #[derive(Debug, Clone, Default)]
@@ -548,9 +548,11 @@ fn resolve_dataset(c: &mut FieldCheck, d: Option<&Spanned<RawDataset>>) -> Datas
         .expect("the names checked are the registered kinds' (DatasetConfig::NAMES)");
     let validation_fraction =
         check.num(&VALIDATION_FRACTION, 0.0, Bounds::at_least(0.0).below(1.0));
+    let label = check.value::<String>(&LABEL).map(Spanned::into_inner);
     DatasetConfig {
         kind,
         validation_fraction,
+        label,
     }
 }
 

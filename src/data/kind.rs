@@ -44,6 +44,13 @@ table_key! {
 }
 
 table_key! {
+    /// Every dataset: a short name for it in plans, tables and charts (an
+    /// axis of datasets is labelled by it), e.g. `label = "digits"` for a
+    /// table. Part of the job's id, as everything it sets. Default: the kind's name.
+    pub LABEL = "label", example "label = 'mine'"
+}
+
+table_key! {
     /// Seed of the data (or of a table's split), shared by every job. Default: 0.
     pub DATA_SEED = "data_seed", example "data_seed = 7"
 }
@@ -55,11 +62,11 @@ table_key! {
 }
 
 /// The keys of the kind whose own keys are `own`: `name` first, then its
-/// own, then `validation_fraction`.
+/// own, then `validation_fraction` and `label`.
 pub fn keys_with_common(own: &'static [&'static TableKey]) -> Vec<&'static TableKey> {
     let mut keys = vec![&NAME];
     keys.extend(own.iter().copied());
-    keys.push(&VALIDATION_FRACTION);
+    keys.extend([&VALIDATION_FRACTION, &LABEL]);
     keys
 }
 
@@ -272,6 +279,9 @@ pub struct DatasetConfig {
     /// by the kind's `data_seed`; 0: none.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub validation_fraction: f64,
+    /// Its short name in plans, tables and charts, when the file gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -283,6 +293,7 @@ impl From<super::DatasetKindConfig> for DatasetConfig {
         DatasetConfig {
             kind,
             validation_fraction: 0.0,
+            label: None,
         }
     }
 }
@@ -291,6 +302,11 @@ impl DatasetConfig {
     /// The kind's name.
     pub fn name(&self) -> &'static str {
         self.kind.name()
+    }
+
+    /// Its `label`, or the kind's name.
+    pub fn label(&self) -> &str {
+        self.label.as_deref().unwrap_or(self.kind.name())
     }
 
     /// The shape at plan time, the training rows being those left after the

@@ -279,13 +279,17 @@ pub fn value_label(v: &toml::Value) -> String {
 }
 
 /// The names of an axis's values when every value is a name or a table with
-/// a `name`, and no two share one: the labels that tell them apart in tables
+/// a `label` or a `name` (the label first), and no two share one: the labels that tell them apart in tables
 /// and charts (`mnist` rather than `mnist(train_limit=10000)`). `None` keeps
 /// each value's whole [`value_label`].
 fn distinct_names(values: &[toml::Value]) -> Option<Vec<String>> {
     let name = |v: &toml::Value| match v {
         toml::Value::String(n) => Some(n.clone()),
-        toml::Value::Table(t) => t.get("name")?.as_str().map(str::to_string),
+        toml::Value::Table(t) => t
+            .get("label")
+            .or(t.get("name"))?
+            .as_str()
+            .map(str::to_string),
         _ => None,
     };
     let names: Vec<String> = values.iter().map(name).collect::<Option<_>>()?;
@@ -1080,6 +1084,13 @@ mod tests {
             p.experiments[0].axes[0].values,
             ["two_moons", "xor", "identity"]
         );
+        // A dataset's `label` names it instead of its kind.
+        let q = plan(
+            "[experiments.e]\n\
+             grid.dataset = [{ name = 'xor', noise = 0.3, label = 'wide' }, { name = 'xor', noise = 0.1 }]\n",
+        );
+        assert_eq!(q.experiments[0].axes[0].values, ["wide", "xor"]);
+        assert_eq!(q.jobs[0].config.dataset.label(), "wide");
         let labels: Vec<&str> = p.jobs.iter().map(|j| j.label.as_str()).collect();
         assert!(labels[0].contains("dataset=two_moons"), "{labels:?}");
         // Two tables of one name keep their whole forms, which differ.

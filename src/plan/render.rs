@@ -16,7 +16,7 @@ fn datasets(out: &mut String, jobs: &[&Job]) {
     let seen = super::distinct_datasets(jobs.iter().copied());
     let _ = writeln!(out, "\n  dataset{}:", plural(seen.len()));
     for d in seen {
-        let _ = writeln!(out, "    {}: {}", d.name(), d.sizes_text());
+        let _ = writeln!(out, "    {}: {}", d.label(), d.sizes_text());
     }
 }
 
