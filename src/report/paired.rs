@@ -21,6 +21,7 @@
 //! NaN differences (a pair with a missing side) are skipped by every function
 //! that takes differences, so `n` counts only the pairs actually used.
 
+use super::ranks::{rank_block, BlockRanks};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 /// Which paired test.
@@ -130,26 +131,23 @@ pub fn wilcoxon_p(diffs: &[f64]) -> f64 {
         return 1.0;
     }
     let abs: Vec<f64> = d.iter().map(|x| x.abs()).collect();
-    let (ranks, tie_sizes) = average_ranks(&abs, false);
+    let BlockRanks {
+        ranks,
+        tie_sum: tie_term,
+    } = rank_block(&abs, false);
     let r_plus: f64 = d
         .iter()
         .zip(&ranks)
         .filter(|(x, _)| **x > 0.0)
         .map(|(_, r)| *r)
         .sum();
-    let has_ties = tie_sizes.iter().any(|&t| t > 1);
+    // Σ (t³ − t) over the groups of equal values: 0 exactly when none ties.
+    let has_ties = tie_term > 0.0;
     if !has_ties && n <= EXACT_MAX_N {
         return wilcoxon_exact_p(n, r_plus);
     }
     let nf = n as f64;
     let mean = nf * (nf + 1.0) / 4.0;
-    let tie_term: f64 = tie_sizes
-        .iter()
-        .map(|&t| {
-            let t = t as f64;
-            t * t * t - t
-        })
-        .sum();
     let var = (nf * (nf + 1.0) * (2.0 * nf + 1.0) - tie_term / 2.0) / 24.0;
     if var <= 0.0 {
         return 1.0;
@@ -228,7 +226,7 @@ pub fn mean_ranks(blocks: &[Vec<f64>], higher_is_better: bool) -> (Vec<f64>, usi
         if block.len() != k || block.iter().any(|v| v.is_nan()) {
             continue;
         }
-        let (ranks, _) = average_ranks(block, higher_is_better);
+        let ranks = rank_block(block, higher_is_better).ranks;
         for (sum, r) in sums.iter_mut().zip(ranks) {
             *sum += r;
         }
@@ -240,39 +238,6 @@ pub fn mean_ranks(blocks: &[Vec<f64>], higher_is_better: bool) -> (Vec<f64>, usi
         sums.into_iter().map(|s| s / used as f64).collect()
     };
     (ranks, used)
-}
-
-/// Ranks (from 1) of NaN-free `values`, ascending or, with `descending`,
-/// largest first; ties get the average of the ranks they span. Also returns
-/// the size of every group of equal values (1 for an untied value).
-fn average_ranks(values: &[f64], descending: bool) -> (Vec<f64>, Vec<usize>) {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| {
-        let ord = values[a].total_cmp(&values[b]);
-        if descending {
-            ord.reverse()
-        } else {
-            ord
-        }
-    });
-    let mut ranks = vec![0.0; values.len()];
-    let mut sizes = Vec::new();
-    let mut start = 0;
-    while start < order.len() {
-        let mut end = start + 1;
-        // `==` rather than `total_cmp`, so that 0.0 and -0.0 tie.
-        while end < order.len() && values[order[end]] == values[order[start]] {
-            end += 1;
-        }
-        // Positions start..end hold ranks start + 1 ..= end.
-        let rank = (start + 1 + end) as f64 / 2.0;
-        for &i in &order[start..end] {
-            ranks[i] = rank;
-        }
-        sizes.push(end - start);
-        start = end;
-    }
-    (ranks, sizes)
 }
 
 /// The differences with NaN removed.
