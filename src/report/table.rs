@@ -384,13 +384,13 @@ fn rank_blocks(
     out
 }
 
-/// Each row's mean rank (1 = best) over blocks of one seed and one column
+/// Each of the `rows`' mean rank (1 = best) over the [`rank_blocks`]
 /// where every row has a value; and how many blocks there were.
-fn mean_rank_column(spec: &TableSpec, cells: &Cells, rows: &[Vec<String>]) -> (Vec<f64>, usize) {
-    let mut total = vec![0.0; rows.len()];
+fn mean_rank_column(blocks: &[(Vec<Vec<f64>>, bool)], rows: usize) -> (Vec<f64>, usize) {
+    let mut total = vec![0.0; rows];
     let mut blocks_used = 0;
-    for (blocks, higher) in rank_blocks(spec, cells, rows) {
-        let (ranks, n) = paired::mean_ranks(&blocks, higher);
+    for (blocks, higher) in blocks {
+        let (ranks, n) = paired::mean_ranks(blocks, *higher);
         if n > 0 {
             for (t, r) in total.iter_mut().zip(ranks) {
                 *t += r * n as f64;
@@ -405,17 +405,17 @@ fn mean_rank_column(spec: &TableSpec, cells: &Cells, rows: &[Vec<String>]) -> (V
     (ranks, blocks_used)
 }
 
-/// The Friedman test of the rows' ranks over every block of
+/// The Friedman test of the rows' ranks over every one of the
 /// [`rank_blocks`] (values turned so that higher is better in each), with
 /// the Nemenyi critical difference; `None` when there is nothing to test.
-fn friedman_test(spec: &TableSpec, cells: &Cells, rows: &[Vec<String>]) -> Option<RankTest> {
-    let scores: Vec<Vec<f64>> = rank_blocks(spec, cells, rows)
-        .into_iter()
+fn friedman_test(blocks: &[(Vec<Vec<f64>>, bool)]) -> Option<RankTest> {
+    let scores: Vec<Vec<f64>> = blocks
+        .iter()
         .flat_map(|(blocks, higher)| {
-            let sign = if higher { 1.0 } else { -1.0 };
+            let sign = if *higher { 1.0 } else { -1.0 };
             blocks
-                .into_iter()
-                .map(move |b| b.into_iter().map(|v| sign * v).collect::<Vec<f64>>())
+                .iter()
+                .map(move |b| b.iter().map(|v| sign * v).collect::<Vec<f64>>())
         })
         .collect();
     RankTest::new(&scores, true).ok()
@@ -485,10 +485,12 @@ impl<'c> Layout<'c> {
                 .dim_with_label(&[col_dim, col_dim - 1], &b.label)
                 .map(|d| cells.paired(d, &b.label, b.test))
         });
-        let ranks = spec.rank.then(|| mean_rank_column(spec, cells, &rows));
-        let friedman = (spec.rank && spec.friedman)
-            .then(|| friedman_test(spec, cells, &rows))
-            .flatten();
+        let blocks = spec.rank.then(|| rank_blocks(spec, cells, &rows));
+        let ranks = blocks.as_ref().map(|b| mean_rank_column(b, rows.len()));
+        let friedman = blocks
+            .as_ref()
+            .filter(|_| spec.friedman)
+            .and_then(|b| friedman_test(b));
         Layout {
             col_dim,
             columns,
