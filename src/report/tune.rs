@@ -224,39 +224,33 @@ impl Context<'_> {
         let (best, candidates) = best_settings(&by, &over, tune.by.higher_is_better());
         // The group of a cell: every label but the tuned axes' and the metric's.
         let group =
-            |c: &Cells, key: &[String]| project(key, &c.dims, |d| !is_over(d) && d != &Dim::Metric);
-        let mut out = values.clone();
-        out.dims = project_dims(&values.dims, &is_over);
-        out.labels = values
-            .labels
-            .iter()
-            .zip(&values.dims)
-            .filter(|(_, d)| !is_over(d))
-            .map(|(l, _)| l.clone())
-            .collect();
-        out.cells.clear();
-        out.samples.clear();
+            |key: &[String]| project(key, &values.dims, |d| !is_over(d) && d != &Dim::Metric);
+        let mut cells = HashMap::new();
+        let mut samples = HashMap::new();
         let mut chosen = HashMap::new();
         for (key, summary) in &values.cells {
             let setting = project(key, &values.dims, is_over);
-            if best.get(&group(&values, key)) != Some(&setting) {
+            if best.get(&group(key)) != Some(&setting) {
                 continue;
             }
             let cell = project(key, &values.dims, |d| !is_over(d));
             if let Some(s) = values.samples.get(key) {
-                out.samples.insert(cell.clone(), s.clone());
+                samples.insert(cell.clone(), s.clone());
             }
             chosen.insert(cell.clone(), tune.setting_text(&setting));
-            out.cells.insert(cell, *summary);
+            cells.insert(cell, *summary);
         }
-        out.tuned = Some(Tuned { chosen, candidates });
-        Ok(out)
+        let kept = |i: &usize| !is_over(&values.dims[*i]);
+        let shown: Vec<usize> = (0..values.dims.len()).filter(kept).collect();
+        Ok(Cells {
+            dims: shown.iter().map(|&i| values.dims[i].clone()).collect(),
+            labels: shown.iter().map(|&i| values.labels[i].clone()).collect(),
+            cells,
+            samples,
+            tuned: Some(Tuned { chosen, candidates }),
+            ..values
+        })
     }
-}
-
-/// `dims` without the tuned axes.
-fn project_dims(dims: &[Dim], is_over: &impl Fn(&Dim) -> bool) -> Vec<Dim> {
-    dims.iter().filter(|d| !is_over(d)).cloned().collect()
 }
 
 /// One setting of a group: its place in the axes' order, its labels, and
