@@ -277,11 +277,16 @@ impl FieldCheck<'_> {
         default: T,
     ) -> T {
         let Some(v) = v else { return default };
+        self.option(at, v, options).unwrap_or(default)
+    }
+
+    /// The option `v` names, or `None` when it names none (reported).
+    fn option<T: Copy>(&mut self, at: At, v: &Spanned<String>, options: &[(&str, T)]) -> Option<T> {
         let known: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
         let kind = at.what();
         self.name(at, v.get_ref(), v.span(), &known, kind)
             .and_then(|n| options.iter().find(|(k, _)| *k == n))
-            .map_or(default, |(_, t)| *t)
+            .map(|(_, t)| *t)
     }
 
     /// Reports every key set in `present` that does not apply to the table
@@ -655,10 +660,7 @@ impl KeyCheck<'_, '_> {
     /// The option `key` names, when given (`None` also when reported).
     pub fn choice_given<T: Copy>(&mut self, key: &TableKey, options: &[(&str, T)]) -> Option<T> {
         let v = self.value::<String>(key)?;
-        let at = At::key(self.field, key.name);
-        let known: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-        let name = self.c.name(at, v.get_ref(), v.span(), &known, key.name)?;
-        options.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+        self.c.option(At::key(self.field, key.name), &v, options)
     }
 }
 
