@@ -9,7 +9,7 @@
 //! `where` differentiates the branch it picks, which fixes every kink
 //! convention (see the [module docs](super)); `abs' = sign`, `sign' = step' = 0`.
 
-use super::{Fn1, Fn2, Graph, Id, Node};
+use super::{Cmp, Fn1, Fn2, Graph, Id, Node};
 
 /// What to differentiate with respect to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,12 +49,18 @@ pub fn derivative(g: &mut Graph, root: Id, wrt: Wrt) -> Id {
                         let r = g.bin(Fn2::Mul, a, db);
                         g.bin(Fn2::Add, l, r)
                     }
+                    Fn2::Div if g.as_const(db) == Some(0.0) => g.bin(Fn2::Div, da, b),
                     Fn2::Div => {
-                        // (a/b)' = a'/b - (a/b) * b'/b
-                        let l = g.bin(Fn2::Div, da, b);
-                        let q = g.bin(Fn2::Div, db, b);
-                        let r = g.bin(Fn2::Mul, id, q);
-                        g.bin(Fn2::Sub, l, r)
+                        // (a/b)' = ((a' b - a b') / b) / b: one numerator, so
+                        // terms that cancel exactly do so symbolically (for
+                        // softsign, (1 + |x|) - x sign(x) = 1) instead of in
+                        // f32, as in a'/b - (a/b) b'/b; dividing twice keeps
+                        // b^2 from overflowing.
+                        let l = g.bin(Fn2::Mul, da, b);
+                        let r = g.bin(Fn2::Mul, a, db);
+                        let n = g.bin(Fn2::Sub, l, r);
+                        let q = g.bin(Fn2::Div, n, b);
+                        g.bin(Fn2::Div, q, b)
                     }
                     Fn2::Pow => {
                         if let Some(c) = g.as_const(b) {
@@ -91,6 +97,8 @@ fn un_derivative(g: &mut Graph, f: Fn1, a: Id, node: Id) -> Id {
     match f {
         Fn1::Neg => g.num(-1.0),
         Fn1::Exp => node,
+        // Not expm1(a) + 1, which loses e^a where it is small.
+        Fn1::Expm1 => g.un(Fn1::Exp, a),
         Fn1::Ln => {
             let one = g.num(1.0);
             g.bin(Fn2::Div, one, a)
@@ -111,19 +119,28 @@ fn un_derivative(g: &mut Graph, f: Fn1, a: Id, node: Id) -> Id {
             let s = g.un(Fn1::Sin, a);
             g.un(Fn1::Neg, s)
         }
+        // tanh'(a) = 1 - tanh(a)^2 = 4 sigmoid'(2a). 1 - tanh(a)^2 is the
+        // more accurate for |a| < 1/2 (tanh(a)^2 < 0.22: no cancellation),
+        // but tanh(a)'s rounding near ±1 leaves it few correct digits
+        // beyond; there the logistic form.
         Fn1::Tanh => {
             let one = g.num(1.0);
             let sq = g.bin(Fn2::Mul, node, node);
-            g.bin(Fn2::Sub, one, sq)
+            let near = g.bin(Fn2::Sub, one, sq);
+            let two_a = g.times(2.0, a);
+            let d = logistic_density(g, two_a);
+            let four = g.num(4.0);
+            let far = g.bin(Fn2::Mul, four, d);
+            let aa = g.un(Fn1::Abs, a);
+            let half = g.num(0.5);
+            g.where_(Cmp::Lt, aa, half, near, far)
         }
-        Fn1::Sigmoid => {
-            let one = g.num(1.0);
-            let c = g.bin(Fn2::Sub, one, node);
-            g.bin(Fn2::Mul, node, c)
-        }
+        // sigmoid(a) (1 - sigmoid(a)), without the cancellation in 1 - sigmoid(a).
+        Fn1::Sigmoid => logistic_density(g, a),
         Fn1::Softplus => g.un(Fn1::Sigmoid, a),
-        Fn1::Erf => {
-            let k = g.num(2.0 / std::f64::consts::PI.sqrt());
+        Fn1::Erf | Fn1::Erfc => {
+            let k = 2.0 / std::f64::consts::PI.sqrt();
+            let k = g.num(if f == Fn1::Erf { k } else { -k });
             let sq = g.bin(Fn2::Mul, a, a);
             let n = g.un(Fn1::Neg, sq);
             let e = g.un(Fn1::Exp, n);
@@ -136,6 +153,18 @@ fn un_derivative(g: &mut Graph, f: Fn1, a: Id, node: Id) -> Id {
             g.bin(Fn2::Div, one, s)
         }
     }
+}
+
+/// The logistic density sigmoid'(v) = s (1 - s) with s = sigmoid(-|v|)
+/// (the density is even): s is at most 1/2, so 1 - s does not cancel, and
+/// the form is accurate for every v.
+fn logistic_density(g: &mut Graph, v: Id) -> Id {
+    let av = g.un(Fn1::Abs, v);
+    let n = g.un(Fn1::Neg, av);
+    let s = g.un(Fn1::Sigmoid, n);
+    let one = g.num(1.0);
+    let c = g.bin(Fn2::Sub, one, s);
+    g.bin(Fn2::Mul, s, c)
 }
 
 #[cfg(test)]
@@ -171,6 +200,36 @@ mod tests {
         assert!((d_at("1 / x", 2.0) + 0.25).abs() < 1e-12);
         assert!((d_at("sigmoid(x)", 0.0) - 0.25).abs() < 1e-12);
         assert!((d_at("ln(x)", 4.0) - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn derivatives_that_would_cancel_take_stable_forms() {
+        // softsign' = ((1 + |x|) - x sign(x)) / b / b: the numerator is 1.
+        let mut g = Graph::new();
+        let r = parse(
+            "x / (1 + abs(x))",
+            &BTreeMap::<String, Binding>::new(),
+            &mut g,
+        )
+        .unwrap();
+        let d = derivative(&mut g, r, Wrt::X);
+        let Node::Bin(Fn2::Div, q, _) = g.node(d) else {
+            panic!("{:?}", g.node(d));
+        };
+        let Node::Bin(Fn2::Div, n, _) = g.node(q) else {
+            panic!("{:?}", g.node(q));
+        };
+        assert_eq!(g.as_const(n), Some(1.0));
+        // tanh' and sigmoid' far out in the tails, where 1 - tanh^2 and
+        // s (1 - s) round to 0 in f64.
+        let sech2 = |x: f64| 1.0 / x.cosh().powi(2);
+        assert!((d_at("tanh(x)", 25.0) / sech2(25.0) - 1.0).abs() < 1e-12);
+        assert!((d_at("sigmoid(x)", 40.0) / (-40f64).exp() - 1.0).abs() < 1e-12);
+        assert!(
+            (d_at("1 - erf(x)", 3.0) + 2.0 / std::f64::consts::PI.sqrt() * (-9f64).exp()).abs()
+                < 1e-15
+        );
+        assert_eq!(d_at("exp(x) - 1", 0.5), 0.5f64.exp());
     }
 
     #[test]

@@ -70,6 +70,8 @@ pub type Id = u32;
 pub enum Fn1 {
     Neg,
     Exp,
+    /// `e^a - 1`, accurate near 0.
+    Expm1,
     Ln,
     Log1p,
     Sqrt,
@@ -82,6 +84,8 @@ pub enum Fn1 {
     Sigmoid,
     Softplus,
     Erf,
+    /// `1 - erf(a)`, accurate where `erf` is near ±1.
+    Erfc,
     Atan,
 }
 
@@ -152,6 +156,7 @@ pub fn apply1(f: Fn1, a: f64) -> f64 {
     match f {
         Fn1::Neg => -a,
         Fn1::Exp => a.exp(),
+        Fn1::Expm1 => a.exp_m1(),
         Fn1::Ln => a.ln(),
         Fn1::Log1p => a.ln_1p(),
         Fn1::Sqrt => a.sqrt(),
@@ -178,6 +183,7 @@ pub fn apply1(f: Fn1, a: f64) -> f64 {
         Fn1::Sigmoid => 1.0 / (1.0 + (-a).exp()),
         Fn1::Softplus => a.max(0.0) + (-a.abs()).exp().ln_1p(),
         Fn1::Erf => libm::erf(a),
+        Fn1::Erfc => libm::erfc(a),
         Fn1::Atan => a.atan(),
     }
 }
@@ -256,7 +262,112 @@ impl Graph {
         }
         match (f, self.node(a)) {
             (Fn1::Neg, Node::Un(Fn1::Neg, inner)) => inner,
+            (Fn1::Ln, Node::Bin(Fn2::Add, p, q)) if self.as_const(p) == Some(1.0) => {
+                self.un(Fn1::Log1p, q)
+            }
+            (Fn1::Ln, Node::Bin(Fn2::Add, p, q)) if self.as_const(q) == Some(1.0) => {
+                self.un(Fn1::Log1p, p)
+            }
+            (Fn1::Ln, Node::Bin(Fn2::Sub, p, q)) if self.as_const(p) == Some(1.0) => {
+                let nq = self.un(Fn1::Neg, q);
+                self.un(Fn1::Log1p, nq)
+            }
             _ => self.intern(Node::Un(f, a)),
+        }
+    }
+
+    /// `k * u` for k = ±2, folded into `u`'s constant factor when it has one
+    /// (exact: scaling by a power of two).
+    fn times(&mut self, k: f64, u: Id) -> Id {
+        if let Node::Bin(Fn2::Mul, p, q) = self.node(u) {
+            if let Some(c) = self.as_const(p) {
+                let kc = self.num(k * c);
+                return self.bin(Fn2::Mul, kc, q);
+            }
+            if let Some(c) = self.as_const(q) {
+                let kc = self.num(k * c);
+                return self.bin(Fn2::Mul, p, kc);
+            }
+        }
+        let kn = self.num(k);
+        self.bin(Fn2::Mul, kn, u)
+    }
+
+    /// `c + s * g` with c, s = ±1, rewritten when `g` is a function whose
+    /// sum with ±1 cancels in `f32` (see the module docs): `exp(u) - 1` to
+    /// `expm1(u)`, `1 ± tanh(u)` to `2 sigmoid(±2u)`, `1 ± erf(u)` to
+    /// `erfc(∓u)`. `None` when no rewrite applies.
+    fn accurate_sum(&mut self, c: f64, s: f64, g: Id) -> Option<Id> {
+        let Node::Un(fg, u) = self.node(g) else {
+            return None;
+        };
+        if c.abs() != 1.0 || s.abs() != 1.0 {
+            return None;
+        }
+        // c + s g = c (1 + (s/c) g): the sign outside, then 1 ± g.
+        let plus = s * c > 0.0;
+        let inner = match fg {
+            // 1 - exp(u) = -expm1(u); 1 + exp(u) does not cancel.
+            Fn1::Exp if !plus => {
+                let m = self.un(Fn1::Expm1, u);
+                self.un(Fn1::Neg, m)
+            }
+            // 1 + tanh(u) = 2 sigmoid(2u), 1 - tanh(u) = 2 sigmoid(-2u).
+            Fn1::Tanh => {
+                let v = self.times(if plus { 2.0 } else { -2.0 }, u);
+                let sg = self.un(Fn1::Sigmoid, v);
+                let two = self.num(2.0);
+                self.bin(Fn2::Mul, two, sg)
+            }
+            // 1 + erf(u) = erfc(-u), 1 - erf(u) = erfc(u).
+            Fn1::Erf => {
+                let v = if plus { self.un(Fn1::Neg, u) } else { u };
+                self.un(Fn1::Erfc, v)
+            }
+            _ => return None,
+        };
+        Some(if c > 0.0 {
+            inner
+        } else {
+            self.un(Fn1::Neg, inner)
+        })
+    }
+
+    /// The rewrites of [`Graph::accurate_sum`] for `a op b`, and those that
+    /// cancel terms exactly: `a * sign(a) = abs(a)`, `(p + q) - q = p`,
+    /// `a - a = 0`.
+    fn rewrite(&mut self, f: Fn2, a: Id, b: Id) -> Option<Id> {
+        let (ca, cb) = (self.as_const(a), self.as_const(b));
+        match f {
+            Fn2::Add => match (ca, cb) {
+                (Some(c), None) => self.accurate_sum(c, 1.0, b),
+                (None, Some(c)) => self.accurate_sum(c, 1.0, a),
+                _ => None,
+            },
+            Fn2::Sub => {
+                if a == b {
+                    return Some(self.num(0.0));
+                }
+                if let Node::Bin(Fn2::Add, p, q) = self.node(a) {
+                    if q == b {
+                        return Some(p);
+                    }
+                    if p == b {
+                        return Some(q);
+                    }
+                }
+                match (ca, cb) {
+                    (Some(c), None) => self.accurate_sum(c, -1.0, b),
+                    (None, Some(c)) => self.accurate_sum(-c, 1.0, a),
+                    _ => None,
+                }
+            }
+            Fn2::Mul => match (self.node(a), self.node(b)) {
+                (_, Node::Un(Fn1::Sign, s)) if s == a => Some(self.un(Fn1::Abs, a)),
+                (Node::Un(Fn1::Sign, s), _) if s == b => Some(self.un(Fn1::Abs, b)),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
@@ -265,6 +376,9 @@ impl Graph {
         let (ca, cb) = (self.as_const(a), self.as_const(b));
         if let (Some(x), Some(y)) = (ca, cb) {
             return self.num(apply2(f, x, y));
+        }
+        if let Some(r) = self.rewrite(f, a, b) {
+            return r;
         }
         match f {
             Fn2::Add => {
@@ -376,7 +490,80 @@ impl Graph {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use super::parse::{parse, Binding};
     use super::*;
+
+    /// The root node of a parsed formula.
+    fn root(src: &str) -> (Graph, Node) {
+        let mut g = Graph::new();
+        let r = parse(src, &BTreeMap::<String, Binding>::new(), &mut g).unwrap();
+        let n = g.node(r);
+        (g, n)
+    }
+
+    /// The function at the root, looking through a constant factor and a minus.
+    fn outer_fn(src: &str) -> Fn1 {
+        let (g, mut n) = root(src);
+        loop {
+            match n {
+                Node::Un(Fn1::Neg, a) => n = g.node(a),
+                Node::Un(f, _) => return f,
+                Node::Bin(Fn2::Mul, a, b) if g.as_const(a).is_some() => n = g.node(b),
+                Node::Bin(Fn2::Mul, a, b) if g.as_const(b).is_some() => n = g.node(a),
+                other => panic!("{src}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn sums_that_cancel_are_rewritten_to_accurate_functions() {
+        for src in ["exp(x) - 1", "-1 + exp(x)", "1 - exp(2 * x)"] {
+            assert_eq!(outer_fn(src), Fn1::Expm1, "{src}");
+        }
+        assert!(matches!(root("exp(x) + 1").1, Node::Bin(Fn2::Add, ..)));
+        for src in ["ln(1 + x)", "log(x + 1)", "ln(1 - x)"] {
+            assert_eq!(outer_fn(src), Fn1::Log1p, "{src}");
+        }
+        for src in ["1 + tanh(x)", "1 - tanh(x)", "tanh(x) - 1", "-1 - tanh(x)"] {
+            assert_eq!(outer_fn(src), Fn1::Sigmoid, "{src}");
+        }
+        for src in ["1 + erf(x)", "1 - erf(x)", "erf(x) - 1"] {
+            assert_eq!(outer_fn(src), Fn1::Erfc, "{src}");
+        }
+        // The rewrites are identities: same values as the plain forms.
+        type Plain = fn(f64) -> f64;
+        let cases: [(&str, Plain); 5] = [
+            ("1 - exp(x)", |x: f64| 1.0 - x.exp()),
+            ("tanh(x) - 1", |x: f64| x.tanh() - 1.0),
+            ("-1 - tanh(3 * x)", |x: f64| -1.0 - (3.0 * x).tanh()),
+            ("1 + erf(x)", |x: f64| 1.0 + libm::erf(x)),
+            ("ln(1 - x)", |x: f64| (1.0 - x).ln()),
+        ];
+        for (src, plain) in cases {
+            let mut g = Graph::new();
+            let r = parse(src, &BTreeMap::<String, Binding>::new(), &mut g).unwrap();
+            for x in [-0.7, -0.1, 0.3, 0.6] {
+                let got = g.eval(&[r], x, &[])[0];
+                assert!((got - plain(x)).abs() < 1e-12, "{src} at {x}: {got}");
+            }
+        }
+    }
+
+    #[test]
+    fn exact_cancellations_are_symbolic() {
+        let mut g = Graph::new();
+        let x = g.x();
+        let s = g.un(Fn1::Sign, x);
+        let abs = g.un(Fn1::Abs, x);
+        assert_eq!(g.bin(Fn2::Mul, x, s), abs);
+        let one = g.num(1.0);
+        let b = g.bin(Fn2::Add, one, abs);
+        assert_eq!(g.bin(Fn2::Sub, b, abs), one);
+        let zero = g.bin(Fn2::Sub, b, b);
+        assert_eq!(g.as_const(zero), Some(0.0));
+    }
 
     #[test]
     fn identities_simplify_and_nodes_are_shared() {

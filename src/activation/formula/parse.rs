@@ -51,6 +51,7 @@ enum Func {
 /// Every function the language knows, with its arity.
 pub const FUNCTIONS: &[(&str, usize)] = &[
     ("exp", 1),
+    ("expm1", 1),
     ("ln", 1),
     ("log", 1),
     ("log1p", 1),
@@ -63,6 +64,7 @@ pub const FUNCTIONS: &[(&str, usize)] = &[
     ("sigmoid", 1),
     ("softplus", 1),
     ("erf", 1),
+    ("erfc", 1),
     ("atan", 1),
     ("step", 1),
     ("max", 2),
@@ -74,6 +76,7 @@ pub const FUNCTIONS: &[(&str, usize)] = &[
 fn func(name: &str) -> Option<Func> {
     Some(match name {
         "exp" => Func::F1(Fn1::Exp),
+        "expm1" => Func::F1(Fn1::Expm1),
         "ln" | "log" => Func::F1(Fn1::Ln),
         "log1p" => Func::F1(Fn1::Log1p),
         "sqrt" => Func::F1(Fn1::Sqrt),
@@ -85,6 +88,7 @@ fn func(name: &str) -> Option<Func> {
         "sigmoid" => Func::F1(Fn1::Sigmoid),
         "softplus" => Func::F1(Fn1::Softplus),
         "erf" => Func::F1(Fn1::Erf),
+        "erfc" => Func::F1(Fn1::Erfc),
         "atan" => Func::F1(Fn1::Atan),
         "step" => Func::F1(Fn1::Step),
         "max" => Func::Max,
