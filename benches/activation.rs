@@ -15,7 +15,6 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use actsweep::activation::{Compiled, Library};
-use actsweep::config::job::ActivationConfig;
 use dfdx::prelude::*;
 
 type M<T> = Tensor<(usize, usize), f32, Cpu, T>;
@@ -24,13 +23,7 @@ type Act<'a> = Box<dyn Fn(M<Taped>) -> M<Taped> + 'a>;
 
 fn compiled(name: &str) -> Compiled {
     let def = Library::builtin().get(name).cloned().expect("built-in");
-    Compiled::new(&ActivationConfig {
-        name: def.name,
-        formula: def.formula,
-        params: def.params,
-        learnable: def.learnable,
-    })
-    .expect("built-ins compile")
+    Compiled::new(&def.config()).expect("built-ins compile")
 }
 
 fn step(x: &M<NoneTape>, f: &dyn Fn(M<Taped>) -> M<Taped>) -> f32 {

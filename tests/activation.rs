@@ -11,13 +11,7 @@ use proptest::prelude::*;
 
 fn compiled(name: &str) -> Compiled {
     let def = Library::builtin().get(name).unwrap().clone();
-    Compiled::new(&ActivationConfig {
-        name: def.name,
-        formula: def.formula,
-        params: def.params,
-        learnable: def.learnable,
-    })
-    .unwrap()
+    Compiled::new(&def.config()).unwrap()
 }
 
 fn sigmoid(x: f64) -> f64 {
@@ -314,6 +308,7 @@ fn activation_learnable_parameter_gradients_through_a_two_layer_network() {
         formula: "x * sigmoid(beta * x)".into(),
         params: [("beta".to_string(), 1.0)].into_iter().collect(),
         learnable: vec!["beta".into()],
+        derivative: None,
     })
     .unwrap();
     gradient_check("swish_beta", &c, true);
@@ -337,6 +332,7 @@ fn def(formula: &str) -> Definition {
         formula: formula.into(),
         params: BTreeMap::from([("alpha".to_string(), 0.5)]),
         learnable: vec!["alpha".into()],
+        derivative: None,
         description: String::new(),
         reference: String::new(),
         allow_nonfinite: false,

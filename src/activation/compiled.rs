@@ -83,7 +83,11 @@ impl Compiled {
         }
         let mut graph = Graph::new();
         let f = parse(&cfg.formula, &names, &mut graph)?;
-        let mut roots = vec![f, derivative(&mut graph, f, Wrt::X)];
+        let dx = match &cfg.derivative {
+            Some(d) => parse(d, &names, &mut graph).map_err(FormulaError::in_derivative)?,
+            None => derivative(&mut graph, f, Wrt::X),
+        };
+        let mut roots = vec![f, dx];
         for k in 0..cfg.learnable.len() {
             roots.push(derivative(&mut graph, f, Wrt::Param(k as u32)));
         }
@@ -241,6 +245,7 @@ pub(crate) fn test_config(
         formula: formula.into(),
         params: params.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
         learnable: learnable.iter().map(|s| s.to_string()).collect(),
+        derivative: None,
     }
 }
 

@@ -44,6 +44,11 @@ pub struct ActivationConfig {
     pub params: BTreeMap<String, f64>,
     /// Parameters learned per unit.
     pub learnable: Vec<String>,
+    /// d/dx as a formula, used instead of the symbolic derivative of
+    /// `formula` (a form that keeps its digits where the symbolic one
+    /// cancels); `None` differentiates `formula`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derivative: Option<String>,
 }
 
 impl ActivationConfig {
@@ -92,16 +97,97 @@ pub fn check_definition(def: &Definition) -> Result<(), FormulaError> {
             .help(Some("rename the parameter".into())));
         }
     }
-    let cfg = ActivationConfig {
-        name: def.name.clone(),
-        formula: def.formula.clone(),
-        params: def.params.clone(),
-        learnable: def.learnable.clone(),
-    };
+    let cfg = def.config();
+    check_derivative(&cfg)?;
     if def.allow_nonfinite {
         return Compiled::new(&cfg).map(|_| ());
     }
     check_config(&cfg)
+}
+
+/// How far a given `derivative` may stray from the symbolic derivative of
+/// the formula: [`DERIVATIVE_TOLERANCE`] of the symbolic value plus
+/// [`DERIVATIVE_TOLERANCE`] / 100 of its largest magnitude on the grid (at
+/// least 1), so a wrong formula fails while rounding (large only where the
+/// symbolic form cancels, as near a zero of the derivative) passes.
+pub const DERIVATIVE_TOLERANCE: f64 = 1e-4;
+
+/// Checks a configuration's hand-written `derivative`, if it has one: it
+/// must be the derivative of the formula. Both are evaluated by the kernels
+/// on the probe grid of [`PROBE_RANGE`] (learnable parameters at their
+/// initial values); the point where they differ most beyond what
+/// [`DERIVATIVE_TOLERANCE`] allows is the error, located in the derivative.
+pub fn check_derivative(cfg: &ActivationConfig) -> Result<(), FormulaError> {
+    if cfg.derivative.is_none() {
+        return Ok(());
+    }
+    let given = Compiled::new(cfg)?;
+    let symbolic = Compiled::new(&ActivationConfig {
+        derivative: None,
+        ..cfg.clone()
+    })?;
+    let xs = probe_grid();
+    let (_, want, _) = evaluate_at(&symbolic, &xs);
+    let (_, got, _) = evaluate_at(&given, &xs);
+    let scale = want
+        .iter()
+        .map(|w| f64::from(*w).abs())
+        .filter(|w| w.is_finite())
+        .fold(1.0, f64::max);
+    // How many times the allowed difference each point is off; the worst
+    // point is the one reported.
+    let excess = |g: f32, w: f32| {
+        let (g, w) = (f64::from(g), f64::from(w));
+        if w.is_finite() {
+            (g - w).abs() / (DERIVATIVE_TOLERANCE * (w.abs() + scale / 100.0))
+        } else if g == w || (g.is_nan() && w.is_nan()) {
+            0.0
+        } else {
+            f64::INFINITY
+        }
+    };
+    let bad = xs
+        .iter()
+        .zip(got.iter().zip(&want))
+        .map(|(x, (g, w))| (excess(*g, *w), (x, (g, w))))
+        .filter(|(e, _)| e.is_nan() || *e > 1.0)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, point)| point);
+    match bad {
+        None => Ok(()),
+        Some((x, (g, w))) => Err(FormulaError::new(
+            format!(
+                "the derivative is not d/dx of the formula: at x = {x} it gives {g}, the formula's derivative is {w}"
+            ),
+            0..cfg.derivative.as_deref().map_or(0, str::len),
+        )
+        .help(Some("fix the derivative, or leave it out to differentiate the formula".into()))
+        .in_derivative()),
+    }
+}
+
+/// 4001 points: every 0.01 of [`PROBE_RANGE`], the integers and 0 included.
+fn probe_grid() -> Vec<f32> {
+    let n = 4001;
+    let (lo, hi) = PROBE_RANGE;
+    (0..n)
+        .map(|i| lo + (hi - lo) * i as f32 / (n - 1) as f32)
+        .collect()
+}
+
+/// The value, d/dx and d/dparameter of `c` at `xs`, with the learnable
+/// parameters at their initial values.
+fn evaluate_at(c: &Compiled, xs: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<Vec<f32>>) {
+    let n = xs.len();
+    let init = c.initial_params().to_vec();
+    let pv: Vec<Vec<f32>> = init.iter().map(|&v| vec![v]).collect();
+    let ps: Vec<&[f32]> = pv.iter().map(Vec::as_slice).collect();
+    let mut out = vec![0.0; n];
+    let mut dx = vec![0.0; n];
+    let mut dps: Vec<Vec<f32>> = init.iter().map(|_| vec![0.0; n]).collect();
+    let mut dpm: Vec<&mut [f32]> = dps.iter_mut().map(Vec::as_mut_slice).collect();
+    c.forward_grad_units(xs, &ps, &mut out, &mut dx, &mut dpm);
+    (out, dx, dps)
 }
 
 /// Compiles a resolved activation (parameter values as a job sets them) and
@@ -111,20 +197,9 @@ pub fn check_definition(def: &Definition) -> Result<(), FormulaError> {
 pub fn check_config(cfg: &ActivationConfig) -> Result<(), FormulaError> {
     let whole = 0..cfg.formula.len();
     let c = Compiled::new(cfg)?;
-    // 4001 points: every 0.01 from -20 to 20, the integers and 0 included.
-    let n = 4001;
     let (lo, hi) = PROBE_RANGE;
-    let xs: Vec<f32> = (0..n)
-        .map(|i| lo + (hi - lo) * i as f32 / (n - 1) as f32)
-        .collect();
-    let init = c.initial_params().to_vec();
-    let pv: Vec<Vec<f32>> = init.iter().map(|&v| vec![v]).collect();
-    let ps: Vec<&[f32]> = pv.iter().map(Vec::as_slice).collect();
-    let mut out = vec![0.0; n];
-    let mut dx = vec![0.0; n];
-    let mut dps: Vec<Vec<f32>> = init.iter().map(|_| vec![0.0; n]).collect();
-    let mut dpm: Vec<&mut [f32]> = dps.iter_mut().map(Vec::as_mut_slice).collect();
-    c.forward_grad_units(&xs, &ps, &mut out, &mut dx, &mut dpm);
+    let xs = probe_grid();
+    let (out, dx, dps) = evaluate_at(&c, &xs);
     let mut what: Vec<(String, &[f32])> = vec![
         ("its value".into(), out.as_slice()),
         ("its derivative d/dx".into(), dx.as_slice()),
@@ -159,6 +234,8 @@ pub struct Definition {
     pub params: BTreeMap<String, f64>,
     /// Parameters learned per unit.
     pub learnable: Vec<String>,
+    /// d/dx written by hand (see [`ActivationConfig::derivative`]).
+    pub derivative: Option<String>,
     /// One-line description.
     pub description: String,
     /// Where it comes from.
@@ -167,6 +244,19 @@ pub struct Definition {
     pub allow_nonfinite: bool,
     /// Built in, or from a sweep file.
     pub origin: Origin,
+}
+
+impl Definition {
+    /// The definition as a job uses it with every parameter at its default.
+    pub fn config(&self) -> ActivationConfig {
+        ActivationConfig {
+            name: self.name.clone(),
+            formula: self.formula.clone(),
+            params: self.params.clone(),
+            learnable: self.learnable.clone(),
+            derivative: self.derivative.clone(),
+        }
+    }
 }
 
 /// Where a definition comes from.
@@ -186,6 +276,7 @@ struct LibraryEntry {
     params: BTreeMap<String, f64>,
     #[serde(default)]
     learnable: Vec<String>,
+    derivative: Option<String>,
     #[serde(default)]
     description: String,
     #[serde(default)]
@@ -218,6 +309,7 @@ impl Library {
                         formula: e.formula,
                         params: e.params,
                         learnable: e.learnable,
+                        derivative: e.derivative,
                         description: e.description,
                         reference: e.reference,
                         allow_nonfinite: e.allow_nonfinite,
@@ -301,6 +393,7 @@ mod tests {
             formula: formula.into(),
             params: params.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             learnable: Vec::new(),
+            derivative: None,
             description: String::new(),
             reference: String::new(),
             allow_nonfinite: false,
@@ -327,6 +420,44 @@ mod tests {
         let mut ok = user("1 / x", &[]);
         ok.allow_nonfinite = true;
         assert!(check_definition(&ok).is_ok());
+    }
+
+    #[test]
+    fn a_given_derivative_is_checked_against_the_formula() {
+        let mut def = user("x * sigmoid(x)", &[]);
+        def.derivative = Some("sigmoid(x) * (1 + x * sigmoid(-x))".into());
+        assert_eq!(check_definition(&def), Ok(()));
+
+        def.derivative = Some("sigmoid(x)".into());
+        let e = check_definition(&def).unwrap_err();
+        assert!(e.in_derivative, "{e:?}");
+        assert!(
+            e.message
+                .starts_with("the derivative is not d/dx of the formula: at x = -"),
+            "{}",
+            e.message
+        );
+
+        def.derivative = Some("sigmoid(x) * (1 + y)".into());
+        let e = check_definition(&def).unwrap_err();
+        assert!(e.in_derivative, "{e:?}");
+        assert_eq!(&def.derivative.as_deref().unwrap()[e.span.clone()], "y");
+    }
+
+    #[test]
+    fn a_given_derivative_is_what_the_kernels_compute() {
+        // Within the tolerance of the symbolic 2x, but not equal to it.
+        let mut def = user("x^2", &[]);
+        def.derivative = Some("2 * x + 1e-5".into());
+        assert_eq!(check_definition(&def), Ok(()));
+        let c = Compiled::new(&def.config()).unwrap();
+        let (mut f, mut d) = (vec![0.0; 3], vec![0.0; 3]);
+        c.forward_grad(&[-1.0, 0.0, 3.0], &mut f, &mut d);
+        assert_eq!(f, [1.0, 0.0, 9.0]);
+        assert_eq!(d, [-2.0 + 1e-5, 1e-5, 6.0 + 1e-5]);
+        // A formula error is never reported as one in the derivative.
+        def.formula = "x^".into();
+        assert!(!check_definition(&def).unwrap_err().in_derivative);
     }
 
     #[test]

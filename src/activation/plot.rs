@@ -12,7 +12,7 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{ActivationConfig, Compiled, Definition, FormulaError};
+use super::{Compiled, Definition, FormulaError};
 
 /// Output image formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,12 +107,7 @@ pub fn draw_sized<'a>(
     let format = Format::from_path(path).ok_or_else(|| PlotError::Format(shown.clone()))?;
     let mut panels = Vec::new();
     for def in defs {
-        let cfg = ActivationConfig {
-            name: def.name.clone(),
-            formula: def.formula.clone(),
-            params: def.params.clone(),
-            learnable: def.learnable.clone(),
-        };
+        let cfg = def.config();
         let c = Compiled::new(&cfg).map_err(|source| PlotError::Formula {
             name: def.name.clone(),
             source,

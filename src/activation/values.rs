@@ -18,7 +18,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::{ActivationConfig, Compiled, Definition, FormulaError, Library};
+use super::{Compiled, Definition, FormulaError, Library};
 use crate::results::ResultsError;
 
 /// The default input range.
@@ -169,12 +169,7 @@ struct Block {
 
 /// Evaluates one definition on `xs` with the training kernels.
 fn evaluate(def: &Definition, xs: &[f32]) -> Result<Block, ValuesError> {
-    let cfg = ActivationConfig {
-        name: def.name.clone(),
-        formula: def.formula.clone(),
-        params: def.params.clone(),
-        learnable: def.learnable.clone(),
-    };
+    let cfg = def.config();
     let c = Compiled::new(&cfg).map_err(|source| ValuesError::Formula {
         name: def.name.clone(),
         source,

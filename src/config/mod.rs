@@ -271,6 +271,7 @@ fn user_activation(
         formula: a.formula.get_ref().clone(),
         params: a.params.iter().map(|(k, v)| (k.clone(), v.0)).collect(),
         learnable: a.learnable.iter().map(|l| l.get_ref().clone()).collect(),
+        derivative: a.derivative.as_ref().map(|d| d.get_ref().clone()),
         description: a.description.clone(),
         reference: a.reference.clone(),
         allow_nonfinite: a.allow_nonfinite,
@@ -278,7 +279,11 @@ fn user_activation(
     };
     if learnable_ok {
         if let Err(e) = crate::activation::check_definition(&def) {
-            diags.push(formula_diagnostic(name, &a.formula, text, e));
+            let (key, source) = match &a.derivative {
+                Some(d) if e.in_derivative => ("derivative", d),
+                _ => ("formula", &a.formula),
+            };
+            diags.push(formula_diagnostic(name, key, source, text, e));
         }
     }
     def
@@ -388,6 +393,7 @@ fn check_experiment_ref(
 /// whole value is underlined.
 fn formula_diagnostic(
     name: &str,
+    key: &str,
     formula: &Spanned<String>,
     text: &str,
     e: crate::activation::FormulaError,
@@ -405,7 +411,7 @@ fn formula_diagnostic(
         value
     };
     Diagnostic::new(format!("activation {name}: {}", e.message), Some(span))
-        .key(format!("activations.{name}.formula"))
+        .key(format!("activations.{name}.{key}"))
         .help_opt(e.help)
 }
 

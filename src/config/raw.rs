@@ -575,6 +575,15 @@ pub struct RawActivation {
     /// Parameters learned per unit of each layer (like PReLU's slope). Default: none.
     #[serde(default)]
     pub learnable: Vec<Spanned<String>>,
+    /// d/dx written by hand, in the same language, e.g.
+    /// `"sigmoid(x) * (1 + x * sigmoid(-x))"`: training uses it instead of
+    /// differentiating `formula` (a form that keeps its digits where the
+    /// symbolic one cancels). It must agree with the symbolic derivative on
+    /// the probe range [-20, 20] to 1e-4 of its value plus 1e-6 of its
+    /// largest magnitude there (at least 1).
+    /// Derivatives for learnable parameters stay symbolic. Default: none
+    /// (the formula is differentiated).
+    pub derivative: Option<Spanned<String>>,
     /// One line shown by `actsweep activations`. Default: empty.
     #[serde(default)]
     pub description: String,

@@ -22,7 +22,7 @@ use super::diag::{did_you_mean, list, Diagnostic};
 use super::job::*;
 use super::raw::*;
 use super::schema::{TableKey, TableSchema};
-use crate::activation::Library;
+use crate::activation::{Definition, Library};
 use crate::data::kind::{LABEL, VALIDATION_FRACTION};
 
 /// Job fields merged from several layers, with where each came from.
@@ -673,9 +673,16 @@ fn fallback_activation(library: &Library, name: &str) -> ActivationConfig {
     let def = library.get(name).or_else(|| library.get("linear"));
     ActivationConfig {
         name: name.to_string(),
-        formula: def.map_or_else(|| "x".to_string(), |d| d.formula.clone()),
-        params: def.map(|d| d.params.clone()).unwrap_or_default(),
-        learnable: def.map(|d| d.learnable.clone()).unwrap_or_default(),
+        ..def.map_or_else(
+            || ActivationConfig {
+                name: String::new(),
+                formula: "x".to_string(),
+                params: BTreeMap::new(),
+                learnable: Vec::new(),
+                derivative: None,
+            },
+            Definition::config,
+        )
     }
 }
 
@@ -721,9 +728,8 @@ fn resolve_activation(
     }
     ActivationConfig {
         name: name.to_string(),
-        formula: def.formula.clone(),
         params,
-        learnable: def.learnable.clone(),
+        ..def.config()
     }
 }
 

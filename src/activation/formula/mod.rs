@@ -43,6 +43,8 @@ pub struct FormulaError {
     pub span: Range<usize>,
     /// What to do about it (`did you mean ...`).
     pub help: Option<String>,
+    /// The span is in the definition's `derivative`, not its `formula`.
+    pub in_derivative: bool,
 }
 
 impl FormulaError {
@@ -51,7 +53,14 @@ impl FormulaError {
             message: message.into(),
             span,
             help: None,
+            in_derivative: false,
         }
+    }
+
+    /// Marks the error as one in the definition's `derivative`.
+    pub(crate) fn in_derivative(mut self) -> Self {
+        self.in_derivative = true;
+        self
     }
 
     pub(crate) fn help(mut self, help: Option<String>) -> Self {
