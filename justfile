@@ -88,3 +88,13 @@ lint:
 # Build the CUDA binary without a CUDA toolkit (pinned CUDA 13.0 wheels, ~1.2 GB, in .cuda/) and pack it for a GPU machine in gpu-pack/.
 build-cuda:
     bash scripts/build-cuda.sh
+
+# Compile every activation's generated CUDA kernels with NVRTC 13.0 for compute_90 (H100/H200), without a GPU
+# (the NVRTC wheel, ~250 MB, in .cuda/nvrtc); add a sweep file to check its activations too.
+nvrtc-check *ARGS:
+    bash scripts/nvrtc-check.sh {{ARGS}}
+
+# The GPU check's CPU half (scripts/gpu-check.sh --cpu; on a GPU machine the pack's run-on-gpu.sh runs it whole).
+gpu-check-cpu:
+    cargo build --release --locked --quiet
+    bash scripts/gpu-check.sh --cpu

@@ -15,8 +15,9 @@
 # 4. `cargo build --release --features cuda`, then a check that the binary
 #    needs exactly the shared libraries the GPU machine has (NEEDED below).
 # 5. gpu-pack/: the stripped binary compressed with xz, MNIST's four files,
-#    scripts/gpu-check.sh when there is one, and run-on-gpu.sh, which unpacks
-#    and runs them there. At most 64 MiB in all, or the script fails.
+#    scripts/gpu-check.sh with its helpers and sweep files, and
+#    run-on-gpu.sh, which unpacks and runs them there. At most 64 MiB in
+#    all, or the script fails.
 #
 # Environment: CUDA_COMPUTE_CAP (default 90: H100/H200), CARGO_TARGET_DIR,
 # ACTSWEEP_DATA (the folder holding mnist/), ACTSWEEP_CUDA_WORK (default .cuda).
@@ -206,11 +207,11 @@ for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte 
     cp "$mnist/$f.gz" "$pack/data/mnist/"
 done
 
-if [ -f scripts/gpu-check.sh ]; then
-    cp scripts/gpu-check.sh "$pack/"
-else
-    echo "note: scripts/gpu-check.sh does not exist yet: the pack has no GPU check script"
-fi
+# The GPU check, its helpers and the sweep files it runs (scripts/gpu-check.sh).
+cp scripts/gpu-check.sh scripts/cuda_kernels.py scripts/compare_reports.py \
+    scripts/torch_mnist_epoch.py experiments.toml "$pack/"
+mkdir -p "$pack/sweeps"
+cp sweeps/quick.toml "$pack/sweeps/"
 
 cat >"$pack/run-on-gpu.sh" <<'EOF'
 #!/usr/bin/env bash

@@ -205,6 +205,10 @@ pub struct ActivationsArgs {
     /// [default: 1001].
     #[arg(long, value_name = "N", requires = "values")]
     pub points: Option<usize>,
+    /// Write each activation's CUDA kernels (value and derivatives in one
+    /// pass, generated from its formula, for NVRTC) into DIR/NAME.cu.
+    #[arg(long, value_name = "DIR")]
+    pub cuda: Option<PathBuf>,
 }
 
 /// `actsweep datasets`.
@@ -576,7 +580,7 @@ fn collect(args: CollectArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn activations(args: ActivationsArgs) -> anyhow::Result<ExitCode> {
-    use crate::activation::{plot, values, Library, Origin};
+    use crate::activation::{plot, values, Library};
     if let Some(out) = &args.plot {
         if plot::Format::from_path(out).is_none() {
             return Err(UserError(format!(
@@ -600,6 +604,32 @@ fn activations(args: ActivationsArgs) -> anyhow::Result<ExitCode> {
         }
         None => Library::builtin(),
     };
+    let text = listing(&library);
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{}", text.trim_end());
+    let _ = writeln!(out);
+    if let Some(path) = &args.plot {
+        plot::draw(library.iter(), path)
+            .with_context(|| format!("cannot plot activations to {}", path.display()))?;
+        tracing::info!("wrote {}", path.display());
+    }
+    if let (Some(path), Some(grid)) = (&args.values, &grid) {
+        let rows = values::write(&library, grid, path)
+            .with_context(|| format!("cannot write activation values to {}", path.display()))?;
+        tracing::info!("wrote {} ({rows} rows)", path.display());
+    }
+    if let Some(dir) = &args.cuda {
+        let n = crate::activation::cuda::write_sources(&library, dir)
+            .with_context(|| format!("cannot write CUDA sources to {}", dir.display()))?;
+        tracing::info!("wrote {n} CUDA sources to {}", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `actsweep activations`' listing: name, origin, formula, parameters,
+/// description and reference of each activation.
+fn listing(library: &crate::activation::Library) -> String {
+    use crate::activation::Origin;
     let mut text = String::new();
     for def in library.iter() {
         let origin = match def.origin {
@@ -631,20 +661,7 @@ fn activations(args: ActivationsArgs) -> anyhow::Result<ExitCode> {
         }
         text.push('\n');
     }
-    let mut out = std::io::stdout().lock();
-    let _ = write!(out, "{}", text.trim_end());
-    let _ = writeln!(out);
-    if let Some(path) = &args.plot {
-        plot::draw(library.iter(), path)
-            .with_context(|| format!("cannot plot activations to {}", path.display()))?;
-        tracing::info!("wrote {}", path.display());
-    }
-    if let (Some(path), Some(grid)) = (&args.values, &grid) {
-        let rows = values::write(&library, grid, path)
-            .with_context(|| format!("cannot write activation values to {}", path.display()))?;
-        tracing::info!("wrote {} ({rows} rows)", path.display());
-    }
-    Ok(ExitCode::SUCCESS)
+    text
 }
 
 /// The grid of `--values`, checked with the output's extension before

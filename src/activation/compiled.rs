@@ -219,6 +219,12 @@ impl Compiled {
         }
     }
 
+    /// The expression DAG and its roots (value, d/dx, d/dp for each
+    /// learnable parameter), for code generators such as [`super::cuda`].
+    pub(crate) fn graph_roots(&self) -> (&Graph, &[Id]) {
+        (&self.graph, &self.roots)
+    }
+
     /// Reference evaluation in `f64` through the interpreter (slow; for checks,
     /// tests and plots): `[f, df/dx, df/dp_0, ...]` at `x` with learnable values `params`.
     pub fn eval_f64(&self, x: f64, params: &[f64]) -> Vec<f64> {

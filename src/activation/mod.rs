@@ -10,14 +10,16 @@
 //! [`ActivationConfig`] (an activation as a job uses it: the formula and
 //! every parameter's value), and [`check_definition`], which every definition
 //! passes before any training. The formula language ([`formula`]), the compiled slice kernels
-//! ([`Compiled`]), the fused dfdx op ([`op`]), the plots ([`plot`]) and the
-//! tables of values ([`values`]) build on it.
+//! ([`Compiled`]), the fused dfdx op ([`op`]), the CUDA source of the same
+//! kernels ([`cuda`]), the plots ([`plot`]) and the tables of values
+//! ([`values`]) build on it.
 //!
 //! It depends on nothing of the sweep file: [`crate::config`] takes the
 //! library and the checks from here, never the other way round, so the
 //! activation code can be used (and tested) without a sweep file.
 
 pub mod compiled;
+pub mod cuda;
 pub mod formula;
 pub mod op;
 pub mod plot;

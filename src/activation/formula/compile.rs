@@ -76,30 +76,8 @@ impl Program {
     /// Compiles the nodes `outputs` of `g` (and what they depend on);
     /// `nparams` is the number of learnable parameters.
     pub fn new(g: &Graph, outputs: &[Id], nparams: usize) -> Program {
-        let top = outputs.iter().copied().max().map_or(0, |m| m as usize + 1);
-        let mut live = vec![false; top];
-        for &o in outputs {
-            live[o as usize] = true;
-        }
-        // Children have smaller ids: one backward sweep marks everything needed.
-        for i in (0..top).rev() {
-            if !live[i] {
-                continue;
-            }
-            match g.node(i as Id) {
-                Node::Un(_, a) => live[a as usize] = true,
-                Node::Bin(_, a, b) => {
-                    live[a as usize] = true;
-                    live[b as usize] = true;
-                }
-                Node::Where(_, l, r, t, f) => {
-                    for k in [l, r, t, f] {
-                        live[k as usize] = true;
-                    }
-                }
-                _ => {}
-            }
-        }
+        let live = g.live(outputs);
+        let top = live.len();
         let mut reg = vec![u32::MAX; top];
         let mut p = Program {
             math: Math::Vector,

@@ -209,6 +209,36 @@ pub fn apply2(f: Fn2, a: f64, b: f64) -> f64 {
 }
 
 impl Graph {
+    /// Which nodes `outputs` need, by id (up to the largest output): the
+    /// outputs and, transitively, their operands.
+    pub fn live(&self, outputs: &[Id]) -> Vec<bool> {
+        let top = outputs.iter().copied().max().map_or(0, |m| m as usize + 1);
+        let mut live = vec![false; top];
+        for &o in outputs {
+            live[o as usize] = true;
+        }
+        // Children have smaller ids: one backward sweep marks everything needed.
+        for i in (0..top).rev() {
+            if !live[i] {
+                continue;
+            }
+            match self.node(i as Id) {
+                Node::Un(_, a) => live[a as usize] = true,
+                Node::Bin(_, a, b) => {
+                    live[a as usize] = true;
+                    live[b as usize] = true;
+                }
+                Node::Where(_, l, r, t, f) => {
+                    for k in [l, r, t, f] {
+                        live[k as usize] = true;
+                    }
+                }
+                Node::Const(_) | Node::X | Node::Param(_) => {}
+            }
+        }
+        live
+    }
+
     /// An empty graph.
     pub fn new() -> Self {
         Self::default()
