@@ -653,6 +653,13 @@ fn listing(library: &crate::activation::Library) -> String {
                 .collect();
             text.push_str(&format!("  params:  {}\n", ps.join(", ")));
         }
+        match (&def.derivative, def.origin) {
+            (Some(d), Origin::User) => text.push_str(&format!("  derivative: {d}\n")),
+            (Some(_), Origin::Builtin) => text.push_str(
+                "  derivative: written by hand (src/activation/builtins.toml), checked against d/dx of the formula\n",
+            ),
+            (None, _) => {}
+        }
         if !def.description.is_empty() {
             text.push_str(&format!("  {}\n", def.description));
         }

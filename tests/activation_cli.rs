@@ -50,6 +50,33 @@ fn activation_listing_includes_the_files_activations() {
 }
 
 #[test]
+fn a_hand_written_derivative_is_listed_and_written_into_the_cuda_source() {
+    let dir = TempDir::new().unwrap();
+    sweep(
+        &dir,
+        "[activations.my_silu]\nformula = \"x * sigmoid(x)\"\nderivative = \"sigmoid(x) * (1 + x * sigmoid(-x))\"\n",
+    );
+    let out = common::actsweep(dir.path())
+        .args(["activations", "sweep.toml", "--cuda", "kernels"])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("my_silu  (from the sweep file)\n  formula: x * sigmoid(x)\n  derivative: sigmoid(x) * (1 + x * sigmoid(-x))\n"),
+        "{text}"
+    );
+    assert!(text.contains("silu  (built-in)\n  formula: x * sigmoid(beta * x)\n  params:  beta = 1\n  derivative: written by hand"), "{text}");
+    // One source per activation, built-ins and the file's.
+    let written = std::fs::read_dir(dir.path().join("kernels"))
+        .unwrap()
+        .count();
+    let builtins = actsweep::activation::Library::builtin().iter().count();
+    assert_eq!(written, builtins + 1);
+    let src = std::fs::read_to_string(dir.path().join("kernels/my_silu.cu")).unwrap();
+    assert!(src.contains("void actsweep_value_dx_kernel("), "{src}");
+}
+
+#[test]
 fn activation_plot_writes_png_and_svg() {
     let dir = TempDir::new().unwrap();
     common::actsweep(dir.path())

@@ -233,8 +233,15 @@ fn cuda_available() -> bool {
     static FOUND: OnceLock<bool> = OnceLock::new();
     *FOUND.get_or_init(|| {
         // cudarc 0.9's `CudaDevice::new` unwraps `cuInit`'s result: with no
-        // GPU (or a driver that fails) it panics. Treat that like an absent GPU.
-        std::panic::catch_unwind(|| dfdx::tensor::Cuda::try_build(0, 0).is_ok()).unwrap_or(false)
+        // GPU (or a driver that fails) it panics. Treat that like an absent
+        // GPU, without the panic's message and trace on stderr: the probe
+        // runs once, before any job, with the panic hook silenced.
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let found = std::panic::catch_unwind(|| dfdx::tensor::Cuda::try_build(0, 0).is_ok())
+            .unwrap_or(false);
+        std::panic::set_hook(hook);
+        found
     })
 }
 
