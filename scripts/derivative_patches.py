@@ -57,7 +57,9 @@ FUNCTIONS = {
         lambda x: mp.ncdf(x) + x * mp.npdf(x),
         -0.75,
         "x",
-        "0.5 * erfc(-x / sqrt(2)) + x * exp(-0.5 * x^2) / sqrt(2 * pi)",
+        # -(x / sqrt(2)), as the compiler rewrites the formula's 1 + erf(x / sqrt(2)),
+        # so that the value and the derivative share one erfc.
+        "0.5 * erfc(-(x / sqrt(2))) + x * exp(-0.5 * x^2) / sqrt(2 * pi)",
     ),
     "gelu_tanh": (
         lambda x: sigmoid(2 * A * (x + B * x**3))
