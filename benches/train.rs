@@ -225,6 +225,7 @@ fn run_sweep(sweep: &Sweep, plan: &Plan, jobs: usize) -> actsweep::run::RunSumma
         jobs,
         force: false,
         shard: None,
+        stack: 1,
         progress: actsweep::run::ProgressMode::Quiet,
     };
     let s = actsweep::run::run_jobs(sweep, plan, &all, &opts).expect("runner");

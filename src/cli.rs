@@ -106,6 +106,12 @@ pub struct RunArgs {
     /// e.g. one task of a Slurm job array each; then `actsweep collect`.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Train up to N same-shape jobs (differing only in activation, seed
+    /// and learning rate) together as one stack, step by step on one
+    /// thread; each job's results are those of its training alone.
+    /// Default: 1 (no stacking).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub stack: u32,
     /// Log lines instead of a live progress bar.
     #[arg(long)]
     pub no_bar: bool,
@@ -377,6 +383,7 @@ fn run_sweep(args: &RunArgs, quiet: bool) -> anyhow::Result<bool> {
         jobs: threads,
         force: args.force,
         shard,
+        stack: args.stack as usize,
         progress: if quiet {
             ProgressMode::Quiet
         } else if args.no_bar {

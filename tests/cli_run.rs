@@ -67,6 +67,20 @@ fn strs(df: &DataFrame, name: &str) -> Vec<String> {
 
 #[test]
 fn killed_runs_resume_to_the_same_tables() {
+    killed_runs_resume_to_the_tables_of_one_plain_run(&[]);
+}
+
+/// Stacks of same-shape jobs (here up to 4 of the 12 `acts` jobs, which
+/// differ in activation and seed) give every job the tables of its plain
+/// run, and resume after SIGKILL as plain runs do.
+#[test]
+fn stacked_runs_give_the_plain_tables_and_resume_after_kills() {
+    killed_runs_resume_to_the_tables_of_one_plain_run(&["--stack", "4"]);
+}
+
+/// Runs SWEEP plainly, then kills runs with `extra` arguments at random
+/// moments, resumes, and compares the tables with the plain run's.
+fn killed_runs_resume_to_the_tables_of_one_plain_run(extra: &[&str]) {
     let base = tempfile::tempdir().unwrap();
     let file = write_sweep(base.path(), SWEEP);
     let (code, err) = run(base.path(), &["sweep.toml", "--out", "full", "--jobs", "2"]);
@@ -87,10 +101,8 @@ fn killed_runs_resume_to_the_same_tables() {
         state ^= state >> 7;
         state ^= state << 17;
         let delay = Duration::from_millis(20 + state % 400);
-        let mut child = spawn_run(
-            base.path(),
-            &[file.to_str().unwrap(), "--out", "resumed", "--jobs", "2"],
-        );
+        let args = [file.to_str().unwrap(), "--out", "resumed", "--jobs", "2"];
+        let mut child = spawn_run(base.path(), &[&args[..], extra].concat());
         std::thread::sleep(delay);
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
@@ -99,10 +111,8 @@ fn killed_runs_resume_to_the_same_tables() {
         let status = child.wait().unwrap();
         eprintln!("round {round}: killed after {delay:?} (seed {seed}): {status:?}");
     }
-    let (code, err) = run(
-        base.path(),
-        &["sweep.toml", "--out", "resumed", "--jobs", "2"],
-    );
+    let args = ["sweep.toml", "--out", "resumed", "--jobs", "2"];
+    let (code, err) = run(base.path(), &[&args[..], extra].concat());
     assert_eq!(code, 0, "{err}");
     let got = comparable(&base.path().join("resumed/tiny"));
     assert_eq!(got.0, want.0, "runs differ (seed {seed}, {kills} kills)");

@@ -123,6 +123,8 @@ pub struct Options {
     pub force: bool,
     /// Run one part of the plan.
     pub shard: Option<Shard>,
+    /// Trainings per stack (`1`: each alone; see [`train::train_stack`]).
+    pub stack: usize,
     /// Progress display.
     pub progress: ProgressMode,
 }
@@ -437,6 +439,8 @@ fn copy_done<'a>(
 
 /// Trains each group's first job on the worker pool and writes its results
 /// for every job of the group; returns each group's records, first job first.
+/// With `opts.stack > 1`, groups whose first jobs share a stack key train
+/// together, up to `opts.stack` at a time ([`train::train_stack`]).
 fn train_groups(
     dir: &ResultsDir,
     groups: &[Vec<&Job>],
@@ -452,36 +456,48 @@ fn train_groups(
         .thread_name(|i| format!("actsweep-worker-{i}"))
         .build()
         .map_err(|_| RunError::Pool(opts.jobs))?;
+    let stacks = stacks_of(groups, opts.stack);
     pool.install(|| {
-        groups.par_iter().with_max_len(1).for_each(|jobs| {
-            let first = jobs[0];
+        stacks.par_iter().with_max_len(1).for_each(|stack| {
             // Train *and write* on a plain thread: polars' Parquet writer has
             // its own rayon pool, and this worker, waiting on it, used to
             // steal the next jobs first, so each finished job's results sat
             // unwritten until every later job had trained.
-            let (records, written) = train::on_plain_thread(|| {
-                let index = position[first.id.as_str()] as u32;
-                let (record, metrics, boundary) =
-                    run_job(first, index, commit.as_deref(), &progress);
-                let records: Vec<JobRecord> = jobs
+            let done = train::on_plain_thread(|| {
+                let firsts: Vec<&Job> = stack.iter().map(|g| g[0]).collect();
+                let trained = if firsts.len() == 1 {
+                    vec![run_job(firsts[0], position, commit.as_deref(), &progress)]
+                } else {
+                    run_stack(&firsts, position, commit.as_deref(), &progress)
+                };
+                stack
                     .iter()
-                    .map(|j| record.for_job(j, position[j.id.as_str()]))
-                    .collect();
-                let written = records
-                    .iter()
-                    .try_for_each(|r| dir.write_job(r, &metrics, &boundary));
-                (records, written)
+                    .zip(trained)
+                    .map(|(jobs, (record, metrics, boundary))| {
+                        let records: Vec<JobRecord> = jobs
+                            .iter()
+                            .map(|j| record.for_job(j, position[j.id.as_str()]))
+                            .collect();
+                        let written = records
+                            .iter()
+                            .try_for_each(|r| dir.write_job(r, &metrics, &boundary));
+                        (records, written)
+                    })
+                    .collect::<Vec<_>>()
             });
-            if let Err(e) = written {
-                tracing::error!("{}: cannot write results: {e}", first.label);
-                let mut w = write_error.lock().unwrap_or_else(|e| e.into_inner());
-                w.get_or_insert(e);
+            for ((records, written), jobs) in done.into_iter().zip(stack.iter()) {
+                let first = jobs[0];
+                if let Err(e) = written {
+                    tracing::error!("{}: cannot write results: {e}", first.label);
+                    let mut w = write_error.lock().unwrap_or_else(|e| e.into_inner());
+                    w.get_or_insert(e);
+                }
+                progress.training_done(&first.id, &records[0], records.len());
+                outcomes
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(records);
             }
-            progress.training_done(&first.id, &records[0], records.len());
-            outcomes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(records);
         })
     });
     progress.finish();
@@ -489,6 +505,30 @@ fn train_groups(
         return Err(e.into());
     }
     Ok(outcomes.into_inner().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// The groups, in plan order, gathered into stacks of at most `size` whose
+/// first jobs share a [`train::stack_key`] (each group alone for `size` 1).
+fn stacks_of<'g, 'a>(groups: &'g [Vec<&'a Job>], size: usize) -> Vec<Vec<&'g Vec<&'a Job>>> {
+    if size <= 1 {
+        return groups.iter().map(|g| vec![g]).collect();
+    }
+    let mut by_key: Vec<(String, Vec<&Vec<&Job>>)> = Vec::new();
+    for g in groups {
+        let key = train::stack_key(&g[0].config);
+        match by_key.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, gs)) => gs.push(g),
+            None => by_key.push((key, vec![g])),
+        }
+    }
+    by_key
+        .into_iter()
+        .flat_map(|(_, gs)| {
+            gs.chunks(size)
+                .map(<[&Vec<&Job>]>::to_vec)
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Merges the per-job results of several folders (e.g. shards) into `into`;
@@ -510,13 +550,16 @@ fn now_unix() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// What a training left: the job's record, metrics and boundary points.
+type Trained = (JobRecord, Vec<train::Metric>, Vec<train::BoundaryPoint>);
+
 /// Trains one job; never fails: errors and panics become a `failed` record.
 fn run_job(
     job: &Job,
-    index: u32,
+    position: &HashMap<&str, usize>,
     commit: Option<&str>,
     progress: &Progress,
-) -> (JobRecord, Vec<train::Metric>, Vec<train::BoundaryPoint>) {
+) -> Trained {
     let span = tracing::info_span!("job", id = %job.id, label = %job.label);
     let _enter = span.enter();
     let started = now_unix();
@@ -529,29 +572,97 @@ fn run_job(
         Ok(d) => {
             let mut on_epoch = |p: train::EpochProgress| progress.epoch(&job.id, p);
             match catch_unwind(AssertUnwindSafe(|| train::train(cfg, &d, &mut on_epoch))) {
-                Ok(Ok(o)) => Ok(o),
-                Ok(Err(e)) => Err(match e.help() {
-                    Some(h) => format!("{}\n  help: {h}", error_chain(&e)),
-                    None => error_chain(&e),
-                }),
-                Err(panic) => Err(format!(
-                    "panicked: {}",
-                    panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_else(|| "(no message)".into())
-                )),
+                Ok(r) => r.map_err(|e| train_error_text(&e)),
+                Err(panic) => Err(panic_text(panic.as_ref())),
             }
         }
     };
-    let wall = t0.elapsed().as_secs_f64();
+    let timing = (started, t0.elapsed().as_secs_f64());
+    record_of(job, position[job.id.as_str()], commit, timing, result)
+}
+
+/// Trains `jobs` (first jobs of groups with one stack key) as one stack;
+/// never fails: each job's error, or a panic of the stack, becomes its
+/// `failed` record. Each record's wall time is the stack's.
+fn run_stack(
+    jobs: &[&Job],
+    position: &HashMap<&str, usize>,
+    commit: Option<&str>,
+    progress: &Progress,
+) -> Vec<Trained> {
+    let span = tracing::info_span!("stack", first = %jobs[0].id, size = jobs.len());
+    let _enter = span.enter();
+    let started = now_unix();
+    let t0 = Instant::now();
+    tracing::info!("start");
+    for j in jobs {
+        progress.start(j);
+    }
+    let cfgs: Vec<&crate::config::job::JobConfig> = jobs.iter().map(|j| &j.config).collect();
+    let results: Vec<Result<train::Outcome, String>> = match data::load(&cfgs[0].dataset) {
+        Err(e) => jobs.iter().map(|_| Err(error_chain(&e))).collect(),
+        Ok(d) => {
+            let mut on_epoch = |i: usize, p: train::EpochProgress| progress.epoch(&jobs[i].id, p);
+            match catch_unwind(AssertUnwindSafe(|| {
+                train::train_stack(&cfgs, &d, &mut on_epoch)
+            })) {
+                Ok(rs) => rs
+                    .into_iter()
+                    .map(|r| r.map_err(|e| train_error_text(&e)))
+                    .collect(),
+                Err(panic) => {
+                    let msg = panic_text(panic.as_ref());
+                    jobs.iter().map(|_| Err(msg.clone())).collect()
+                }
+            }
+        }
+    };
+    let timing = (started, t0.elapsed().as_secs_f64());
+    jobs.iter()
+        .zip(results)
+        .map(|(j, r)| {
+            let span = tracing::info_span!("job", id = %j.id, label = %j.label);
+            let _enter = span.enter();
+            record_of(j, position[j.id.as_str()], commit, timing, r)
+        })
+        .collect()
+}
+
+/// A training error as a record's message, with its help.
+fn train_error_text(e: &train::TrainError) -> String {
+    match e.help() {
+        Some(h) => format!("{}\n  help: {h}", error_chain(e)),
+        None => error_chain(e),
+    }
+}
+
+/// A panic's message.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    format!(
+        "panicked: {}",
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "(no message)".into())
+    )
+}
+
+/// The record of a training of `job` that started at `timing.0` (Unix
+/// seconds) and took `timing.1` seconds, with its metrics.
+fn record_of(
+    job: &Job,
+    index: usize,
+    commit: Option<&str>,
+    (started, wall): (f64, f64),
+    result: Result<train::Outcome, String>,
+) -> Trained {
     let mut record = JobRecord {
         started_at: results::rfc3339(started),
         finished_at: results::rfc3339(now_unix()),
         wall_seconds: wall,
         git_commit: commit.map(str::to_string),
-        ..JobRecord::new(job, index as usize)
+        ..JobRecord::new(job, index)
     };
     match result {
         Err(msg) => {

@@ -33,13 +33,15 @@ pub mod init;
 pub mod loss;
 pub mod network;
 pub mod optim;
+mod stack;
+
+pub use stack::{stack_key, train_stack};
 
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use dfdx::tensor::{Gradients, NoneTape, Trace as _};
 use dfdx::tensor_ops::Backward;
-use rand::seq::SliceRandom;
 
 use crate::config::job::{JobConfig, LossConfig, Norm, Record, Task};
 use crate::data::{Dataset, SplitData};
@@ -51,7 +53,7 @@ use network::{Network, Trace};
 use optim::Optimizer;
 
 /// Why a job could not train (a diverging job is not an error: see [`Outcome::diverged_in`]).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum TrainError {
     /// `device = "cuda"` in a build without the `cuda` feature.
     #[error("device \"cuda\" needs a build with CUDA support")]
@@ -145,13 +147,7 @@ pub fn train(
     data: &Dataset,
     progress: &mut (dyn FnMut(EpochProgress) + Send),
 ) -> Result<Outcome, TrainError> {
-    if data.input_dim != job.dataset.input_dim() {
-        return Err(TrainError::Shape {
-            dataset: data.name.to_string(),
-            got: data.input_dim,
-            want: job.dataset.input_dim(),
-        });
-    }
+    check_shape(job, data)?;
     let chosen = device::choose(job.device)?;
     keep_freed_memory();
     let pool = rayon::ThreadPoolBuilder::new()
@@ -168,6 +164,18 @@ pub fn train(
             Chosen::Cuda => Err(TrainError::CudaNotBuilt),
         })
     })
+}
+
+/// Whether `data` fits the job's first layer.
+fn check_shape(job: &JobConfig, data: &Dataset) -> Result<(), TrainError> {
+    if data.input_dim != job.dataset.input_dim() {
+        return Err(TrainError::Shape {
+            dataset: data.name.to_string(),
+            got: data.input_dim,
+            want: job.dataset.input_dim(),
+        });
+    }
+    Ok(())
 }
 
 /// Tells glibc's allocator to keep freed memory for reuse (once per process).
@@ -373,48 +381,21 @@ fn train_on<D: EngineDevice>(
     progress: &mut (dyn FnMut(EpochProgress) + Send),
     sharing: Sharing,
 ) -> Result<Outcome, TrainError> {
-    let mut tr = Training::<D>::new(job, data, sharing)?;
-    let mut boundary = Vec::new();
-    tr.evaluation_due(0)?;
-    if job.record.contains(&Record::DecisionBoundary) {
-        decision_boundary(job, data, &tr.net, 0, &mut boundary);
-    }
-    let mut order: Vec<usize> = (0..data.train.len()).collect();
-    let mut rng = init::rng(job.seed, init::Stream::Order);
-    let mut diverged_in = None;
-    let mut completed = 0;
-    let mut train_seconds = 0.0;
+    let mut r = stack::Replica::<D>::start(job, data, sharing)?;
     for epoch in 1..=job.epochs {
-        order.shuffle(&mut rng);
-        let start = tr.weights_for_update_ratios();
-        let steps = tr.epoch_steps(epoch, &order)?;
-        train_seconds += steps.seconds;
-        if steps.diverged {
-            diverged_in = Some(epoch);
+        r.begin_epoch(epoch);
+        for k in 0..r.steps_per_epoch() {
+            r.step(k)?;
+            if r.stopped() {
+                break;
+            }
+        }
+        if r.stopped() {
             break;
         }
-        let batch_loss = tr.record_epoch(epoch, &steps, &start);
-        if epoch % job.eval_every == 0 || epoch == job.epochs {
-            tr.evaluation_due(epoch)?;
-        }
-        completed = epoch;
-        progress(EpochProgress {
-            epoch,
-            epochs: job.epochs,
-            batch_loss,
-        });
+        r.end_epoch(progress)?;
     }
-    if job.record.contains(&Record::DecisionBoundary) && completed > 0 {
-        decision_boundary(job, data, &tr.net, completed as u32, &mut boundary);
-    }
-    Ok(Outcome {
-        diverged_in,
-        metrics: tr.rec.metrics,
-        boundary,
-        device: D::label(),
-        epochs_completed: completed,
-        train_seconds,
-    })
+    Ok(r.finish(data))
 }
 
 /// One job's training in progress: its network and optimizer, the metrics
@@ -438,8 +419,6 @@ struct EpochSteps {
     seen: usize,
     /// Seconds spent in the steps (an evaluation served on the way excluded).
     seconds: f64,
-    /// Whether a step's loss was NaN or infinite (the epoch stopped there).
-    diverged: bool,
     grads: GradLog,
 }
 
@@ -484,29 +463,6 @@ impl<'a, D: EngineDevice> Training<'a, D> {
         } else {
             Vec::new()
         }
-    }
-
-    /// One epoch's steps over the training rows in `order`.
-    fn epoch_steps(&mut self, epoch: usize, order: &[usize]) -> Result<EpochSteps, TrainError> {
-        let mut e = EpochSteps {
-            loss_sum: 0.0,
-            seen: 0,
-            seconds: 0.0,
-            diverged: false,
-            grads: GradLog::new(self.net.layers.len()),
-        };
-        let t0 = Instant::now();
-        let mut evaluating = Duration::ZERO;
-        for idx in order.chunks(self.ev.job.batch_size.max(1)) {
-            let Some(loss) = self.step(epoch, idx, &mut e.grads, &mut evaluating)? else {
-                e.diverged = true;
-                break;
-            };
-            e.loss_sum += loss as f64 * idx.len() as f64;
-            e.seen += idx.len();
-        }
-        e.seconds = t0.elapsed().saturating_sub(evaluating).as_secs_f64();
-        Ok(e)
     }
 
     /// One optimizer step on the training rows `idx`: its loss, or `None`
