@@ -44,6 +44,12 @@ pub trait EngineDevice: Device<f32> + Clone + 'static {
     /// parameters' host copies (so their tensors need no update per step).
     const DENSE_READS_HOST: bool = false;
 
+    /// Whether a job uploads its training split once and gathers each
+    /// batch on the device (where an upload per step costs more than the
+    /// gather), instead of uploading each batch. Default: no (the CPU,
+    /// where "uploading" is a copy the gather would make too).
+    const RESIDENT_INPUTS: bool = false;
+
     /// One dense layer `act(x·W + b)`; `input_grad` says whether `x` needs a
     /// gradient (not for the first layer); `keep`, rows whose activations
     /// and derivatives to copy out, where the device's op can (the fused
@@ -118,6 +124,8 @@ impl EngineDevice for Cpu {
 
 #[cfg(feature = "cuda")]
 impl EngineDevice for dfdx::tensor::Cuda {
+    const RESIDENT_INPUTS: bool = true;
+
     fn build(seed: u64) -> Result<Self, TrainError> {
         dfdx::tensor::Cuda::try_build(0, seed).map_err(|e| TrainError::Device(format!("{e:?}")))
     }

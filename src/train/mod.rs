@@ -40,8 +40,9 @@ pub use stack::{stack_key, train_stack};
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-use dfdx::tensor::{Gradients, NoneTape, Trace as _};
+use dfdx::tensor::{Gradients, NoneTape, Tensor, Trace as _};
 use dfdx::tensor_ops::Backward;
+use dfdx::tensor_ops::GatherTo;
 
 use crate::config::job::{JobConfig, LossConfig, Norm, Record, Task};
 use crate::data::{Dataset, SplitData};
@@ -381,8 +382,17 @@ fn train_on<D: EngineDevice>(
     progress: &mut (dyn FnMut(EpochProgress) + Send),
     sharing: Sharing,
 ) -> Result<Outcome, TrainError> {
-    let mut r = stack::Replica::<D>::start(job, data, sharing)?;
-    for epoch in 1..=job.epochs {
+    let r = stack::Replica::<D>::start(job, data, sharing)?;
+    train_alone(r, data, progress)
+}
+
+/// Trains a started replica through its epochs, alone.
+fn train_alone<D: EngineDevice>(
+    mut r: stack::Replica<'_, D>,
+    data: &Dataset,
+    progress: &mut (dyn FnMut(EpochProgress) + Send),
+) -> Result<Outcome, TrainError> {
+    for epoch in 1..=r.job.epochs {
         r.begin_epoch(epoch);
         for k in 0..r.steps_per_epoch() {
             r.step(k)?;
@@ -409,6 +419,39 @@ struct Training<'a, D: EngineDevice> {
     pending: Pending,
     /// The current batch's targets (one buffer for the whole job).
     targets: Vec<f32>,
+    /// The training split on the device, where the device keeps its
+    /// inputs there ([`EngineDevice::RESIDENT_INPUTS`]).
+    resident: Option<Resident<D>>,
+}
+
+/// The whole training split uploaded once: each step gathers its batch's
+/// rows on the device instead of uploading them (only the row indices
+/// cross), for devices where an upload per step is the cost.
+struct Resident<D: EngineDevice> {
+    /// Inputs, `rows × input_dim`.
+    x: Mat<D, NoneTape>,
+    /// Encoded targets, `rows × out_dim`.
+    t: Mat<D, NoneTape>,
+}
+
+impl<D: EngineDevice> Resident<D> {
+    fn upload(dev: &D, data: &Dataset, out_dim: usize) -> Resident<D> {
+        let all: Vec<usize> = (0..data.train.len()).collect();
+        let mut targets = Vec::new();
+        loss::targets(&data.train.targets, &all, out_dim, &mut targets);
+        Resident {
+            x: dev.tensor_from_vec(gather_rows(&data.train, &all), (all.len(), data.input_dim)),
+            t: dev.tensor_from_vec(targets, (all.len(), out_dim)),
+        }
+    }
+
+    /// The inputs and targets of rows `idx`, gathered on the device.
+    fn batch(&self, dev: &D, idx: &[usize]) -> (Mat<D, NoneTape>, Mat<D, NoneTape>) {
+        let rows: Tensor<(usize,), usize, D> = dev.tensor_from_vec(idx.to_vec(), (idx.len(),));
+        let x: Mat<D, NoneTape> = self.x.clone().gather(rows.clone());
+        let t: Mat<D, NoneTape> = self.t.clone().gather(rows);
+        (x, t)
+    }
 }
 
 /// What one epoch's steps did.
@@ -431,6 +474,8 @@ impl<'a, D: EngineDevice> Training<'a, D> {
         let dev = D::build(init::derive_seed(job.seed, init::Stream::Dropout))?;
         let net = Network::<D>::new(&dev, job)?;
         let pending = Pending::new(job, data, &net, sharing);
+        let out_dim = *job.layer_sizes().last().unwrap_or(&1);
+        let resident = D::RESIDENT_INPUTS.then(|| Resident::upload(&dev, data, out_dim));
         Ok(Training {
             ev: Eval {
                 job,
@@ -447,7 +492,25 @@ impl<'a, D: EngineDevice> Training<'a, D> {
             },
             pending,
             targets: Vec::new(),
+            resident,
         })
+    }
+
+    /// This step's inputs and targets for the training rows `idx`: gathered
+    /// on the device where the split is resident, else gathered on the host
+    /// and uploaded.
+    fn batch(&mut self, idx: &[usize]) -> (Mat<D, NoneTape>, Mat<D, NoneTape>) {
+        if let Some(r) = &self.resident {
+            return r.batch(&self.dev, idx);
+        }
+        let Eval { data, out_dim, .. } = self.ev;
+        let xb = gather_rows(&data.train, idx);
+        loss::targets(&data.train.targets, idx, out_dim, &mut self.targets);
+        let x = self.dev.tensor_from_vec(xb, (idx.len(), data.input_dim));
+        let t = self
+            .dev
+            .tensor_from_vec(self.targets.clone(), (idx.len(), out_dim));
+        (x, t)
     }
 
     /// The evaluation due after `epoch` (see [`Pending::due`]).
@@ -476,15 +539,8 @@ impl<'a, D: EngineDevice> Training<'a, D> {
         grads: &mut GradLog,
         evaluating: &mut Duration,
     ) -> Result<Option<f32>, TrainError> {
-        let Eval {
-            job, data, out_dim, ..
-        } = self.ev;
-        let xb = gather_rows(&data.train, idx);
-        loss::targets(&data.train.targets, idx, out_dim, &mut self.targets);
-        let x: Mat<D, NoneTape> = self.dev.tensor_from_vec(xb, (idx.len(), data.input_dim));
-        let t: Mat<D, NoneTape> = self
-            .dev
-            .tensor_from_vec(self.targets.clone(), (idx.len(), out_dim));
+        let job = self.ev.job;
+        let (x, t) = self.batch(idx);
         let mut trace = Trace {
             keep: self.pending.rows_to_keep(&self.ev, &self.net, idx),
             ..Trace::default()

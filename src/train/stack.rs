@@ -41,8 +41,8 @@ use crate::data::Dataset;
 
 /// One job's training, advanced a step at a time.
 pub(super) struct Replica<'a, D: EngineDevice> {
-    job: &'a JobConfig,
-    tr: Training<'a, D>,
+    pub(super) job: &'a JobConfig,
+    pub(super) tr: Training<'a, D>,
     order: Vec<usize>,
     rng: StdRng,
     boundary: Vec<BoundaryPoint>,

@@ -158,3 +158,58 @@ fn a_full_batch_is_put_back_in_row_order() {
     );
     assert_eq!(positions_of_first(&rows, 2), [1, 3]);
 }
+
+/// The job's metrics (as [`metrics`]) with its training split resident on
+/// the device and each batch gathered there (as on CUDA), or uploaded per
+/// batch (the CPU's way).
+fn metrics_with_inputs(job: &JobConfig, resident: bool) -> (Vec<Row>, Option<usize>) {
+    let data = crate::data::load(&job.dataset).expect("dataset loads");
+    let mut r = stack::Replica::<dfdx::tensor::Cpu>::start(job, &data, Sharing::Allowed)
+        .expect("job starts");
+    assert!(r.tr.resident.is_none(), "the CPU uploads per batch");
+    if resident {
+        let out_dim = r.tr.ev.out_dim;
+        r.tr.resident = Some(Resident::upload(&r.tr.dev, &data, out_dim));
+    }
+    let o = train_alone(r, &data, &mut |_| {}).expect("job trains");
+    let rows = o
+        .metrics
+        .into_iter()
+        .filter(|m| {
+            m.metric != MetricKind::EpochSeconds.name()
+                && m.metric != MetricKind::SamplesPerSecond.name()
+        })
+        .map(|m| (m.epoch, m.split, m.layer, m.metric, m.value.to_bits()))
+        .collect();
+    (rows, o.diverged_in)
+}
+
+#[test]
+fn batches_gathered_from_a_resident_split_train_as_uploaded_ones() {
+    for changes in [
+        // Minibatches in a shuffled order, dropout and batch norm.
+        &[
+            ("batch_size", "16"),
+            ("dropout", "0.2"),
+            ("norm", r#""batch""#),
+            ("activation", r#""prelu""#),
+        ][..],
+        // Classes as targets (one-hot encoded), Adam.
+        &[
+            (
+                "dataset",
+                r#"{ name = "two_moons", samples = 200, noise = 0.2 }"#,
+            ),
+            ("loss", r#""cross_entropy""#),
+            ("optimizer", r#"{ name = "adam", lr = 1e-2 }"#),
+            ("batch_size", "32"),
+        ][..],
+    ] {
+        let j = job(&full_batch(changes));
+        let (uploaded, s1) = metrics_with_inputs(&j, false);
+        let (gathered, s2) = metrics_with_inputs(&j, true);
+        assert_eq!(s1, s2, "{changes:?}");
+        assert_eq!(uploaded, gathered, "{changes:?}");
+        assert!(!uploaded.is_empty());
+    }
+}
