@@ -50,6 +50,13 @@ pub trait EngineDevice: Device<f32> + Clone + 'static {
     /// where "uploading" is a copy the gather would make too).
     const RESIDENT_INPUTS: bool = false;
 
+    /// Whether parameters and optimizer state live on the device, updated
+    /// there by tensor operations ([`super::optim::Optimizer::update_tensor`]),
+    /// with the host copies refreshed only when something reads them
+    /// (evaluations, diagnostics). Default: no (the CPU, where the host copy
+    /// is the parameter and the fused layers read it).
+    const RESIDENT_PARAMS: bool = false;
+
     /// One dense layer `act(x·W + b)`; `input_grad` says whether `x` needs a
     /// gradient (not for the first layer); `keep`, rows whose activations
     /// and derivatives to copy out, where the device's op can (the fused
@@ -125,6 +132,7 @@ impl EngineDevice for Cpu {
 #[cfg(feature = "cuda")]
 impl EngineDevice for dfdx::tensor::Cuda {
     const RESIDENT_INPUTS: bool = true;
+    const RESIDENT_PARAMS: bool = true;
 
     fn build(seed: u64) -> Result<Self, TrainError> {
         dfdx::tensor::Cuda::try_build(0, seed).map_err(|e| TrainError::Device(format!("{e:?}")))

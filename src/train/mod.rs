@@ -515,13 +515,15 @@ impl<'a, D: EngineDevice> Training<'a, D> {
 
     /// The evaluation due after `epoch` (see [`Pending::due`]).
     fn evaluation_due(&mut self, epoch: usize) -> Result<(), TrainError> {
+        self.net.refresh_host();
         self.pending.due(epoch, &self.ev, &self.net, &mut self.rec)
     }
 
     /// The weights at the start of an epoch, where update ratios are
     /// recorded (copy-on-write: the epoch's first update copies).
-    fn weights_for_update_ratios(&self) -> Vec<std::sync::Arc<Vec<f32>>> {
+    fn weights_for_update_ratios(&mut self) -> Vec<std::sync::Arc<Vec<f32>>> {
         if self.ev.job.record.contains(&Record::UpdateRatio) {
+            self.net.refresh_host();
             self.net.layers.iter().map(|l| l.w.host.clone()).collect()
         } else {
             Vec::new()
@@ -558,7 +560,8 @@ impl<'a, D: EngineDevice> Training<'a, D> {
         }
         let mut g = l.backward();
         self.opt.begin_step();
-        let layer_grads = self.net.step(&mut g, &self.opt, &trace)?;
+        let sums = job.record.contains(&Record::GradNorms);
+        let layer_grads = self.net.step(&mut g, &self.opt, &trace, sums)?;
         if epoch == 1 && grads.steps == 0 && job.record.contains(&Record::GradNorms) {
             // The first step's gradient is the network's at initialisation.
             GradLog::record_initial(&layer_grads, &mut self.rec);
@@ -594,6 +597,7 @@ impl<'a, D: EngineDevice> Training<'a, D> {
             e.grads.record(rec);
         }
         if self.ev.job.record.contains(&Record::UpdateRatio) {
+            self.net.refresh_host();
             record_update_ratios(&self.net, start, rec);
         }
         batch_loss

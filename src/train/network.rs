@@ -5,8 +5,11 @@
 //! tensors with `usize` dimensions (`W` is `fan_in × fan_out`, `y = x·W + b`),
 //! with optional normalisation, the activation (a compiled formula), and
 //! dropout. Every parameter also keeps a host copy that the optimizer updates
-//! in place ([`Param`]); the forward pass runs on dfdx's tape, and backward
-//! is dfdx's. Each layer's product, bias and activation go through
+//! in place ([`Param`]), except on devices that keep parameters resident
+//! ([`EngineDevice::RESIDENT_PARAMS`]: CUDA), where the optimizer runs as
+//! tensor operations on the device and the host copy is refreshed only for
+//! what reads it ([`Network::refresh_host`]); the forward pass runs on
+//! dfdx's tape, and backward is dfdx's. Each layer's product, bias and activation go through
 //! [`EngineDevice::dense`]: on the CPU one fused op ([`super::dense`]),
 //! elsewhere dfdx's composition; `Network::fused` switches the CPU to the
 //! composition too (the reference the tests compare with).
@@ -20,7 +23,7 @@ use dfdx::tensor_ops::{BroadcastTo, MeanTo, VarTo};
 use super::dense::{self, Dense, Keep, ProbeLayer};
 use super::device::{EngineDevice, Mat, Vector};
 use super::init;
-use super::optim::{self, Optimizer, State};
+use super::optim::{self, DeviceState, Optimizer, State};
 use super::TrainError;
 use crate::activation::Compiled;
 use crate::config::job::{ActivationConfig, JobConfig, Norm};
@@ -40,6 +43,10 @@ pub struct Param<D: EngineDevice, S: Shape> {
     /// The tensor the forward pass uses.
     pub t: Tensor<S, f32, D>,
     state: State,
+    /// The optimizer state where the parameter is updated on the device.
+    device_state: DeviceState<S, D>,
+    /// Whether `host` lags `t` (after updates on the device).
+    stale: bool,
 }
 
 impl<D: EngineDevice, S: Shape> Param<D, S> {
@@ -49,6 +56,49 @@ impl<D: EngineDevice, S: Shape> Param<D, S> {
             host: Arc::new(host),
             t,
             state: State::default(),
+            device_state: DeviceState::default(),
+            stale: false,
+        }
+    }
+
+    /// Applies one optimizer step from `grads` on the device, leaving the
+    /// host copy stale until [`Param::refresh_host`]; returns the gradient's
+    /// sums when `sums` asks for them (they cost a copy to the host), else
+    /// zeros.
+    fn step_on_device(
+        &mut self,
+        grads: &mut Gradients<f32, D>,
+        opt: &Optimizer,
+        sums: bool,
+    ) -> Result<GradSums, TrainError> {
+        // A parameter that got no gradient gets zeros, as on the host path.
+        grads
+            .get_or_alloc_mut(&self.t)
+            .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+        let g = grads.get(&self.t);
+        let out = if sums {
+            let v = g.as_vec();
+            GradSums {
+                squared: optim::squared_norm(&v),
+                abs: optim::abs_sum(&v),
+                len: v.len(),
+            }
+        } else {
+            GradSums {
+                len: self.host.len(),
+                ..GradSums::default()
+            }
+        };
+        self.t = opt.update_tensor(self.t.clone(), g, &mut self.device_state);
+        self.stale = true;
+        Ok(out)
+    }
+
+    /// Copies the tensor's values to the host copy where it lags.
+    fn refresh_host(&mut self) {
+        if self.stale {
+            self.host = Arc::new(self.t.as_vec());
+            self.stale = false;
         }
     }
 
@@ -61,7 +111,7 @@ impl<D: EngineDevice, S: Shape> Param<D, S> {
         opt: &Optimizer,
         sync: bool,
     ) -> Result<GradSums, TrainError> {
-        let Param { host, t, state } = self;
+        let Param { host, t, state, .. } = self;
         let host = Arc::make_mut(host);
         let sums = D::with_grad(grads, t, |g| GradSums {
             squared: opt.update(host, g, state),
@@ -183,6 +233,8 @@ pub struct Network<D: EngineDevice> {
     /// Whether layers go through [`EngineDevice::dense`] (the fused op on
     /// the CPU; default) or dfdx's composition ([`dense::unfused`]).
     fused: bool,
+    /// Whether parameters are updated on the device ([`EngineDevice::RESIDENT_PARAMS`]).
+    resident: bool,
     dropout: f64,
     dev: D,
 }
@@ -241,6 +293,7 @@ impl<D: EngineDevice> Network<D> {
         Ok(Network {
             layers,
             fused: true,
+            resident: D::RESIDENT_PARAMS,
             dropout: job.dropout,
             dev: dev.clone(),
         })
@@ -256,10 +309,40 @@ impl<D: EngineDevice> Network<D> {
         }
     }
 
+    /// Updates the parameters on the device (`true`, as on CUDA) or on their
+    /// host copies (`false`, as on the CPU): for tests, which hold the two
+    /// equal on the CPU. On the device the layers read the tensors, so on
+    /// a device whose fused layers read the host copies, `true` also
+    /// switches to dfdx's composition.
+    pub fn set_resident_params(&mut self, resident: bool) {
+        self.refresh_host();
+        self.resident = resident;
+        if resident && D::DENSE_READS_HOST {
+            self.set_fused(false);
+        }
+    }
+
+    /// Brings every parameter's host copy up to date (after updates on the
+    /// device); what reads the host copies (evaluations, diagnostics,
+    /// update ratios) calls it first.
+    pub fn refresh_host(&mut self) {
+        for l in &mut self.layers {
+            l.w.refresh_host();
+            l.b.refresh_host();
+            for p in &mut l.act_params {
+                p.refresh_host();
+            }
+            if let Some(n) = &mut l.norm {
+                n.gamma.refresh_host();
+                n.beta.refresh_host();
+            }
+        }
+    }
+
     /// Whether the layers' weight tensors lag their host copies: true where
     /// only the fused op, which reads the host copies, uses them.
     fn weights_on_host(&self) -> bool {
-        self.fused && D::DENSE_READS_HOST
+        self.fused && D::DENSE_READS_HOST && !self.resident
     }
 
     /// Whether an evaluation forward pass can run on the host copies of the
@@ -374,27 +457,37 @@ impl<D: EngineDevice> Network<D> {
     }
 
     /// One optimizer step over every parameter; returns each layer's
-    /// weight and bias gradient sums.
+    /// weight and bias gradient sums (zeros where the parameters are
+    /// updated on the device and `sums` is false).
     pub fn step(
         &mut self,
         grads: &mut Gradients<f32, D>,
         opt: &Optimizer,
         trace: &Trace,
+        sums: bool,
     ) -> Result<Vec<LayerGrads>, TrainError> {
         let mut out = Vec::with_capacity(self.layers.len());
         let mut stats = trace.batch_stats.iter();
         let sync_weights = !self.weights_on_host();
+        let resident = self.resident;
+        let mut step = |p: &mut dyn ParamStep<D>, sync: bool| {
+            if resident {
+                p.on_device(grads, opt, sums)
+            } else {
+                p.on_host(grads, opt, sync)
+            }
+        };
         for l in &mut self.layers {
             out.push(LayerGrads {
-                weight: l.w.step(grads, opt, sync_weights)?,
-                bias: l.b.step(grads, opt, sync_weights)?,
+                weight: step(&mut l.w, sync_weights)?,
+                bias: step(&mut l.b, sync_weights)?,
             });
             for p in &mut l.act_params {
-                p.step(grads, opt, true)?;
+                step(p, true)?;
             }
             if let Some(n) = &mut l.norm {
-                n.gamma.step(grads, opt, true)?;
-                n.beta.step(grads, opt, true)?;
+                step(&mut n.gamma, true)?;
+                step(&mut n.beta, true)?;
                 if let (Norm::Batch, Some((mean, var))) = (n.kind, stats.next()) {
                     // PyTorch keeps the unbiased variance in the running estimate.
                     let rows = trace.rows;
@@ -419,6 +512,7 @@ impl<D: EngineDevice> Network<D> {
     /// finite differences): per layer `w`, `b`, activation parameters, then
     /// `gamma`, `beta`.
     pub fn params_mut(&mut self) -> Vec<ParamRef<'_, D>> {
+        self.refresh_host();
         let mut out = Vec::new();
         for l in &mut self.layers {
             out.push(ParamRef::Matrix(&mut l.w));
@@ -432,6 +526,43 @@ impl<D: EngineDevice> Network<D> {
             }
         }
         out
+    }
+}
+
+/// One optimizer step of a parameter of either shape, on its host copy or
+/// on the device.
+trait ParamStep<D: EngineDevice> {
+    fn on_host(
+        &mut self,
+        grads: &mut Gradients<f32, D>,
+        opt: &Optimizer,
+        sync: bool,
+    ) -> Result<GradSums, TrainError>;
+    fn on_device(
+        &mut self,
+        grads: &mut Gradients<f32, D>,
+        opt: &Optimizer,
+        sums: bool,
+    ) -> Result<GradSums, TrainError>;
+}
+
+impl<D: EngineDevice, S: Shape> ParamStep<D> for Param<D, S> {
+    fn on_host(
+        &mut self,
+        grads: &mut Gradients<f32, D>,
+        opt: &Optimizer,
+        sync: bool,
+    ) -> Result<GradSums, TrainError> {
+        self.step(grads, opt, sync)
+    }
+
+    fn on_device(
+        &mut self,
+        grads: &mut Gradients<f32, D>,
+        opt: &Optimizer,
+        sums: bool,
+    ) -> Result<GradSums, TrainError> {
+        self.step_on_device(grads, opt, sums)
     }
 }
 

@@ -8,6 +8,10 @@
 //! `../shared/bench/torch_reference.py` and with the seed studies, which used
 //! PyTorch or Keras.
 
+use dfdx::shapes::Shape;
+use dfdx::tensor::Tensor;
+
+use super::device::EngineDevice;
 use crate::config::job::OptimizerConfig;
 
 /// Per-parameter optimizer state.
@@ -178,6 +182,131 @@ impl Optimizer {
     }
 }
 
+/// Optimizer state kept on the parameter's device, for parameters updated
+/// there ([`Optimizer::update_tensor`]).
+#[derive(Debug, Clone)]
+pub struct DeviceState<S: Shape, D: EngineDevice> {
+    /// As [`State::m`].
+    m: Option<Tensor<S, f32, D>>,
+    /// As [`State::v`].
+    v: Option<Tensor<S, f32, D>>,
+}
+
+impl<S: Shape, D: EngineDevice> Default for DeviceState<S, D> {
+    fn default() -> Self {
+        DeviceState { m: None, v: None }
+    }
+}
+
+impl Optimizer {
+    /// [`Optimizer::update`] as dfdx tensor operations on the parameter's
+    /// device: the new value of `w` from gradient `g`, with the state on the
+    /// device too. Every element goes through the same `f32` operations in
+    /// the same order as in [`Optimizer::update`] (state starting at zero,
+    /// no fused multiply-adds), so on the CPU the two agree bit for bit (a
+    /// test holds that).
+    pub fn update_tensor<S: Shape, D: EngineDevice>(
+        &self,
+        w: Tensor<S, f32, D>,
+        g: Tensor<S, f32, D>,
+        state: &mut DeviceState<S, D>,
+    ) -> Tensor<S, f32, D> {
+        let zeros = |g: &Tensor<S, f32, D>| g.device().zeros_like(g);
+        match self.config {
+            OptimizerConfig::Sgd {
+                lr,
+                momentum,
+                nesterov,
+                weight_decay,
+            } => {
+                let (lr, mu, wd) = (lr as f32, momentum as f32, weight_decay as f32);
+                let g = g + w.clone() * wd;
+                if mu == 0.0 {
+                    return w - g * lr;
+                }
+                // PyTorch starts the buffer at the first gradient.
+                let b = match state.m.take() {
+                    None => g.clone(),
+                    Some(b) => b * mu + g.clone(),
+                };
+                let d = if nesterov {
+                    g + b.clone() * mu
+                } else {
+                    b.clone()
+                };
+                state.m = Some(b);
+                w - d * lr
+            }
+            OptimizerConfig::Adam {
+                lr,
+                betas,
+                eps,
+                weight_decay,
+            }
+            | OptimizerConfig::Adamw {
+                lr,
+                betas,
+                eps,
+                weight_decay,
+            } => {
+                let decoupled = matches!(self.config, OptimizerConfig::Adamw { .. });
+                let t = self.step.max(1) as i32;
+                let (b1, b2) = (betas[0], betas[1]);
+                let step = (lr / (1.0 - b1.powi(t))) as f32;
+                let c2s = (1.0 - b2.powi(t)).sqrt() as f32;
+                let (b1, b2, eps, wd, lr) = (
+                    b1 as f32,
+                    b2 as f32,
+                    eps as f32,
+                    weight_decay as f32,
+                    lr as f32,
+                );
+                let (w, g) = if decoupled {
+                    (w.clone() - w * (lr * wd), g)
+                } else {
+                    (w.clone(), g + w * wd)
+                };
+                let m = state.m.take().unwrap_or_else(|| zeros(&g));
+                let v = state.v.take().unwrap_or_else(|| zeros(&g));
+                let m = m * b1 + g.clone() * (1.0 - b1);
+                let v = v * b2 + g.clone() * (1.0 - b2) * g;
+                let w = w - (m.clone() * step) / (v.clone().sqrt() / c2s + eps);
+                state.m = Some(m);
+                state.v = Some(v);
+                w
+            }
+            OptimizerConfig::Rmsprop {
+                lr,
+                alpha,
+                eps,
+                momentum,
+                weight_decay,
+            } => {
+                let (lr, a, eps, mu, wd) = (
+                    lr as f32,
+                    alpha as f32,
+                    eps as f32,
+                    momentum as f32,
+                    weight_decay as f32,
+                );
+                let g = g + w.clone() * wd;
+                let v = state.v.take().unwrap_or_else(|| zeros(&g));
+                let v = v * a + g.clone() * (1.0 - a) * g.clone();
+                let scaled = g / (v.clone().sqrt() + eps);
+                state.v = Some(v);
+                if mu > 0.0 {
+                    let b = state.m.take().unwrap_or_else(|| zeros(&scaled));
+                    let b = b * mu + scaled;
+                    state.m = Some(b.clone());
+                    w - b * lr
+                } else {
+                    w - scaled * lr
+                }
+            }
+        }
+    }
+}
+
 /// Lanes of [`squared_norm`]'s partial sums.
 const NORM_LANES: usize = 8;
 
@@ -214,6 +343,94 @@ fn lane_sum(g: &[f32], f: impl Fn(f64) -> f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dfdx::tensor::{Cpu, TensorFromVec};
+
+    /// Every optimizer and its options, updated on the host and as tensor
+    /// operations on the CPU device, five steps from the same start: the
+    /// same bits every step.
+    #[test]
+    fn the_device_update_is_the_host_update_bit_for_bit() {
+        let configs = [
+            OptimizerConfig::Sgd {
+                lr: 0.1,
+                momentum: 0.0,
+                nesterov: false,
+                weight_decay: 0.0,
+            },
+            OptimizerConfig::Sgd {
+                lr: 0.05,
+                momentum: 0.9,
+                nesterov: false,
+                weight_decay: 1e-3,
+            },
+            OptimizerConfig::Sgd {
+                lr: 0.05,
+                momentum: 0.9,
+                nesterov: true,
+                weight_decay: 0.0,
+            },
+            OptimizerConfig::Adam {
+                lr: 1e-3,
+                betas: [0.9, 0.999],
+                eps: 1e-8,
+                weight_decay: 0.0,
+            },
+            OptimizerConfig::Adam {
+                lr: 3e-3,
+                betas: [0.8, 0.99],
+                eps: 1e-6,
+                weight_decay: 1e-2,
+            },
+            OptimizerConfig::Adamw {
+                lr: 1e-3,
+                betas: [0.9, 0.999],
+                eps: 1e-8,
+                weight_decay: 1e-2,
+            },
+            OptimizerConfig::Rmsprop {
+                lr: 1e-2,
+                alpha: 0.99,
+                eps: 1e-8,
+                momentum: 0.0,
+                weight_decay: 0.0,
+            },
+            OptimizerConfig::Rmsprop {
+                lr: 1e-2,
+                alpha: 0.9,
+                eps: 1e-6,
+                momentum: 0.5,
+                weight_decay: 1e-3,
+            },
+        ];
+        let dev = Cpu::default();
+        let n = 37;
+        // Deterministic values of both signs and many magnitudes, zeros included.
+        let values = |k: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| {
+                    let x = ((i * 7 + k * 13) % 23) as f32 - 11.0;
+                    x * 10f32.powi((i % 5) as i32 - 3)
+                })
+                .collect()
+        };
+        for config in configs {
+            let mut host_opt = Optimizer::new(config);
+            let mut host_w = values(0);
+            let mut host_state = State::default();
+            let mut w: Tensor<(usize,), f32, Cpu> = dev.tensor_from_vec(values(0), (n,));
+            let mut state = DeviceState::default();
+            for step in 1..=5 {
+                let g = values(step);
+                host_opt.begin_step();
+                host_opt.update(&mut host_w, &g, &mut host_state);
+                let gt = dev.tensor_from_vec(g, (n,));
+                w = host_opt.update_tensor(w, gt, &mut state);
+                let got: Vec<u32> = w.as_vec().iter().map(|v| v.to_bits()).collect();
+                let want: Vec<u32> = host_w.iter().map(|v| v.to_bits()).collect();
+                assert_eq!(got, want, "{config:?}, step {step}");
+            }
+        }
+    }
 
     #[test]
     fn squared_norm_sums_every_element_including_the_tail() {

@@ -152,6 +152,7 @@ impl<'a, D: EngineDevice> Replica<'a, D> {
 
     /// The outcome: the metrics of every finished epoch.
     pub(super) fn finish(mut self, data: &Dataset) -> Outcome {
+        self.tr.net.refresh_host();
         if self.job.record.contains(&Record::DecisionBoundary) && self.completed > 0 {
             decision_boundary(
                 self.job,

@@ -213,3 +213,67 @@ fn batches_gathered_from_a_resident_split_train_as_uploaded_ones() {
         assert!(!uploaded.is_empty());
     }
 }
+
+/// The job's metrics (as [`metrics`]) through dfdx's layer composition, its
+/// parameters and optimizer state updated on the device (as on CUDA) or on
+/// their host copies (the CPU's way).
+fn metrics_with_params(job: &JobConfig, resident: bool) -> Vec<Row> {
+    let data = crate::data::load(&job.dataset).expect("dataset loads");
+    let mut r = stack::Replica::<dfdx::tensor::Cpu>::start(job, &data, Sharing::Allowed)
+        .expect("job starts");
+    r.tr.net.set_fused(false);
+    r.tr.net.set_resident_params(resident);
+    r.tr.pending = Pending::new(job, &data, &r.tr.net, Sharing::Allowed);
+    let o = train_alone(r, &data, &mut |_| {}).expect("job trains");
+    o.metrics
+        .into_iter()
+        .filter(|m| {
+            m.metric != MetricKind::EpochSeconds.name()
+                && m.metric != MetricKind::SamplesPerSecond.name()
+        })
+        .map(|m| (m.epoch, m.split, m.layer, m.metric, m.value.to_bits()))
+        .collect()
+}
+
+#[test]
+fn parameters_updated_on_the_device_train_as_on_the_host() {
+    for changes in [
+        // Full batch, every diagnostic, SGD.
+        &[("activation", r#""gelu""#)][..],
+        // Minibatches, dropout, batch norm (its scale and shift are
+        // parameters too), a learnable activation parameter, Adam.
+        &[
+            ("batch_size", "16"),
+            ("dropout", "0.2"),
+            ("norm", r#""batch""#),
+            ("activation", r#""prelu""#),
+            (
+                "optimizer",
+                r#"{ name = "adam", lr = 1e-2, weight_decay = 1e-3 }"#,
+            ),
+        ][..],
+        // Layer norm, RMSprop with momentum, one-hot targets.
+        &[
+            (
+                "dataset",
+                r#"{ name = "two_moons", samples = 200, noise = 0.2 }"#,
+            ),
+            ("loss", r#""cross_entropy""#),
+            ("norm", r#""layer""#),
+            (
+                "optimizer",
+                r#"{ name = "rmsprop", lr = 1e-3, momentum = 0.5 }"#,
+            ),
+            ("batch_size", "32"),
+        ][..],
+    ] {
+        let j = job(&full_batch(changes));
+        let on_host = metrics_with_params(&j, false);
+        let on_device = metrics_with_params(&j, true);
+        assert!(!on_host.is_empty());
+        assert_eq!(on_host.len(), on_device.len(), "{changes:?}");
+        for (a, b) in on_host.iter().zip(&on_device) {
+            assert_eq!(a, b, "{changes:?}");
+        }
+    }
+}
