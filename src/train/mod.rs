@@ -349,7 +349,7 @@ impl Pending {
         rec: &mut Recorder,
         rows: &[usize],
         out: &Mat<D, T>,
-        trace: &mut Trace,
+        trace: &mut Trace<D>,
     ) -> Result<Duration, TrainError> {
         if !self.waiting {
             return Ok(Duration::ZERO);
@@ -882,7 +882,7 @@ fn forward_rows<D: EngineDevice>(
     net: &Network<D>,
     split: &SplitData,
     idx: &[usize],
-    trace: &mut Trace,
+    trace: &mut Trace<D>,
 ) -> Vec<f32> {
     let xb = gather_rows(split, idx);
     let x: Mat<D, NoneTape> = net

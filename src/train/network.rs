@@ -180,8 +180,53 @@ pub struct NormLayer<D: EngineDevice> {
     pub gamma: Param<D, (usize,)>,
     /// Per-unit shift (starts at 0).
     pub beta: Param<D, (usize,)>,
-    running_mean: Vec<f32>,
-    running_var: Vec<f32>,
+    /// Batch norm's running mean and variance (parameters of no optimizer:
+    /// [`Param`] for its host copy, tensor and staleness).
+    running_mean: Param<D, (usize,)>,
+    running_var: Param<D, (usize,)>,
+}
+
+impl<D: EngineDevice> NormLayer<D> {
+    /// Moves batch norm's running statistics towards a batch's `mean` and
+    /// `var` (over `rows` rows): on the device where parameters are
+    /// resident, else on the host copies, the same `f32` operations in the
+    /// same order either way.
+    fn update_running(
+        &mut self,
+        mean: &Vector<D, NoneTape>,
+        var: &Vector<D, NoneTape>,
+        rows: usize,
+        resident: bool,
+    ) {
+        // PyTorch keeps the unbiased variance in the running estimate.
+        let unbias = if rows > 1 {
+            rows as f32 / (rows as f32 - 1.0)
+        } else {
+            1.0
+        };
+        let keep = 1.0 - BN_MOMENTUM;
+        if resident {
+            let (rm, rv) = (&mut self.running_mean, &mut self.running_var);
+            rm.t = rm.t.clone() * keep + mean.clone() * BN_MOMENTUM;
+            rv.t = rv.t.clone() * keep + var.clone() * BN_MOMENTUM * unbias;
+            rm.stale = true;
+            rv.stale = true;
+            return;
+        }
+        let (mean, var) = (mean.as_vec(), var.as_vec());
+        for (r, m) in Arc::make_mut(&mut self.running_mean.host)
+            .iter_mut()
+            .zip(mean)
+        {
+            *r = keep * *r + BN_MOMENTUM * m;
+        }
+        for (r, v) in Arc::make_mut(&mut self.running_var.host)
+            .iter_mut()
+            .zip(var)
+        {
+            *r = keep * *r + BN_MOMENTUM * v * unbias;
+        }
+    }
 }
 
 /// One linear layer and what follows it.
@@ -205,14 +250,15 @@ pub struct Layer<D: EngineDevice> {
 }
 
 /// What a forward pass reports besides its output.
-#[derive(Debug, Default)]
-pub struct Trace {
+#[derive(Debug)]
+pub struct Trace<D: EngineDevice> {
     /// Capture each hidden layer's pre-activation (after normalisation).
     pub capture: bool,
     /// The captured pre-activations, row-major `rows × units`, per hidden layer.
     pub pre: Vec<Vec<f32>>,
-    /// Batch norm's batch mean and variance per normalised layer (training).
-    pub batch_stats: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Batch norm's batch mean and variance per normalised layer (training),
+    /// on the device.
+    pub batch_stats: Vec<(Vector<D, NoneTape>, Vector<D, NoneTape>)>,
     /// Rows of the last batch passed forward.
     pub rows: usize,
     /// Batch rows whose activations and derivatives each hidden layer
@@ -223,6 +269,19 @@ pub struct Trace {
     pub keep: Vec<usize>,
     /// The kept rows, one entry per hidden layer.
     pub kept: Vec<ProbeLayer>,
+}
+
+impl<D: EngineDevice> Default for Trace<D> {
+    fn default() -> Self {
+        Trace {
+            capture: false,
+            pre: Vec::new(),
+            batch_stats: Vec::new(),
+            rows: 0,
+            keep: Vec::new(),
+            kept: Vec::new(),
+        }
+    }
 }
 
 /// The MLP.
@@ -268,8 +327,8 @@ impl<D: EngineDevice> Network<D> {
                     kind,
                     gamma: Param::new(dev, vec![1.0; fo], (fo,)),
                     beta: Param::new(dev, vec![0.0; fo], (fo,)),
-                    running_mean: vec![0.0; fo],
-                    running_var: vec![1.0; fo],
+                    running_mean: Param::new(dev, vec![0.0; fo], (fo,)),
+                    running_var: Param::new(dev, vec![1.0; fo], (fo,)),
                 }),
             };
             let act_params = match &act {
@@ -320,6 +379,12 @@ impl<D: EngineDevice> Network<D> {
         if resident && D::DENSE_READS_HOST {
             self.set_fused(false);
         }
+        // The running statistics' tensors follow their host copies only
+        // where they are updated on the device.
+        for n in self.layers.iter_mut().filter_map(|l| l.norm.as_mut()) {
+            n.running_mean.sync();
+            n.running_var.sync();
+        }
     }
 
     /// Brings every parameter's host copy up to date (after updates on the
@@ -335,6 +400,8 @@ impl<D: EngineDevice> Network<D> {
             if let Some(n) = &mut l.norm {
                 n.gamma.refresh_host();
                 n.beta.refresh_host();
+                n.running_mean.refresh_host();
+                n.running_var.refresh_host();
             }
         }
     }
@@ -359,7 +426,7 @@ impl<D: EngineDevice> Network<D> {
     }
 
     /// The forward pass. `train` selects batch statistics and dropout.
-    pub fn forward<T>(&self, x: Mat<D, T>, train: bool, trace: &mut Trace) -> Mat<D, T>
+    pub fn forward<T>(&self, x: Mat<D, T>, train: bool, trace: &mut Trace<D>) -> Mat<D, T>
     where
         T: Tape<f32, D> + Merge<T> + Merge<NoneTape>,
     {
@@ -411,7 +478,7 @@ impl<D: EngineDevice> Network<D> {
         n: &NormLayer<D>,
         z: Mat<D, T>,
         train: bool,
-        trace: &mut Trace,
+        trace: &mut Trace<D>,
     ) -> Mat<D, T>
     where
         T: Tape<f32, D> + Merge<T> + Merge<NoneTape>,
@@ -427,8 +494,8 @@ impl<D: EngineDevice> Network<D> {
             Norm::Layer => z.normalize::<Axis<1>>(NORM_EPS) * gamma + beta,
             Norm::Batch if train => {
                 let plain = z.retaped::<NoneTape>();
-                let mean = plain.clone().mean::<(usize,), Axis<0>>().as_vec();
-                let var = plain.var::<(usize,), Axis<0>>().as_vec();
+                let mean = plain.clone().mean::<(usize,), Axis<0>>();
+                let var = plain.var::<(usize,), Axis<0>>();
                 trace.batch_stats.push((mean, var));
                 z.normalize::<Axis<0>>(NORM_EPS) * gamma + beta
             }
@@ -438,11 +505,13 @@ impl<D: EngineDevice> Network<D> {
                 let u = shape.1;
                 let inv: Vec<f32> = n
                     .running_var
+                    .host
                     .iter()
                     .map(|v| 1.0 / (v + NORM_EPS as f32).sqrt())
                     .collect();
                 let shift: Vec<f32> = n
                     .running_mean
+                    .host
                     .iter()
                     .zip(&inv)
                     .map(|(m, s)| -m * s)
@@ -463,7 +532,7 @@ impl<D: EngineDevice> Network<D> {
         &mut self,
         grads: &mut Gradients<f32, D>,
         opt: &Optimizer,
-        trace: &Trace,
+        trace: &Trace<D>,
         sums: bool,
     ) -> Result<Vec<LayerGrads>, TrainError> {
         let mut out = Vec::with_capacity(self.layers.len());
@@ -489,19 +558,7 @@ impl<D: EngineDevice> Network<D> {
                 step(&mut n.gamma, true)?;
                 step(&mut n.beta, true)?;
                 if let (Norm::Batch, Some((mean, var))) = (n.kind, stats.next()) {
-                    // PyTorch keeps the unbiased variance in the running estimate.
-                    let rows = trace.rows;
-                    let unbias = if rows > 1 {
-                        rows as f32 / (rows as f32 - 1.0)
-                    } else {
-                        1.0
-                    };
-                    for (r, m) in n.running_mean.iter_mut().zip(mean) {
-                        *r = (1.0 - BN_MOMENTUM) * *r + BN_MOMENTUM * m;
-                    }
-                    for (r, v) in n.running_var.iter_mut().zip(var) {
-                        *r = (1.0 - BN_MOMENTUM) * *r + BN_MOMENTUM * v * unbias;
-                    }
+                    n.update_running(mean, var, trace.rows, resident);
                 }
             }
         }
