@@ -21,7 +21,8 @@
 #   5. experiments.toml on CUDA, timed, cut off after $EXPERIMENTS_LIMIT s
 #      (default 240; GPU only);
 #   6. one MNIST epoch (5 layers, width 256, batch 64, ReLU, Adam) with
-#      actsweep and with PyTorch (torch_mnist_epoch.py) on the same device.
+#      actsweep and with PyTorch (torch_mnist_epoch.py) on the same device,
+#      and four seeds of it one after the other and as one stack of four.
 #
 # Environment: ACTSWEEP_BIN (default: target/release/actsweep, or the
 # packed binary), ACTSWEEP_DATA (the folder holding mnist/), PYTHON (one
@@ -151,6 +152,11 @@ EOF
 step mnist-actsweep "$bin" run "$out/mnist-epoch.toml" --out "$out/results" --no-bar --jobs 1
 "$bin" report "$out/mnist-epoch.toml" --out "$out/results" >/dev/null 2>&1 &&
     grep -E '^\| [12] \|' "$out/results/mnist-epoch/report/REPORT.md" | sed 's/^/      actsweep epoch /' | tee -a "$summary"
+# The same network, four seeds, stacked and one after the other.
+sed -e 's/^name = .*/name = "mnist-seeds"/' -e 's/^epochs = 2$/epochs = 1/' -e 's/^seeds = 1$/seeds = 4/' \
+    "$out/mnist-epoch.toml" >"$out/mnist-seeds.toml"
+step mnist-unstacked "$bin" run "$out/mnist-seeds.toml" --out "$out/results-unstacked" --no-bar --jobs 1
+step mnist-stacked "$bin" run "$out/mnist-seeds.toml" --out "$out/results-stacked" --no-bar --jobs 1 --stack 4
 if "$py" -c 'import torch' 2>/dev/null; then
     step mnist-torch "$py" "$here/torch_mnist_epoch.py" --device "$device" --epochs 2
     grep '^epoch' "$out/mnist-torch.log" | sed 's/^/      PyTorch /' | tee -a "$summary"
