@@ -465,11 +465,7 @@ fn train_groups(
             // unwritten until every later job had trained.
             let done = train::on_plain_thread(|| {
                 let firsts: Vec<&Job> = stack.iter().map(|g| g[0]).collect();
-                let trained = if firsts.len() == 1 {
-                    vec![run_job(firsts[0], position, commit.as_deref(), &progress)]
-                } else {
-                    run_stack(&firsts, position, commit.as_deref(), &progress)
-                };
+                let trained = run_trainings(&firsts, position, commit.as_deref(), &progress);
                 stack
                     .iter()
                     .zip(trained)
@@ -553,45 +549,24 @@ fn now_unix() -> f64 {
 /// What a training left: the job's record, metrics and boundary points.
 type Trained = (JobRecord, Vec<train::Metric>, Vec<train::BoundaryPoint>);
 
-/// Trains one job; never fails: errors and panics become a `failed` record.
-fn run_job(
-    job: &Job,
-    position: &HashMap<&str, usize>,
-    commit: Option<&str>,
-    progress: &Progress,
-) -> Trained {
-    let span = tracing::info_span!("job", id = %job.id, label = %job.label);
-    let _enter = span.enter();
-    let started = now_unix();
-    let t0 = Instant::now();
-    tracing::info!("start");
-    progress.start(job);
-    let cfg = &job.config;
-    let result: Result<train::Outcome, String> = match data::load(&cfg.dataset) {
-        Err(e) => Err(error_chain(&e)),
-        Ok(d) => {
-            let mut on_epoch = |p: train::EpochProgress| progress.epoch(&job.id, p);
-            match catch_unwind(AssertUnwindSafe(|| train::train(cfg, &d, &mut on_epoch))) {
-                Ok(r) => r.map_err(|e| train_error_text(&e)),
-                Err(panic) => Err(panic_text(panic.as_ref())),
-            }
-        }
-    };
-    let timing = (started, t0.elapsed().as_secs_f64());
-    record_of(job, position[job.id.as_str()], commit, timing, result)
-}
-
-/// Trains `jobs` (first jobs of groups with one stack key) as one stack;
-/// never fails: each job's error, or a panic of the stack, becomes its
-/// `failed` record. Each record's wall time is its share of the stack's
-/// (the stack's over its jobs), so that the run's sum stays the time spent.
-fn run_stack(
+/// Trains `jobs`: one alone, or several (first jobs of groups with one
+/// stack key) as one stack. Never fails: each job's error, or a panic of
+/// the training, becomes its `failed` record. In a stack each record's wall
+/// time is its share of the stack's (the stack's over its jobs), so that the
+/// run's sum stays the time spent.
+fn run_trainings(
     jobs: &[&Job],
     position: &HashMap<&str, usize>,
     commit: Option<&str>,
     progress: &Progress,
 ) -> Vec<Trained> {
-    let span = tracing::info_span!("stack", first = %jobs[0].id, size = jobs.len());
+    let job_span = |j: &Job| tracing::info_span!("job", id = %j.id, label = %j.label);
+    let stacked = jobs.len() > 1;
+    let span = if stacked {
+        tracing::info_span!("stack", first = %jobs[0].id, size = jobs.len())
+    } else {
+        job_span(jobs[0])
+    };
     let _enter = span.enter();
     let started = now_unix();
     let t0 = Instant::now();
@@ -599,34 +574,44 @@ fn run_stack(
     for j in jobs {
         progress.start(j);
     }
-    let cfgs: Vec<&crate::config::job::JobConfig> = jobs.iter().map(|j| &j.config).collect();
-    let results: Vec<Result<train::Outcome, String>> = match data::load(&cfgs[0].dataset) {
+    let results: Vec<Result<train::Outcome, String>> = match data::load(&jobs[0].config.dataset) {
         Err(e) => jobs.iter().map(|_| Err(error_chain(&e))).collect(),
-        Ok(d) => {
-            let mut on_epoch = |i: usize, p: train::EpochProgress| progress.epoch(&jobs[i].id, p);
-            match catch_unwind(AssertUnwindSafe(|| {
-                train::train_stack(&cfgs, &d, &mut on_epoch)
-            })) {
-                Ok(rs) => rs
-                    .into_iter()
-                    .map(|r| r.map_err(|e| train_error_text(&e)))
-                    .collect(),
-                Err(panic) => {
-                    let msg = panic_text(panic.as_ref());
-                    jobs.iter().map(|_| Err(msg.clone())).collect()
-                }
+        Ok(d) => match catch_unwind(AssertUnwindSafe(|| train_all(jobs, &d, progress))) {
+            Ok(rs) => rs
+                .into_iter()
+                .map(|r| r.map_err(|e| train_error_text(&e)))
+                .collect(),
+            Err(panic) => {
+                let msg = panic_text(panic.as_ref());
+                jobs.iter().map(|_| Err(msg.clone())).collect()
             }
-        }
+        },
     };
     let timing = (started, t0.elapsed().as_secs_f64() / jobs.len() as f64);
     jobs.iter()
         .zip(results)
         .map(|(j, r)| {
-            let span = tracing::info_span!("job", id = %j.id, label = %j.label);
-            let _enter = span.enter();
+            let span = stacked.then(|| job_span(j));
+            let _enter = span.as_ref().map(tracing::Span::enter);
             record_of(j, position[j.id.as_str()], commit, timing, r)
         })
         .collect()
+}
+
+/// One job alone ([`train::train`]) or several as one stack
+/// ([`train::train_stack`]), with their epochs reported to `progress`.
+fn train_all(
+    jobs: &[&Job],
+    data: &data::Dataset,
+    progress: &Progress,
+) -> Vec<Result<train::Outcome, train::TrainError>> {
+    if let [job] = jobs {
+        let mut on_epoch = |p: train::EpochProgress| progress.epoch(&job.id, p);
+        return vec![train::train(&job.config, data, &mut on_epoch)];
+    }
+    let cfgs: Vec<&crate::config::job::JobConfig> = jobs.iter().map(|j| &j.config).collect();
+    let mut on_epoch = |i: usize, p: train::EpochProgress| progress.epoch(&jobs[i].id, p);
+    train::train_stack(&cfgs, data, &mut on_epoch)
 }
 
 /// A training error as a record's message, with its help.

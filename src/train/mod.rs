@@ -148,6 +148,24 @@ pub fn train(
     data: &Dataset,
     progress: &mut (dyn FnMut(EpochProgress) + Send),
 ) -> Result<Outcome, TrainError> {
+    on_job_thread(job, data, |chosen| match chosen {
+        Chosen::Cpu => train_on::<dfdx::tensor::Cpu>(job, data, progress, Sharing::Allowed),
+        #[cfg(feature = "cuda")]
+        Chosen::Cuda => train_on::<dfdx::tensor::Cuda>(job, data, progress, Sharing::Allowed),
+        #[cfg(not(feature = "cuda"))]
+        Chosen::Cuda => Err(TrainError::CudaNotBuilt),
+    })?
+}
+
+/// Runs `run` with the device `job` trains on, once `data` is checked to
+/// fit it: on a plain thread inside a one-thread rayon pool (so dfdx's
+/// matrix products do not fan out; see [`on_plain_thread`]), with freed
+/// memory kept for reuse. A job, or a stack of jobs, trains this way.
+fn on_job_thread<R: Send>(
+    job: &JobConfig,
+    data: &Dataset,
+    run: impl FnOnce(Chosen) -> R + Send,
+) -> Result<R, TrainError> {
     check_shape(job, data)?;
     let chosen = device::choose(job.device)?;
     keep_freed_memory();
@@ -155,16 +173,7 @@ pub fn train(
         .num_threads(1)
         .build()
         .map_err(|e| TrainError::Thread(e.to_string()))?;
-    // A plain thread enters the one-thread pool (see [`on_plain_thread`]).
-    on_plain_thread(|| {
-        pool.install(|| match chosen {
-            Chosen::Cpu => train_on::<dfdx::tensor::Cpu>(job, data, progress, Sharing::Allowed),
-            #[cfg(feature = "cuda")]
-            Chosen::Cuda => train_on::<dfdx::tensor::Cuda>(job, data, progress, Sharing::Allowed),
-            #[cfg(not(feature = "cuda"))]
-            Chosen::Cuda => Err(TrainError::CudaNotBuilt),
-        })
-    })
+    Ok(on_plain_thread(|| pool.install(|| run(chosen))))
 }
 
 /// Whether `data` fits the job's first layer.

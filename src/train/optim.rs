@@ -73,14 +73,13 @@ impl Optimizer {
     fn update_any(&self, w: &mut [f32], g: &[f32], state: &mut State) -> f64 {
         let n = w.len();
         let sq = squared_norm(g);
-        match self.config {
-            OptimizerConfig::Sgd {
+        match self.rule() {
+            Rule::Sgd {
                 lr,
-                momentum,
+                mu,
                 nesterov,
-                weight_decay,
+                wd,
             } => {
-                let (lr, mu, wd) = (lr as f32, momentum as f32, weight_decay as f32);
                 if mu == 0.0 {
                     for (w, &g) in w.iter_mut().zip(g) {
                         *w -= lr * (g + wd * *w);
@@ -99,36 +98,20 @@ impl Optimizer {
                     }
                 }
             }
-            OptimizerConfig::Adam {
-                lr,
-                betas,
+            Rule::Adam {
+                decoupled,
+                step,
+                c2s,
+                b1,
+                b2,
                 eps,
-                weight_decay,
-            }
-            | OptimizerConfig::Adamw {
+                wd,
                 lr,
-                betas,
-                eps,
-                weight_decay,
             } => {
-                let decoupled = matches!(self.config, OptimizerConfig::Adamw { .. });
                 if state.m.is_empty() {
                     state.m = vec![0.0; n];
                     state.v = vec![0.0; n];
                 }
-                let t = self.step.max(1) as i32;
-                let (b1, b2) = (betas[0], betas[1]);
-                let c1 = 1.0 - b1.powi(t);
-                let c2 = 1.0 - b2.powi(t);
-                let step = (lr / c1) as f32;
-                let c2s = c2.sqrt() as f32;
-                let (b1, b2, eps, wd, lr) = (
-                    b1 as f32,
-                    b2 as f32,
-                    eps as f32,
-                    weight_decay as f32,
-                    lr as f32,
-                );
                 for (((w, &g), m), v) in w.iter_mut().zip(g).zip(&mut state.m).zip(&mut state.v) {
                     let g = if decoupled {
                         *w -= lr * wd * *w;
@@ -141,26 +124,13 @@ impl Optimizer {
                     *w -= step * *m / (v.sqrt() / c2s + eps);
                 }
             }
-            OptimizerConfig::Rmsprop {
-                lr,
-                alpha,
-                eps,
-                momentum,
-                weight_decay,
-            } => {
+            Rule::Rmsprop { lr, a, eps, mu, wd } => {
                 if state.v.is_empty() {
                     state.v = vec![0.0; n];
-                    if momentum > 0.0 {
+                    if mu > 0.0 {
                         state.m = vec![0.0; n];
                     }
                 }
-                let (lr, a, eps, mu, wd) = (
-                    lr as f32,
-                    alpha as f32,
-                    eps as f32,
-                    momentum as f32,
-                    weight_decay as f32,
-                );
                 if mu > 0.0 {
                     for (((w, &g), v), b) in w.iter_mut().zip(g).zip(&mut state.v).zip(&mut state.m)
                     {
@@ -179,6 +149,97 @@ impl Optimizer {
             }
         }
         sq
+    }
+}
+
+/// One step's update rule with its constants in `f32`, resolved from the
+/// configuration and the step count: [`Optimizer::update`] and
+/// [`Optimizer::update_tensor`] both read it, so they use the same
+/// constants (which their agreement bit for bit depends on).
+#[derive(Debug, Clone, Copy)]
+enum Rule {
+    Sgd {
+        lr: f32,
+        mu: f32,
+        nesterov: bool,
+        wd: f32,
+    },
+    /// Adam, or AdamW (`decoupled` weight decay); `step` is the learning
+    /// rate over the first moment's bias correction, `c2s` the square root
+    /// of the second's.
+    Adam {
+        decoupled: bool,
+        step: f32,
+        c2s: f32,
+        b1: f32,
+        b2: f32,
+        eps: f32,
+        wd: f32,
+        lr: f32,
+    },
+    Rmsprop {
+        lr: f32,
+        a: f32,
+        eps: f32,
+        mu: f32,
+        wd: f32,
+    },
+}
+
+impl Optimizer {
+    /// The rule of the step in progress.
+    fn rule(&self) -> Rule {
+        match self.config {
+            OptimizerConfig::Sgd {
+                lr,
+                momentum,
+                nesterov,
+                weight_decay,
+            } => Rule::Sgd {
+                lr: lr as f32,
+                mu: momentum as f32,
+                nesterov,
+                wd: weight_decay as f32,
+            },
+            OptimizerConfig::Adam {
+                lr,
+                betas,
+                eps,
+                weight_decay,
+            }
+            | OptimizerConfig::Adamw {
+                lr,
+                betas,
+                eps,
+                weight_decay,
+            } => {
+                let t = self.step.max(1) as i32;
+                let (b1, b2) = (betas[0], betas[1]);
+                Rule::Adam {
+                    decoupled: matches!(self.config, OptimizerConfig::Adamw { .. }),
+                    step: (lr / (1.0 - b1.powi(t))) as f32,
+                    c2s: (1.0 - b2.powi(t)).sqrt() as f32,
+                    b1: b1 as f32,
+                    b2: b2 as f32,
+                    eps: eps as f32,
+                    wd: weight_decay as f32,
+                    lr: lr as f32,
+                }
+            }
+            OptimizerConfig::Rmsprop {
+                lr,
+                alpha,
+                eps,
+                momentum,
+                weight_decay,
+            } => Rule::Rmsprop {
+                lr: lr as f32,
+                a: alpha as f32,
+                eps: eps as f32,
+                mu: momentum as f32,
+                wd: weight_decay as f32,
+            },
+        }
     }
 }
 
@@ -212,14 +273,13 @@ impl Optimizer {
         state: &mut DeviceState<S, D>,
     ) -> Tensor<S, f32, D> {
         let zeros = |g: &Tensor<S, f32, D>| g.device().zeros_like(g);
-        match self.config {
-            OptimizerConfig::Sgd {
+        match self.rule() {
+            Rule::Sgd {
                 lr,
-                momentum,
+                mu,
                 nesterov,
-                weight_decay,
+                wd,
             } => {
-                let (lr, mu, wd) = (lr as f32, momentum as f32, weight_decay as f32);
                 let g = g + w.clone() * wd;
                 if mu == 0.0 {
                     return w - g * lr;
@@ -237,30 +297,16 @@ impl Optimizer {
                 state.m = Some(b);
                 w - d * lr
             }
-            OptimizerConfig::Adam {
-                lr,
-                betas,
+            Rule::Adam {
+                decoupled,
+                step,
+                c2s,
+                b1,
+                b2,
                 eps,
-                weight_decay,
-            }
-            | OptimizerConfig::Adamw {
+                wd,
                 lr,
-                betas,
-                eps,
-                weight_decay,
             } => {
-                let decoupled = matches!(self.config, OptimizerConfig::Adamw { .. });
-                let t = self.step.max(1) as i32;
-                let (b1, b2) = (betas[0], betas[1]);
-                let step = (lr / (1.0 - b1.powi(t))) as f32;
-                let c2s = (1.0 - b2.powi(t)).sqrt() as f32;
-                let (b1, b2, eps, wd, lr) = (
-                    b1 as f32,
-                    b2 as f32,
-                    eps as f32,
-                    weight_decay as f32,
-                    lr as f32,
-                );
                 let (w, g) = if decoupled {
                     (w.clone() - w * (lr * wd), g)
                 } else {
@@ -275,20 +321,7 @@ impl Optimizer {
                 state.v = Some(v);
                 w
             }
-            OptimizerConfig::Rmsprop {
-                lr,
-                alpha,
-                eps,
-                momentum,
-                weight_decay,
-            } => {
-                let (lr, a, eps, mu, wd) = (
-                    lr as f32,
-                    alpha as f32,
-                    eps as f32,
-                    momentum as f32,
-                    weight_decay as f32,
-                );
+            Rule::Rmsprop { lr, a, eps, mu, wd } => {
                 let g = g + w.clone() * wd;
                 let v = state.v.take().unwrap_or_else(|| zeros(&g));
                 let v = v * a + g.clone() * (1.0 - a) * g.clone();

@@ -31,7 +31,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde_json::Value;
 
-use super::device::{self, Chosen, EngineDevice};
+use super::device::{Chosen, EngineDevice};
 use super::{
     decision_boundary, init, BoundaryPoint, EpochProgress, EpochSteps, GradLog, Outcome, Sharing,
     TrainError, Training,
@@ -211,29 +211,14 @@ pub fn train_stack(
         return Vec::new();
     };
     debug_assert!(jobs.iter().all(|j| stack_key(j) == stack_key(first)));
-    let chosen = match super::check_shape(first, data).and_then(|_| device::choose(first.device)) {
-        Ok(c) => c,
-        Err(e) => return jobs.iter().map(|_| Err(e.clone())).collect(),
-    };
-    super::keep_freed_memory();
-    let pool = match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
-        Ok(p) => p,
-        Err(e) => {
-            return jobs
-                .iter()
-                .map(|_| Err(TrainError::Thread(e.to_string())))
-                .collect()
-        }
-    };
-    super::on_plain_thread(|| {
-        pool.install(|| match chosen {
-            Chosen::Cpu => lockstep::<dfdx::tensor::Cpu>(jobs, data, progress, Sharing::Allowed),
-            #[cfg(feature = "cuda")]
-            Chosen::Cuda => lockstep::<dfdx::tensor::Cuda>(jobs, data, progress, Sharing::Allowed),
-            #[cfg(not(feature = "cuda"))]
-            Chosen::Cuda => jobs.iter().map(|_| Err(TrainError::CudaNotBuilt)).collect(),
-        })
-    })
+    let trained = super::on_job_thread(first, data, |chosen| match chosen {
+        Chosen::Cpu => lockstep::<dfdx::tensor::Cpu>(jobs, data, progress, Sharing::Allowed),
+        #[cfg(feature = "cuda")]
+        Chosen::Cuda => lockstep::<dfdx::tensor::Cuda>(jobs, data, progress, Sharing::Allowed),
+        #[cfg(not(feature = "cuda"))]
+        Chosen::Cuda => jobs.iter().map(|_| Err(TrainError::CudaNotBuilt)).collect(),
+    });
+    trained.unwrap_or_else(|e| jobs.iter().map(|_| Err(e.clone())).collect())
 }
 
 /// A replica, or why it stopped with an error.
@@ -287,38 +272,14 @@ pub(super) fn lockstep<D: EngineDevice>(
 mod tests {
     use super::*;
     use crate::plan::Plan;
-    use crate::results::{MetricKind, Split};
+    use crate::train::tests::rows;
     use proptest::prelude::*;
-
-    type Row = (u32, Option<Split>, Option<u32>, String, u64);
 
     /// Every job of a sweep file given as text, in plan order.
     fn jobs(text: &str) -> Vec<JobConfig> {
         let sweep = crate::config::parse("sweep.toml", "sweep", text).expect("sweep parses");
         let plan = Plan::new(&sweep).expect("sweep plans");
         plan.jobs.iter().map(|j| j.config.clone()).collect()
-    }
-
-    /// An outcome's metrics (timings left out, values as bits) and status.
-    fn rows(o: &Outcome) -> (Vec<Row>, Option<usize>, usize) {
-        let rows = o
-            .metrics
-            .iter()
-            .filter(|m| {
-                m.metric != MetricKind::EpochSeconds.name()
-                    && m.metric != MetricKind::SamplesPerSecond.name()
-            })
-            .map(|m| {
-                (
-                    m.epoch,
-                    m.split,
-                    m.layer,
-                    m.metric.clone(),
-                    m.value.to_bits(),
-                )
-            })
-            .collect();
-        (rows, o.diverged_in, o.epochs_completed)
     }
 
     /// Trains `text`'s jobs alone and as one stack; asserts that every
@@ -341,14 +302,22 @@ mod tests {
             )
             .expect("trains alone");
             let s = s.as_ref().expect("trains in the stack");
+            assert_eq!(
+                solo.diverged_in, s.diverged_in,
+                "status of seed {}:\n{text}",
+                j.seed
+            );
+            assert_eq!(
+                solo.epochs_completed, s.epochs_completed,
+                "epochs of seed {}:\n{text}",
+                j.seed
+            );
             let (a, b) = (rows(&solo), rows(s));
-            assert_eq!(a.1, b.1, "status of seed {}:\n{text}", j.seed);
-            assert_eq!(a.2, b.2, "epochs of seed {}:\n{text}", j.seed);
-            assert_eq!(a.0.len(), b.0.len(), "rows of seed {}:\n{text}", j.seed);
-            for (x, y) in a.0.iter().zip(&b.0) {
+            assert_eq!(a.len(), b.len(), "rows of seed {}:\n{text}", j.seed);
+            for (x, y) in a.iter().zip(&b) {
                 assert_eq!(x, y, "seed {}:\n{text}", j.seed);
             }
-            statuses.push(a.1);
+            statuses.push(solo.diverged_in);
         }
         statuses
     }

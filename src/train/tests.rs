@@ -45,23 +45,49 @@ fn full_batch(changes: &[(&str, &str)]) -> String {
     )
 }
 
-type Row = (u32, Option<Split>, Option<u32>, String, u64);
+/// A metric row as the tests compare them: epoch, split, layer, name, and
+/// the value's bits.
+pub(super) type Row = (u32, Option<Split>, Option<u32>, String, u64);
+
+/// An outcome's metric rows, timings left out (they differ run to run).
+pub(super) fn rows(o: &Outcome) -> Vec<Row> {
+    o.metrics
+        .iter()
+        .filter(|m| {
+            m.metric != MetricKind::EpochSeconds.name()
+                && m.metric != MetricKind::SamplesPerSecond.name()
+        })
+        .map(|m| {
+            (
+                m.epoch,
+                m.split,
+                m.layer,
+                m.metric.clone(),
+                m.value.to_bits(),
+            )
+        })
+        .collect()
+}
 
 /// The job's metrics (timings left out, values as bits) and status, with
 /// sharing allowed or off.
 fn metrics(job: &JobConfig, sharing: Sharing) -> (Vec<Row>, Option<usize>) {
     let data = crate::data::load(&job.dataset).expect("dataset loads");
     let o = train_on::<dfdx::tensor::Cpu>(job, &data, &mut |_| {}, sharing).expect("job trains");
-    let rows = o
-        .metrics
-        .into_iter()
-        .filter(|m| {
-            m.metric != MetricKind::EpochSeconds.name()
-                && m.metric != MetricKind::SamplesPerSecond.name()
-        })
-        .map(|m| (m.epoch, m.split, m.layer, m.metric, m.value.to_bits()))
-        .collect();
-    (rows, o.diverged_in)
+    (rows(&o), o.diverged_in)
+}
+
+/// The job's outcome when trained alone after `tweak` has changed how its
+/// started replica runs (a path another device takes, run on the CPU).
+fn train_tweaked(
+    job: &JobConfig,
+    tweak: impl FnOnce(&mut stack::Replica<'_, dfdx::tensor::Cpu>, &Dataset),
+) -> Outcome {
+    let data = crate::data::load(&job.dataset).expect("dataset loads");
+    let mut r = stack::Replica::<dfdx::tensor::Cpu>::start(job, &data, Sharing::Allowed)
+        .expect("job starts");
+    tweak(&mut r, &data);
+    train_alone(r, &data, &mut |_| {}).expect("job trains")
 }
 
 /// Whether the job's steps serve its evaluations.
@@ -163,25 +189,14 @@ fn a_full_batch_is_put_back_in_row_order() {
 /// the device and each batch gathered there (as on CUDA), or uploaded per
 /// batch (the CPU's way).
 fn metrics_with_inputs(job: &JobConfig, resident: bool) -> (Vec<Row>, Option<usize>) {
-    let data = crate::data::load(&job.dataset).expect("dataset loads");
-    let mut r = stack::Replica::<dfdx::tensor::Cpu>::start(job, &data, Sharing::Allowed)
-        .expect("job starts");
-    assert!(r.tr.resident.is_none(), "the CPU uploads per batch");
-    if resident {
-        let out_dim = r.tr.ev.out_dim;
-        r.tr.resident = Some(Resident::upload(&r.tr.dev, &data, out_dim));
-    }
-    let o = train_alone(r, &data, &mut |_| {}).expect("job trains");
-    let rows = o
-        .metrics
-        .into_iter()
-        .filter(|m| {
-            m.metric != MetricKind::EpochSeconds.name()
-                && m.metric != MetricKind::SamplesPerSecond.name()
-        })
-        .map(|m| (m.epoch, m.split, m.layer, m.metric, m.value.to_bits()))
-        .collect();
-    (rows, o.diverged_in)
+    let o = train_tweaked(job, |r, data| {
+        assert!(r.tr.resident.is_none(), "the CPU uploads per batch");
+        if resident {
+            let out_dim = r.tr.ev.out_dim;
+            r.tr.resident = Some(Resident::upload(&r.tr.dev, data, out_dim));
+        }
+    });
+    (rows(&o), o.diverged_in)
 }
 
 #[test]
@@ -218,21 +233,11 @@ fn batches_gathered_from_a_resident_split_train_as_uploaded_ones() {
 /// parameters and optimizer state updated on the device (as on CUDA) or on
 /// their host copies (the CPU's way).
 fn metrics_with_params(job: &JobConfig, resident: bool) -> Vec<Row> {
-    let data = crate::data::load(&job.dataset).expect("dataset loads");
-    let mut r = stack::Replica::<dfdx::tensor::Cpu>::start(job, &data, Sharing::Allowed)
-        .expect("job starts");
-    r.tr.net.set_fused(false);
-    r.tr.net.set_resident_params(resident);
-    r.tr.pending = Pending::new(job, &data, &r.tr.net, Sharing::Allowed);
-    let o = train_alone(r, &data, &mut |_| {}).expect("job trains");
-    o.metrics
-        .into_iter()
-        .filter(|m| {
-            m.metric != MetricKind::EpochSeconds.name()
-                && m.metric != MetricKind::SamplesPerSecond.name()
-        })
-        .map(|m| (m.epoch, m.split, m.layer, m.metric, m.value.to_bits()))
-        .collect()
+    rows(&train_tweaked(job, |r, data| {
+        r.tr.net.set_fused(false);
+        r.tr.net.set_resident_params(resident);
+        r.tr.pending = Pending::new(job, data, &r.tr.net, Sharing::Allowed);
+    }))
 }
 
 #[test]
